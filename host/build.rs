@@ -1,0 +1,113 @@
+//! Builds the built-in provider components (`plugins/*`) for `wasm32-wasip2`
+//! and places them in `OUT_DIR`, where `registry.rs` embeds them.
+//!
+//! A fresh machine may lack the `wasm32-wasip2` standard library (rustup does
+//! not install the targets of `rust-toolchain.toml` when auto-install is off),
+//! so this script adds it with `rustup` first.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Built-in guest crates: (package name, file name of the component).
+const BUILTINS: &[(&str, &str)] = &[
+    ("shell-helper", "shell_helper.wasm"),
+    ("openrouter", "openrouter.wasm"),
+];
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+
+    for watched in ["plugins", "wit", "Cargo.lock", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=AUTHHOST_GUEST_TARGET_DIR");
+
+    ensure_target_installed();
+
+    let target_dir = env::var_os("AUTHHOST_GUEST_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("guests"));
+    let mut cargo = guest_cargo(&root, &target_dir);
+    for (package, _) in BUILTINS {
+        cargo.args(["-p", package]);
+    }
+    run(&mut cargo, "building the built-in provider components");
+
+    for (_, file) in BUILTINS {
+        let built = target_dir.join(TARGET).join("guest").join(file);
+        std::fs::copy(&built, out_dir.join(file)).unwrap_or_else(|e| {
+            panic!("copying {} into OUT_DIR: {e}", built.display());
+        });
+    }
+}
+
+/// A `cargo build` of guest crates, isolated from the outer build: its own
+/// target directory (so the two builds never wait on each other's lock) and
+/// none of the outer build's flags or wrappers (clippy, coverage, host
+/// RUSTFLAGS).
+fn guest_cargo(root: &Path, target_dir: &Path) -> Command {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--profile", "guest", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir);
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let inherited_build_setting = (key.starts_with("CARGO_")
+            && key != "CARGO_HOME"
+            && key != "CARGO_NET_OFFLINE"
+            && key != "CARGO_REGISTRIES_CRATES_IO_PROTOCOL")
+            || key.starts_with("RUSTC_")
+            || key == "RUSTFLAGS"
+            || key == "RUSTDOCFLAGS";
+        if inherited_build_setting {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// Adds the `wasm32-wasip2` target with rustup when the toolchain lacks it.
+fn ensure_target_installed() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|root| root.join("lib/rustlib").join(TARGET).join("lib").is_dir());
+    if installed {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (needed for the built-in providers)"
+    );
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Some(name) = sysroot.as_deref().and_then(Path::file_name) {
+        // Install into the toolchain that is building us, not rustup's default.
+        rustup.arg("--toolchain").arg(name);
+    }
+    run(
+        &mut rustup,
+        "installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)",
+    );
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("{what}: could not start {:?}: {e}", cmd.get_program()));
+    if !status.success() {
+        panic!("{what} failed ({status})");
+    }
+}

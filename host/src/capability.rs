@@ -1,0 +1,488 @@
+//! Capabilities a plugin may be granted, and the one granter every host call
+//! that reaches outside the sandbox goes through.
+//!
+//! A capability is written the same way in a plugin's metadata (requested)
+//! and in the user's `[plugins.ID] grant` (granted):
+//!
+//! | text                         | allows                                          |
+//! |------------------------------|-------------------------------------------------|
+//! | `process` / `process:NAME`   | run any program / only the program `NAME`       |
+//! | `loopback` / `loopback:PORT` | listen on 127.0.0.1, any port / only `PORT`     |
+//! | `browser`                    | open a URL in the user's browser                |
+//! | `prompt`                     | ask the user for input at the terminal          |
+//! | `http:SCHEME://HOST[:PORT]`  | outbound HTTP to that origin (`*.HOST` for subdomains) |
+//!
+//! The effective set of a plugin is what it requested AND the user granted.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+/// One capability.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Run programs: any (`None`) or the one named.
+    Process(Option<String>),
+    /// Listen on 127.0.0.1: any port (`None`) or the one given.
+    Loopback(Option<u16>),
+    /// Open URLs in the browser.
+    Browser,
+    /// Prompt the user.
+    Prompt,
+    /// Outbound HTTP to an origin.
+    Http(Origin),
+}
+
+/// An HTTP origin pattern: `scheme://host[:port]`, where the host may be
+/// `*.example.com` (any subdomain, not `example.com` itself).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    scheme: String,
+    host: HostPattern,
+    port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum HostPattern {
+    Exact(String),
+    /// `*.suffix`: stores `.suffix`.
+    Subdomains(String),
+}
+
+/// Why a capability string is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid capability `{text}`: {reason}")]
+pub struct ParseError {
+    text: String,
+    reason: String,
+}
+
+impl FromStr for Capability {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |reason: &str| ParseError {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (kind, arg) = match text.split_once(':') {
+            Some((kind, arg)) => (kind, Some(arg)),
+            None => (text, None),
+        };
+        match (kind, arg) {
+            ("process", None) => Ok(Capability::Process(None)),
+            ("process", Some(name)) if valid_program(name) => {
+                Ok(Capability::Process(Some(name.to_owned())))
+            }
+            ("process", Some(_)) => Err(fail("expected a program name like `process:op`")),
+            ("loopback", None) => Ok(Capability::Loopback(None)),
+            ("loopback", Some(port)) => match port.parse::<u16>() {
+                Ok(port) if port != 0 => Ok(Capability::Loopback(Some(port))),
+                _ => Err(fail("expected a port number 1-65535 like `loopback:3000`")),
+            },
+            ("browser", None) => Ok(Capability::Browser),
+            ("prompt", None) => Ok(Capability::Prompt),
+            ("http", Some(origin)) => origin
+                .parse()
+                .map(Capability::Http)
+                .map_err(|r: String| fail(&r)),
+            ("http", None) => Err(fail(
+                "expected an origin like `http:https://api.example.com`",
+            )),
+            _ => Err(fail(
+                "expected one of process[:NAME], loopback[:PORT], browser, prompt, http:ORIGIN",
+            )),
+        }
+    }
+}
+
+fn valid_program(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\', '*']) && !name.chars().any(char::is_whitespace)
+}
+
+impl FromStr for Origin {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or("expected SCHEME://HOST[:PORT]")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return Err("the scheme must be http or https".into()),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) {
+            return Err("an origin has no path, query or user name".into());
+        }
+        let (host, port) = split_port(rest)?;
+        let host = host.to_ascii_lowercase();
+        let port = port.unwrap_or(default_port);
+        let host = if host == "*" || host.is_empty() {
+            return Err("`*` alone is too broad to be a grant; name the host (`*.example.com` covers its subdomains)".into());
+        } else if let Some(suffix) = host.strip_prefix("*.") {
+            if suffix.contains('*') || !suffix.contains('.') {
+                return Err("a wildcard must cover a domain with at least two labels, like `*.example.com` (too broad otherwise)".into());
+            }
+            HostPattern::Subdomains(format!(".{suffix}"))
+        } else if host.contains('*') {
+            return Err("`*` is allowed only as the first label (`*.example.com`)".into());
+        } else {
+            HostPattern::Exact(host)
+        };
+        Ok(Origin { scheme, host, port })
+    }
+}
+
+fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
+    // Bracketed IPv6 literal.
+    if let Some(rest) = authority.strip_prefix('[') {
+        let end = rest.find(']').ok_or("unterminated IPv6 address")?;
+        let port = match &rest[end + 1..] {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or("bad port")?
+                    .parse()
+                    .map_err(|_| "bad port")?,
+            ),
+        };
+        return Ok((&authority[..end + 2], port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Ok((host, Some(port.parse().map_err(|_| "bad port")?))),
+        None => Ok((authority, None)),
+    }
+}
+
+impl Origin {
+    /// Whether a request to `scheme://host:port` falls under this origin.
+    pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        let host = host.strip_suffix('.').unwrap_or(&host);
+        self.scheme.eq_ignore_ascii_case(scheme)
+            && self.port == port
+            && match &self.host {
+                HostPattern::Exact(h) => h == host,
+                HostPattern::Subdomains(suffix) => {
+                    host.len() > suffix.len() && host.ends_with(suffix.as_str())
+                }
+            }
+    }
+
+    /// Whether every request this origin allows is also allowed by `self`.
+    fn covers(&self, other: &Origin) -> bool {
+        if self.scheme != other.scheme || self.port != other.port {
+            return false;
+        }
+        match (&self.host, &other.host) {
+            (HostPattern::Exact(a), HostPattern::Exact(b)) => a == b,
+            (HostPattern::Subdomains(s), HostPattern::Exact(h)) => {
+                h.len() > s.len() && h.ends_with(s.as_str())
+            }
+            (HostPattern::Subdomains(a), HostPattern::Subdomains(b)) => b.ends_with(a.as_str()),
+            (HostPattern::Exact(_), HostPattern::Subdomains(_)) => false,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = if self.scheme == "https" { 443 } else { 80 };
+        match &self.host {
+            HostPattern::Exact(h) => write!(f, "{}://{h}", self.scheme)?,
+            HostPattern::Subdomains(s) => write!(f, "{}://*{s}", self.scheme)?,
+        }
+        if self.port != default {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Capability::Process(None) => f.write_str("process"),
+            Capability::Process(Some(p)) => write!(f, "process:{p}"),
+            Capability::Loopback(None) => f.write_str("loopback"),
+            Capability::Loopback(Some(p)) => write!(f, "loopback:{p}"),
+            Capability::Browser => f.write_str("browser"),
+            Capability::Prompt => f.write_str("prompt"),
+            Capability::Http(o) => write!(f, "http:{o}"),
+        }
+    }
+}
+
+impl serde::Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Capability {
+    /// Whether granting `self` allows everything `requested` asks for.
+    pub fn covers(&self, requested: &Capability) -> bool {
+        use Capability::*;
+        match (self, requested) {
+            (Process(None), Process(_)) | (Loopback(None), Loopback(_)) => true,
+            (Process(Some(a)), Process(Some(b))) => a == b,
+            (Loopback(Some(a)), Loopback(Some(b))) => a == b,
+            (Browser, Browser) | (Prompt, Prompt) => true,
+            (Http(a), Http(b)) => a.covers(b),
+            _ => false,
+        }
+    }
+}
+
+/// Something a plugin is about to do that needs a capability.
+#[derive(Debug, Clone, Copy)]
+pub enum Use<'a> {
+    /// Run `program` (its file name; `sh` / `cmd` for a shell line).
+    Process {
+        /// The program's file name.
+        program: &'a str,
+    },
+    /// Listen on 127.0.0.1, on `port` or any free port (`None`).
+    Loopback {
+        /// The port asked for.
+        port: Option<u16>,
+    },
+    /// Open a URL in the browser.
+    Browser,
+    /// Prompt the user.
+    Prompt,
+    /// Send an HTTP request.
+    Http {
+        /// `http` or `https`.
+        scheme: &'a str,
+        /// The host as written in the request.
+        host: &'a str,
+        /// The port (the scheme's default when absent).
+        port: u16,
+    },
+    /// A `wasi:sockets` operation on `addr`.
+    Socket {
+        /// The address.
+        addr: SocketAddr,
+        /// True for binding or listening, false for connecting or sending.
+        bind: bool,
+    },
+}
+
+/// The capability a use needs, as it would be written in a grant.
+fn needed(use_: &Use<'_>) -> String {
+    match use_ {
+        Use::Process { program } => format!("process:{program}"),
+        Use::Loopback { port: Some(p) } => format!("loopback:{p}"),
+        Use::Loopback { port: None } => "loopback".into(),
+        Use::Browser => "browser".into(),
+        Use::Prompt => "prompt".into(),
+        Use::Http { scheme, host, port } => format!("http:{scheme}://{host}:{port}"),
+        Use::Socket { addr, bind: true } => format!("loopback:{}", addr.port()),
+        Use::Socket { addr, bind: false } => format!("socket connect to {addr}"),
+    }
+}
+
+/// A use that the grants do not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin `{plugin}` was not granted `{capability}`")]
+pub struct Denied {
+    /// The plugin.
+    pub plugin: String,
+    /// The capability it would need.
+    pub capability: String,
+}
+
+/// The single place that decides whether a plugin may do something. Every
+/// import that reaches a process, a socket, a URL or the user asks it.
+#[derive(Debug, Clone, Default)]
+pub struct Granter {
+    plugin: String,
+    effective: Vec<Capability>,
+}
+
+impl Granter {
+    /// A granter that allows nothing (used while a plugin describes itself).
+    pub fn deny_all(plugin: impl Into<String>) -> Granter {
+        Granter {
+            plugin: plugin.into(),
+            effective: Vec::new(),
+        }
+    }
+
+    /// The effective set: each requested capability that some grant covers.
+    pub fn new(
+        plugin: impl Into<String>,
+        requested: &[Capability],
+        granted: &[Capability],
+    ) -> Granter {
+        Granter {
+            plugin: plugin.into(),
+            effective: effective(requested, granted),
+        }
+    }
+
+    /// The capabilities in force.
+    pub fn effective(&self) -> &[Capability] {
+        &self.effective
+    }
+
+    /// Allows or denies `use_`; a denial is logged.
+    pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {
+        if self.allows(&use_) {
+            tracing::debug!(plugin = %self.plugin, capability = %needed(&use_), "capability used");
+            return Ok(());
+        }
+        let denied = Denied {
+            plugin: self.plugin.clone(),
+            capability: needed(&use_),
+        };
+        tracing::warn!("{denied}");
+        Err(denied)
+    }
+
+    fn allows(&self, use_: &Use<'_>) -> bool {
+        self.effective.iter().any(|cap| match (cap, use_) {
+            (Capability::Process(None), Use::Process { .. }) => true,
+            (Capability::Process(Some(p)), Use::Process { program }) => p == program,
+            (Capability::Loopback(None), Use::Loopback { .. }) => true,
+            (Capability::Loopback(Some(p)), Use::Loopback { port }) => Some(*p) == *port,
+            (Capability::Browser, Use::Browser) | (Capability::Prompt, Use::Prompt) => true,
+            (Capability::Http(origin), Use::Http { scheme, host, port }) => {
+                origin.matches(scheme, host, *port)
+            }
+            // wasi:sockets: only binding a loopback address, under a loopback grant.
+            (Capability::Loopback(granted), Use::Socket { addr, bind: true }) => {
+                addr.ip().is_loopback() && granted.is_none_or(|p| p == addr.port())
+            }
+            _ => false,
+        })
+    }
+}
+
+/// Each requested capability that some grant covers.
+pub fn effective(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
+    requested
+        .iter()
+        .filter(|r| granted.iter().any(|g| g.covers(r)))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(s: &str) -> Capability {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_and_prints_canonically() {
+        for s in [
+            "process",
+            "process:op",
+            "loopback",
+            "loopback:3000",
+            "browser",
+            "prompt",
+            "http:https://api.acme.example",
+            "http:http://127.0.0.1:8080",
+            "http:https://*.acme.example",
+        ] {
+            assert_eq!(cap(s).to_string(), s);
+        }
+        assert_eq!(
+            cap("http:https://API.acme.example:443/").to_string(),
+            "http:https://api.acme.example"
+        );
+    }
+
+    #[test]
+    fn rejects_broad_or_malformed_grants() {
+        for s in [
+            "http:*",
+            "http:https://*",
+            "http:https://*.com",
+            "http:https://a.*.com",
+            "http:ftp://x.example",
+            "http:https://x.example/path",
+            "loopback:0",
+            "process:/bin/sh",
+            "network",
+            "browser:x",
+        ] {
+            assert!(s.parse::<Capability>().is_err(), "{s} parsed");
+        }
+        let err = "http:https://*"
+            .parse::<Capability>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("too broad"), "{err}");
+    }
+
+    #[test]
+    fn effective_is_requested_and_granted() {
+        let requested = [
+            cap("browser"),
+            cap("process:op"),
+            cap("http:https://api.acme.example"),
+            cap("prompt"),
+        ];
+        let granted = [
+            cap("process"),
+            cap("http:https://*.acme.example"),
+            cap("prompt"),
+        ];
+        assert_eq!(
+            effective(&requested, &granted),
+            vec![
+                cap("process:op"),
+                cap("http:https://api.acme.example"),
+                cap("prompt")
+            ]
+        );
+    }
+
+    #[test]
+    fn granter_checks_each_use() {
+        let g = Granter::new(
+            "acme",
+            &[
+                cap("process:op"),
+                cap("loopback:3000"),
+                cap("http:https://*.acme.example"),
+            ],
+            &[
+                cap("process:op"),
+                cap("loopback"),
+                cap("http:https://*.acme.example"),
+            ],
+        );
+        assert!(g.check(Use::Process { program: "op" }).is_ok());
+        let denied = g.check(Use::Process { program: "sh" }).unwrap_err();
+        assert_eq!(denied.capability, "process:sh");
+        assert!(g.check(Use::Loopback { port: Some(3000) }).is_ok());
+        assert!(g.check(Use::Loopback { port: None }).is_err());
+        assert!(g.check(Use::Browser).is_err());
+        let http = |scheme, host, port| Use::Http { scheme, host, port };
+        assert!(g.check(http("https", "api.acme.example", 443)).is_ok());
+        assert!(g.check(http("https", "API.ACME.EXAMPLE.", 443)).is_ok());
+        assert!(g.check(http("https", "acme.example", 443)).is_err());
+        assert!(g.check(http("http", "api.acme.example", 80)).is_err());
+        assert!(g.check(http("https", "api.acme.example", 8443)).is_err());
+        assert!(g.check(http("https", "evilacme.example", 443)).is_err());
+        let sock = |a: &str, bind| Use::Socket {
+            addr: a.parse().unwrap(),
+            bind,
+        };
+        assert!(g.check(sock("127.0.0.1:3000", true)).is_ok());
+        assert!(g.check(sock("0.0.0.0:3000", true)).is_err());
+        assert!(g.check(sock("127.0.0.1:3001", true)).is_err());
+        assert!(g.check(sock("127.0.0.1:3000", false)).is_err());
+        assert!(Granter::deny_all("x").check(Use::Prompt).is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! Command-line parsing and output. All work is done by [`authhost::Host`].
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use authhost::{Host, HostOptions, LoginOptions, PluginInfo, ProviderStatus, Saved, TokenOptions};
+use clap::{Parser, Subcommand};
+
+/// One host for the API keys and logins of AI tools: every provider is a
+/// sandboxed WebAssembly component.
+///
+/// Files live in $AUTHHOST_HOME when it is set (config.toml, auth.json,
+/// plugins/, cache/), otherwise in the platform's config, data and cache
+/// directories.
+#[derive(Debug, Parser)]
+#[command(name = "authhost", version, max_term_width = 100)]
+struct Cli {
+    /// Log more to stderr: -v for debug, -vv for trace. Secrets are never
+    /// logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Log in to a provider and store the credential.
+    Login {
+        /// The provider, e.g. `openrouter`.
+        provider: String,
+        /// The login method (see `authhost plugins list`); `api-key` reads a
+        /// key from stdin, or prompts without echo at a terminal.
+        #[arg(long)]
+        method: Option<String>,
+        /// Print the login URL instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Remove a provider's stored and cached credentials.
+    Logout {
+        /// The provider.
+        provider: String,
+    },
+    /// List providers and whether a credential is stored (never the secret).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a provider's key on stdout, for use as another tool's key
+    /// helper.
+    Token {
+        /// The provider.
+        provider: String,
+        /// Ask a helper provider for a fresh key instead of a cached one.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// List built-in and folder plugins with their capabilities and errors.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the CLI and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "authhost=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHHOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Prints the error and its causes, one line each, and picks the exit code.
+fn report(error: &anyhow::Error) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    for cause in error.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+    let cancelled = error
+        .downcast_ref::<authhost::Error>()
+        .is_some_and(|e| matches!(e, authhost::Error::Cancelled));
+    if cancelled {
+        ExitCode::from(130)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let host = Host::open(HostOptions::from_env()?)?;
+    match command {
+        Command::Token { provider, refresh } => {
+            let options = TokenOptions {
+                refresh,
+                ..TokenOptions::default()
+            };
+            let token = host.token(&provider, options).await?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}", token.expose_secret())
+                .and_then(|()| stdout.flush())
+                .context("cannot write to stdout")?;
+        }
+        Command::Login {
+            provider,
+            method,
+            no_browser,
+        } => {
+            let options = LoginOptions { method, no_browser };
+            let outcome = tokio::select! {
+                outcome = host.login(&provider, options) => outcome?,
+                _ = tokio::signal::ctrl_c() => return Err(authhost::Error::Cancelled.into()),
+            };
+            let saved = match outcome.saved {
+                Saved::Stored => format!("stored in {}", host.paths().store_file.display()),
+                Saved::Cached(Some(until)) => {
+                    let seconds = until.saturating_sub(authhost::credential::now_ms()) / 1000;
+                    format!("the helper works; its key is cached for {seconds} s")
+                }
+                Saved::Cached(None) => "the helper works; its key is not cached".to_owned(),
+            };
+            eprintln!("Logged in to {provider} ({}; {saved})", outcome.kind);
+        }
+        Command::Logout { provider } => {
+            if host.logout(&provider).await? {
+                eprintln!("Removed the credentials of {provider}");
+            } else {
+                eprintln!("Nothing was stored for {provider}");
+            }
+        }
+        Command::List { json } => {
+            let providers = host.list().await?;
+            if json {
+                print_json(&providers)?;
+            } else {
+                print_providers(&providers);
+            }
+        }
+        Command::Plugins {
+            command: PluginsCommand::List { json },
+        } => {
+            let plugins = host.plugins().await?;
+            if json {
+                print_json(&plugins)?;
+            } else {
+                print_plugins(&plugins);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+fn print_providers(providers: &[ProviderStatus]) {
+    let rows: Vec<[String; 3]> = providers
+        .iter()
+        .map(|p| {
+            let state = match (&p.error, p.credential, p.helper) {
+                (Some(error), _, _) => format!("error: {error}"),
+                (None, Some(kind), _) => kind.to_string(),
+                (None, None, true) if p.cached => "helper (key cached)".into(),
+                (None, None, true) if p.configured => "helper".into(),
+                (None, None, true) => "helper (not configured)".into(),
+                (None, None, false) => "-".into(),
+            };
+            [p.provider.clone(), p.plugin.clone(), state]
+        })
+        .collect();
+    print_table(["PROVIDER", "PLUGIN", "CREDENTIAL"], &rows);
+}
+
+fn print_plugins(plugins: &[PluginInfo]) {
+    let rows: Vec<[String; 4]> = plugins
+        .iter()
+        .map(|p| {
+            let detail = match &p.error {
+                Some(error) => format!("error: {error}"),
+                None => {
+                    let list = |caps: &[authhost::capability::Capability]| {
+                        caps.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let mut detail = format!("granted: {}", or_none(list(&p.granted)));
+                    if !p.missing.is_empty() {
+                        detail.push_str(&format!("; missing: {}", list(&p.missing)));
+                    }
+                    detail
+                }
+            };
+            let wit = p.wit_version.clone().unwrap_or_else(|| "-".into());
+            [p.id.clone(), p.source.clone(), wit, detail]
+        })
+        .collect();
+    print_table(["ID", "SOURCE", "WIT", "CAPABILITIES"], &rows);
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() { "none".into() } else { text }
+}
+
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

@@ -1,0 +1,235 @@
+//! `config.toml`: provider instances, grants for folder plugins, and limits.
+//!
+//! ```toml
+//! [providers.anthropic]        # a provider instance named "anthropic"
+//! plugin = "shell-helper"      # default: the plugin whose id is the name
+//! command = "op read ..."      # everything else goes to the plugin
+//!
+//! [plugins.acme]
+//! grant = ["browser", "http:https://api.acme.example"]
+//!
+//! [limits]
+//! memory_mib = 64
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::capability::Capability;
+
+/// The parsed configuration.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    /// Provider instances by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Settings of plugins by plugin id.
+    pub plugins: BTreeMap<String, PluginConfig>,
+    /// Resource limits for every plugin call.
+    pub limits: Limits,
+}
+
+/// One `[providers.NAME]` table.
+#[derive(Clone, Default)]
+pub struct ProviderConfig {
+    /// The plugin that implements it; `None` means the plugin named like the
+    /// provider.
+    pub plugin: Option<String>,
+    /// The remaining keys, handed to the plugin as a JSON object.
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for ProviderConfig {
+    // Options can hold secrets (a helper command): show only their names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("plugin", &self.plugin)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// One `[plugins.ID]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Capabilities the user grants the plugin.
+    #[serde(default, deserialize_with = "deserialize_grants")]
+    pub grant: Vec<Capability>,
+}
+
+/// `[limits]`: bounds on every plugin call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory a plugin instance may use, in MiB.
+    pub memory_mib: u64,
+    /// CPU time a plugin call may use, in milliseconds (stops endless loops;
+    /// time spent waiting in host calls does not count).
+    pub cpu_ms: u64,
+    /// Wall-clock limit of a non-interactive call (`describe`, `resolve`).
+    pub call_timeout_ms: u64,
+    /// Wall-clock limit of an interactive `login`.
+    pub login_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mib: 64,
+            cpu_ms: 10_000,
+            call_timeout_ms: 120_000,
+            login_timeout_ms: 900_000,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    providers: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    plugins: BTreeMap<String, PluginConfig>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+fn deserialize_grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capability>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.iter()
+        .map(|g| g.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+impl Config {
+    /// Reads `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io("cannot read", path, e)),
+        }
+    }
+
+    /// Parses the text of `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let invalid = |message: String| Error::Config {
+            path: PathBuf::from(path),
+            message,
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+        let mut providers = BTreeMap::new();
+        for (name, mut table) in raw.providers {
+            check_name(&name).map_err(|m| invalid(format!("[providers.{name}]: {m}")))?;
+            let plugin = match table.remove("plugin") {
+                None => None,
+                Some(toml::Value::String(id)) => Some(id),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "[providers.{name}] plugin must be a string (a plugin id), not a {}",
+                        other.type_str()
+                    )));
+                }
+            };
+            let options = match serde_json::to_value(&table) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    return Err(invalid(format!(
+                        "[providers.{name}] cannot be represented as JSON"
+                    )));
+                }
+            };
+            providers.insert(name, ProviderConfig { plugin, options });
+        }
+        for id in raw.plugins.keys() {
+            check_name(id).map_err(|m| invalid(format!("[plugins.{id}]: {m}")))?;
+        }
+        Ok(Config {
+            providers,
+            plugins: raw.plugins,
+            limits: raw.limits,
+        })
+    }
+
+    /// The plugin that implements provider `name`.
+    pub fn plugin_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.providers
+            .get(name)
+            .and_then(|p| p.plugin.as_deref())
+            .unwrap_or(name)
+    }
+}
+
+/// Provider names and plugin ids: ASCII letters, digits, `-` and `_`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid name (use 1-64 ASCII letters, digits, `-` or `_`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new("/x/config.toml"))
+    }
+
+    #[test]
+    fn providers_keep_their_options() {
+        let config = parse(
+            r#"
+            [providers.anthropic]
+            plugin = "shell-helper"
+            command = ["op", "read", "x"]
+            ttl_ms = 5
+            "#,
+        )
+        .unwrap();
+        let p = &config.providers["anthropic"];
+        assert_eq!(p.plugin.as_deref(), Some("shell-helper"));
+        assert_eq!(p.options["ttl_ms"], 5);
+        assert_eq!(p.options["command"][2], "x");
+        assert!(
+            !format!("{p:?}").contains("op"),
+            "Debug shows option values"
+        );
+        assert_eq!(config.plugin_of("anthropic"), "shell-helper");
+        assert_eq!(config.plugin_of("openrouter"), "openrouter");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_the_file() {
+        for (text, key) in [
+            ("colour = 1", "colour"),
+            ("[plugins.acme]\ngrants = []", "grants"),
+            ("[limits]\nmemory = 3", "memory"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+            assert!(err.contains("/x/config.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_grants_and_names_are_errors() {
+        let err = parse("[plugins.acme]\ngrant = [\"http:https://*\"]").unwrap_err();
+        assert!(err.to_string().contains("too broad"), "{err}");
+        assert!(parse("[providers.\"a b\"]").is_err());
+        assert!(parse("[providers.x]\nplugin = 3").is_err());
+    }
+}

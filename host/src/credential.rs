@@ -1,0 +1,166 @@
+//! Credentials and their on-disk shape.
+//!
+//! The store uses the shape opencode's `auth.json` uses, so users recognise
+//! it: `{"type": "api", "key": "..."}` or
+//! `{"type": "oauth", "access": "...", "refresh": "...", "expires": 1730000000000}`.
+//! Secrets are [`SecretString`]s: their `Debug` output is redacted.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A credential for one provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Credential {
+    /// A long-lived API key.
+    #[serde(rename = "api")]
+    Api {
+        /// The key.
+        #[serde(serialize_with = "expose")]
+        key: SecretString,
+    },
+    /// OAuth tokens.
+    #[serde(rename = "oauth")]
+    OAuth {
+        /// The access token.
+        #[serde(serialize_with = "expose")]
+        access: SecretString,
+        /// The refresh token, if any.
+        #[serde(
+            default,
+            serialize_with = "expose_opt",
+            skip_serializing_if = "Option::is_none"
+        )]
+        refresh: Option<SecretString>,
+        /// Expiry of `access`, in milliseconds since the Unix epoch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires: Option<u64>,
+    },
+}
+
+/// The kind of a credential, safe to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    /// An API key.
+    Api,
+    /// OAuth tokens.
+    OAuth,
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CredentialKind::Api => "api key",
+            CredentialKind::OAuth => "oauth tokens",
+        })
+    }
+}
+
+impl Credential {
+    /// An API key credential.
+    pub fn api_key(key: impl Into<String>) -> Credential {
+        Credential::Api {
+            key: SecretString::from(key.into()),
+        }
+    }
+
+    /// What kind of credential this is.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credential::Api { .. } => CredentialKind::Api,
+            Credential::OAuth { .. } => CredentialKind::OAuth,
+        }
+    }
+
+    /// The secret sent with requests: the key, or the access token.
+    pub fn secret(&self) -> &SecretString {
+        match self {
+            Credential::Api { key } => key,
+            Credential::OAuth { access, .. } => access,
+        }
+    }
+
+    /// True when this is an OAuth token whose expiry (less `margin_ms`) has
+    /// passed at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64, margin_ms: u64) -> bool {
+        match self {
+            Credential::OAuth {
+                expires: Some(expires),
+                ..
+            } => expires.saturating_sub(margin_ms) <= now_ms,
+            _ => false,
+        }
+    }
+}
+
+/// A usable secret returned by [`crate::Host::token`]. `Debug` is redacted.
+#[derive(Debug, Clone)]
+pub struct Token {
+    secret: SecretString,
+}
+
+impl Token {
+    pub(crate) fn new(secret: SecretString) -> Token {
+        Token { secret }
+    }
+
+    /// The secret itself. Do not log it.
+    pub fn expose_secret(&self) -> &str {
+        self.secret.expose_secret()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+fn expose_opt<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_some(secret.expose_secret()),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_the_opencode_shape() {
+        let json = r#"{"type":"oauth","access":"a-1","refresh":"r-1","expires":5}"#;
+        let c: Credential = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+        let api = Credential::api_key("sk-1");
+        assert_eq!(
+            serde_json::to_string(&api).unwrap(),
+            r#"{"type":"api","key":"sk-1"}"#
+        );
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let c = Credential::api_key("sk-canary-123");
+        assert!(!format!("{c:?}").contains("canary"));
+        let t = Token::new(SecretString::from("sk-canary-123"));
+        assert!(!format!("{t:?}").contains("canary"));
+    }
+
+    #[test]
+    fn expiry() {
+        let c: Credential =
+            serde_json::from_str(r#"{"type":"oauth","access":"a","expires":1000}"#).unwrap();
+        assert!(c.is_expired(1000, 0));
+        assert!(c.is_expired(900, 200));
+        assert!(!c.is_expired(500, 0));
+        assert!(!Credential::api_key("k").is_expired(u64::MAX, 0));
+    }
+}

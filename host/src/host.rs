@@ -1,0 +1,819 @@
+//! [`Host`]: the operations of the CLI as an async library API.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use crate::capability::{Capability, Granter, effective};
+use crate::config::{Config, ProviderConfig};
+use crate::credential::{Credential, CredentialKind, Token, now_ms};
+use crate::error::{Error, PluginFailure, ProviderError};
+use crate::interact::{Interaction, Terminal};
+use crate::paths::Paths;
+use crate::registry::{BuiltinPlugin, INTERNAL_PLUGINS, builtin, folder_files};
+use crate::runtime::{
+    self, CallContext, Instance, LoadedComponent, Reason, Runtime, WitCredential, WitError,
+};
+use crate::store::JsonStore;
+
+/// The largest plugin file authhost reads.
+const MAX_PLUGIN_FILE: u64 = 64 << 20;
+/// An OAuth token this close to expiry counts as expired.
+const EXPIRY_MARGIN_MS: u64 = 30_000;
+/// The login method every provider has unless it defines its own.
+pub const API_KEY_METHOD: &str = "api-key";
+
+/// How to open a [`Host`].
+#[derive(Clone)]
+pub struct HostOptions {
+    /// Where the files are.
+    pub paths: Paths,
+    /// How to talk to the user.
+    pub interaction: Arc<dyn Interaction>,
+}
+
+impl HostOptions {
+    /// `AUTHHOST_HOME` or the platform directories, talking to the terminal.
+    pub fn from_env() -> Result<HostOptions, Error> {
+        Ok(HostOptions {
+            paths: Paths::from_env()?,
+            interaction: Arc::new(Terminal),
+        })
+    }
+
+    /// Every file under `home` (the `AUTHHOST_HOME` layout), talking to the
+    /// terminal.
+    pub fn with_home(home: impl Into<PathBuf>) -> HostOptions {
+        HostOptions {
+            paths: Paths::in_home(home.into()),
+            interaction: Arc::new(Terminal),
+        }
+    }
+
+    /// Replaces how the host talks to the user.
+    pub fn interaction(mut self, interaction: Arc<dyn Interaction>) -> HostOptions {
+        self.interaction = interaction;
+        self
+    }
+}
+
+/// Options of [`Host::login`].
+#[derive(Debug, Clone, Default)]
+pub struct LoginOptions {
+    /// The method id; the provider's first method when `None`.
+    pub method: Option<String>,
+    /// Print the URL instead of opening a browser.
+    pub no_browser: bool,
+}
+
+/// Options of [`Host::token`].
+#[derive(Debug, Clone, Default)]
+pub struct TokenOptions {
+    /// Ask a helper provider for a fresh credential even if one is cached.
+    pub refresh: bool,
+    /// When asking a helper fails, return its last cached credential even if
+    /// it is past its cache lifetime (with a warning in the log). Off by
+    /// default: a failing helper is an error.
+    pub stale_on_error: bool,
+}
+
+/// What [`Host::login`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginOutcome {
+    /// The kind of credential obtained.
+    pub kind: CredentialKind,
+    /// `Stored` in the credential store, or `Cached` (helper providers).
+    pub saved: Saved,
+}
+
+/// Where a login put its credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Saved {
+    /// In `auth.json`.
+    Stored,
+    /// In the helper cache until the given time (ms since the epoch).
+    Cached(Option<u64>),
+}
+
+/// How a login method works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MethodKind {
+    /// The user pastes a key.
+    ApiKey,
+    /// A browser OAuth flow.
+    OAuth,
+    /// A helper run at token time.
+    Helper,
+}
+
+/// One login method of a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthMethod {
+    /// The id, as given to `--method`.
+    pub id: String,
+    /// A label for people.
+    pub label: String,
+    /// How it works.
+    pub kind: MethodKind,
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginMetadata {
+    /// The plugin id.
+    pub id: String,
+    /// Its name for people.
+    pub display_name: String,
+    /// What it is for.
+    pub description: String,
+    /// Login methods, preferred first, including the host's `api-key`.
+    pub methods: Vec<AuthMethod>,
+    /// Capabilities it asks for.
+    pub requested: Vec<Capability>,
+    /// Whether it produces credentials at run time (`resolve`).
+    pub resolves: bool,
+}
+
+/// A plugin in `authhost plugins list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    /// Its id, or for a file that did not load, the file name.
+    pub id: String,
+    /// `built-in`, or the file's path.
+    pub source: String,
+    /// The `authhost:provider` version it was built against.
+    pub wit_version: Option<String>,
+    /// What it says about itself, when it loaded.
+    pub metadata: Option<PluginMetadata>,
+    /// Requested and granted (default provider configuration).
+    pub granted: Vec<Capability>,
+    /// Requested but not granted.
+    pub missing: Vec<Capability>,
+    /// Why it did not load.
+    pub error: Option<String>,
+}
+
+/// A provider in `authhost list`. Never contains a secret or a helper's
+/// command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderStatus {
+    /// The provider name.
+    pub provider: String,
+    /// The plugin implementing it.
+    pub plugin: String,
+    /// Whether `config.toml` has a `[providers.NAME]` table for it.
+    pub configured: bool,
+    /// The kind of stored credential, if any.
+    pub credential: Option<CredentialKind>,
+    /// Whether the plugin produces credentials at run time.
+    pub helper: bool,
+    /// Whether a helper credential is cached and still fresh.
+    pub cached: bool,
+    /// Why the provider is unusable (missing plugin, unreadable entry).
+    pub error: Option<String>,
+}
+
+/// A loaded plugin.
+struct Plugin {
+    source: PluginSource,
+    component: LoadedComponent,
+    metadata: PluginMetadata,
+}
+
+enum PluginSource {
+    Builtin(&'static BuiltinPlugin),
+    Folder(PathBuf),
+}
+
+impl PluginSource {
+    fn describe(&self) -> String {
+        match self {
+            PluginSource::Builtin(_) => "built-in".into(),
+            PluginSource::Folder(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The plugins folder after a scan.
+#[derive(Default)]
+struct Folder {
+    plugins: Vec<Arc<Plugin>>,
+    failures: Vec<(PathBuf, PluginFailure)>,
+}
+
+/// A helper credential in the cache file.
+#[derive(Serialize, Deserialize)]
+struct CachedCredential {
+    credential: Credential,
+    until: u64,
+}
+
+type Flight = Arc<OnceCell<Result<Credential, Arc<Error>>>>;
+
+/// The authhost host: configuration, credential store and plugins.
+///
+/// `Host` is `Send + Sync`; share it in an [`Arc`]. Nothing touches
+/// WebAssembly until a plugin must run: reading a stored key compiles
+/// nothing.
+pub struct Host {
+    paths: Paths,
+    config: Config,
+    store: JsonStore,
+    cache: JsonStore,
+    interaction: Arc<dyn Interaction>,
+    runtime: OnceLock<Result<Arc<Runtime>, String>>,
+    builtins: Vec<OnceCell<Result<Arc<Plugin>, PluginFailure>>>,
+    folder: OnceCell<Folder>,
+    inflight: Mutex<HashMap<String, Flight>>,
+}
+
+impl Host {
+    /// Opens the host: reads `config.toml` (an invalid one is an error).
+    pub fn open(options: HostOptions) -> Result<Host, Error> {
+        let config = Config::load(&options.paths.config_file)?;
+        Ok(Host {
+            store: JsonStore::new(&options.paths.store_file),
+            cache: JsonStore::new(options.paths.resolved_cache_file()),
+            config,
+            paths: options.paths,
+            interaction: options.interaction,
+            runtime: OnceLock::new(),
+            builtins: INTERNAL_PLUGINS.iter().map(|_| OnceCell::new()).collect(),
+            folder: OnceCell::new(),
+            inflight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The files in use.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A usable secret for `provider`: a stored credential, else a fresh
+    /// cached helper credential, else one from the provider's plugin
+    /// (`resolve`). Concurrent calls for one provider run the plugin once.
+    pub async fn token(&self, provider: &str, options: TokenOptions) -> Result<Token, Error> {
+        if let Some(credential) = self.store.get::<Credential>(provider)? {
+            if !credential.is_expired(now_ms(), EXPIRY_MARGIN_MS) {
+                return Ok(Token::new(credential.secret().clone()));
+            }
+            if !self.plugin_for(provider).await?.metadata.resolves {
+                return Err(Error::Expired(provider.to_owned()));
+            }
+        }
+        let cached = self.cached(provider);
+        if !options.refresh
+            && let Some(entry) = &cached
+            && entry.until > now_ms()
+        {
+            return Ok(Token::new(entry.credential.secret().clone()));
+        }
+        let reason = if options.refresh {
+            Reason::Refresh
+        } else {
+            Reason::Token
+        };
+        match self.resolve_once(provider, reason).await {
+            Ok(credential) => Ok(Token::new(credential.secret().clone())),
+            Err(error) => match cached {
+                Some(entry) if options.stale_on_error => {
+                    tracing::warn!("{provider}: using the last cached credential: {error}");
+                    Ok(Token::new(entry.credential.secret().clone()))
+                }
+                _ => Err(error),
+            },
+        }
+    }
+
+    fn cached(&self, provider: &str) -> Option<CachedCredential> {
+        match self.cache.get::<CachedCredential>(provider) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!("ignoring the helper cache: {e}");
+                None
+            }
+        }
+    }
+
+    /// Runs the provider's `resolve`, sharing one run among concurrent
+    /// callers.
+    async fn resolve_once(&self, provider: &str, reason: Reason) -> Result<Credential, Error> {
+        let flight = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            inflight.entry(provider.to_owned()).or_default().clone()
+        };
+        let result = flight
+            .get_or_init(|| async { self.resolve(provider, reason).await.map_err(Arc::new) })
+            .await
+            .clone();
+        {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            if inflight
+                .get(provider)
+                .is_some_and(|f| Arc::ptr_eq(f, &flight))
+            {
+                inflight.remove(provider);
+            }
+        }
+        result.map_err(Error::Shared)
+    }
+
+    /// Asks the plugin for a credential and caches it as it says.
+    async fn resolve(&self, provider: &str, reason: Reason) -> Result<Credential, Error> {
+        let plugin = self.plugin_for(provider).await?;
+        if !plugin.metadata.resolves {
+            return Err(Error::NoCredential(provider.to_owned()));
+        }
+        let mut instance = self.instance(&plugin, provider).await?;
+        let resolved = instance
+            .resolve(reason)
+            .await
+            .map_err(|f| Error::plugin(&plugin.metadata.id, f))?
+            .map_err(|e| provider_error(provider, e))?;
+        let credential = credential_from_wit(&plugin.metadata.id, resolved.credential)?;
+        if let Some(until) = resolved.cache_until.filter(|until| *until > now_ms()) {
+            let entry = CachedCredential {
+                credential: credential.clone(),
+                until,
+            };
+            self.cache.put(provider, Some(&entry))?;
+        }
+        tracing::debug!(provider, "resolved a credential");
+        Ok(credential)
+    }
+
+    /// Logs in to `provider` and stores (or, for helpers, caches) the
+    /// credential. Nothing is stored when the login fails.
+    pub async fn login(
+        &self,
+        provider: &str,
+        options: LoginOptions,
+    ) -> Result<LoginOutcome, Error> {
+        let plugin = self.plugin_for(provider).await?;
+        let methods = &plugin.metadata.methods;
+        let method = match &options.method {
+            None => methods
+                .first()
+                .expect("every plugin has the api-key method"),
+            Some(id) => {
+                methods
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| Error::UnknownMethod {
+                        provider: provider.to_owned(),
+                        method: id.clone(),
+                        available: methods
+                            .iter()
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+            }
+        };
+        if method.id == API_KEY_METHOD && !plugin_has_method(&plugin, API_KEY_METHOD) {
+            return self.login_with_pasted_key(provider).await;
+        }
+        if method.kind == MethodKind::Helper {
+            self.resolve(provider, Reason::Login).await?;
+            let until = self.cached(provider).map(|c| c.until);
+            return Ok(LoginOutcome {
+                kind: CredentialKind::Api,
+                saved: Saved::Cached(until),
+            });
+        }
+        let mut instance = self.instance(&plugin, provider).await?;
+        let mut plugin_options = Vec::new();
+        if options.no_browser {
+            plugin_options.push(("no-browser".to_owned(), "true".to_owned()));
+        }
+        let credential = instance
+            .login(&method.id, &plugin_options)
+            .await
+            .map_err(|f| Error::plugin(&plugin.metadata.id, f))?
+            .map_err(|e| provider_error(provider, e))?;
+        let credential = credential_from_wit(&plugin.metadata.id, credential)?;
+        self.store.put(provider, Some(&credential))?;
+        Ok(LoginOutcome {
+            kind: credential.kind(),
+            saved: Saved::Stored,
+        })
+    }
+
+    async fn login_with_pasted_key(&self, provider: &str) -> Result<LoginOutcome, Error> {
+        let label = format!("API key for {provider}: ");
+        let key = self
+            .interaction
+            .prompt(&label, true)
+            .await
+            .ok_or(Error::Cancelled)?;
+        let key = SecretString::from(key.trim().to_owned());
+        if key.expose_secret().is_empty() {
+            return Err(Error::Provider {
+                provider: provider.to_owned(),
+                error: ProviderError::Other("the API key is empty".into()),
+            });
+        }
+        self.store.put(provider, Some(&Credential::Api { key }))?;
+        Ok(LoginOutcome {
+            kind: CredentialKind::Api,
+            saved: Saved::Stored,
+        })
+    }
+
+    /// Removes the stored and cached credentials of `provider`; false when
+    /// there were none.
+    pub async fn logout(&self, provider: &str) -> Result<bool, Error> {
+        let stored = self.store.put::<Credential>(provider, None)?;
+        let cached = self.cache.read()?.contains_key(provider)
+            && self.cache.put::<Credential>(provider, None)?;
+        Ok(stored || cached)
+    }
+
+    /// Every known provider: configured ones, one per plugin, and any with
+    /// a stored credential. Runs no helper.
+    pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
+        let stored = self.store.read()?;
+        let cached = self.cache.read().unwrap_or_default();
+        let mut plugins: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
+        for (i, b) in INTERNAL_PLUGINS.iter().enumerate() {
+            if let Ok(plugin) = self.builtin_plugin(i, b).await {
+                plugins.insert(b.id.to_owned(), plugin);
+            }
+        }
+        for plugin in &self.folder().await?.plugins {
+            plugins.insert(plugin.metadata.id.clone(), plugin.clone());
+        }
+        let names: BTreeSet<String> = self
+            .config
+            .providers
+            .keys()
+            .chain(plugins.keys())
+            .chain(stored.keys())
+            .cloned()
+            .collect();
+        let now = now_ms();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let plugin_id = self.config.plugin_of(&name).to_owned();
+                let plugin = plugins.get(&plugin_id);
+                let (credential, entry_error) = match stored.get(&name) {
+                    None => (None, None),
+                    Some(value) => match serde_json::from_value::<Credential>(value.clone()) {
+                        Ok(c) => (Some(c.kind()), None),
+                        Err(_) => (
+                            None,
+                            Some("its entry in the credential store is not readable".to_owned()),
+                        ),
+                    },
+                };
+                let fresh = cached
+                    .get(&name)
+                    .and_then(|v| serde_json::from_value::<CachedCredential>(v.clone()).ok())
+                    .is_some_and(|c| c.until > now);
+                let error = match plugin {
+                    None => Some(format!("plugin `{plugin_id}` is not installed")),
+                    Some(_) => entry_error,
+                };
+                ProviderStatus {
+                    configured: self.config.providers.contains_key(&name),
+                    helper: plugin.is_some_and(|p| p.metadata.resolves),
+                    cached: fresh,
+                    provider: name,
+                    plugin: plugin_id,
+                    credential,
+                    error,
+                }
+            })
+            .collect())
+    }
+
+    /// Every plugin, built-in first, with its grants and load errors.
+    pub async fn plugins(&self) -> Result<Vec<PluginInfo>, Error> {
+        let mut infos = Vec::new();
+        for (i, b) in INTERNAL_PLUGINS.iter().enumerate() {
+            infos.push(match self.builtin_plugin(i, b).await {
+                Ok(plugin) => self.info(&plugin),
+                Err(failure) => failed_info(b.id, "built-in".into(), &failure),
+            });
+        }
+        let folder = self.folder().await?;
+        infos.extend(folder.plugins.iter().map(|p| self.info(p)));
+        for (path, failure) in &folder.failures {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            infos.push(failed_info(&name, path.display().to_string(), failure));
+        }
+        Ok(infos)
+    }
+
+    fn info(&self, plugin: &Plugin) -> PluginInfo {
+        let requested = &plugin.metadata.requested;
+        let granted = effective(requested, &self.granted(plugin, None));
+        let missing = requested
+            .iter()
+            .filter(|c| !granted.contains(c))
+            .cloned()
+            .collect();
+        PluginInfo {
+            id: plugin.metadata.id.clone(),
+            source: plugin.source.describe(),
+            wit_version: Some(plugin.component.wit_version.clone()),
+            metadata: Some(plugin.metadata.clone()),
+            granted,
+            missing,
+            error: None,
+        }
+    }
+
+    /// What the user (or the built-in table) grants `plugin`.
+    fn granted(&self, plugin: &Plugin, provider: Option<&ProviderConfig>) -> Vec<Capability> {
+        match &plugin.source {
+            PluginSource::Builtin(b) => b.granted(provider),
+            PluginSource::Folder(_) => self
+                .config
+                .plugins
+                .get(&plugin.metadata.id)
+                .map(|p| p.grant.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A fresh instance of `plugin` for `provider`, described with the
+    /// provider's configuration and with its grants in force.
+    async fn instance(&self, plugin: &Plugin, provider: &str) -> Result<Instance, Error> {
+        let id = &plugin.metadata.id;
+        let provider_config = self.config.providers.get(provider);
+        let config_json = provider_config
+            .map(|p| serde_json::Value::Object(p.options.clone()).to_string())
+            .unwrap_or_else(|| "{}".into());
+        let call = Arc::new(CallContext {
+            plugin: id.clone(),
+            provider: provider.to_owned(),
+            config_json,
+            interaction: self.interaction.clone(),
+        });
+        let mut instance = self
+            .runtime()?
+            .instantiate(&plugin.component, call, &self.config.limits)
+            .await
+            .map_err(|f| Error::plugin(id, f))?;
+        let metadata = instance
+            .describe()
+            .await
+            .map_err(|f| Error::plugin(id, f))?;
+        let requested =
+            parse_capabilities(&metadata.capabilities).map_err(|f| Error::plugin(id, f))?;
+        instance.grant(Granter::new(
+            id,
+            &requested,
+            &self.granted(plugin, provider_config),
+        ));
+        Ok(instance)
+    }
+
+    /// The plugin implementing `provider`.
+    async fn plugin_for(&self, provider: &str) -> Result<Arc<Plugin>, Error> {
+        let plugin_id = self.config.plugin_of(provider);
+        match self.plugin(plugin_id).await? {
+            Some(plugin) => Ok(plugin),
+            None if self.config.providers.contains_key(provider) => Err(Error::UnknownPlugin {
+                provider: provider.to_owned(),
+                plugin: plugin_id.to_owned(),
+            }),
+            None => Err(Error::UnknownProvider(provider.to_owned())),
+        }
+    }
+
+    /// The plugin with id `id`: a built-in (loading only that one) or one
+    /// from the plugins folder.
+    async fn plugin(&self, id: &str) -> Result<Option<Arc<Plugin>>, Error> {
+        if let Some(i) = INTERNAL_PLUGINS.iter().position(|b| b.id == id) {
+            return self
+                .builtin_plugin(i, &INTERNAL_PLUGINS[i])
+                .await
+                .map(Some)
+                .map_err(|f| Error::plugin(id, f));
+        }
+        Ok(self
+            .folder()
+            .await?
+            .plugins
+            .iter()
+            .find(|p| p.metadata.id == id)
+            .cloned())
+    }
+
+    async fn builtin_plugin(
+        &self,
+        index: usize,
+        b: &'static BuiltinPlugin,
+    ) -> Result<Arc<Plugin>, PluginFailure> {
+        self.builtins[index]
+            .get_or_init(|| async {
+                let plugin = self.load(PluginSource::Builtin(b), b.component).await?;
+                if plugin.metadata.id != b.id {
+                    return Err(PluginFailure::Invalid(format!(
+                        "reports id `{}`",
+                        plugin.metadata.id
+                    )));
+                }
+                Ok(Arc::new(plugin))
+            })
+            .await
+            .clone()
+    }
+
+    /// Scans the plugins folder once.
+    async fn folder(&self) -> Result<&Folder, Error> {
+        self.folder
+            .get_or_try_init(|| async {
+                let mut folder = Folder::default();
+                for path in folder_files(&self.paths.plugins_dir) {
+                    match self.load_file(&path).await {
+                        Ok(plugin) => {
+                            let id = plugin.metadata.id.clone();
+                            if builtin(&id).is_some() {
+                                let reason =
+                                    format!("its id `{id}` clashes with a built-in plugin");
+                                folder.failures.push((path, PluginFailure::Load(reason)));
+                            } else if let Some(first) =
+                                folder.plugins.iter().find(|p| p.metadata.id == id)
+                            {
+                                let reason = format!(
+                                    "id `{id}` is already provided by {}",
+                                    first.source.describe()
+                                );
+                                folder.failures.push((path, PluginFailure::Load(reason)));
+                            } else {
+                                folder.plugins.push(Arc::new(plugin));
+                            }
+                        }
+                        Err(failure) => {
+                            tracing::warn!(path = %path.display(), "skipping plugin: {failure}");
+                            folder.failures.push((path, failure));
+                        }
+                    }
+                }
+                Ok::<_, Error>(folder)
+            })
+            .await
+    }
+
+    async fn load_file(&self, path: &std::path::Path) -> Result<Plugin, PluginFailure> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?
+            .len();
+        if size > MAX_PLUGIN_FILE {
+            return Err(PluginFailure::Load(format!(
+                "the file is {size} bytes; plugins may be at most {MAX_PLUGIN_FILE}"
+            )));
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?;
+        self.load(PluginSource::Folder(path.to_path_buf()), &bytes)
+            .await
+    }
+
+    /// Compiles (or loads from the cache) and describes a component.
+    async fn load(&self, source: PluginSource, bytes: &[u8]) -> Result<Plugin, PluginFailure> {
+        let runtime = self
+            .runtime()
+            .map_err(|e| PluginFailure::Load(e.to_string()))?;
+        let component = runtime.load(bytes)?;
+        let call = Arc::new(CallContext {
+            plugin: source.describe(),
+            provider: String::new(),
+            config_json: "{}".into(),
+            interaction: self.interaction.clone(),
+        });
+        let mut instance = runtime
+            .instantiate(&component, call, &self.config.limits)
+            .await?;
+        let metadata = metadata_from_wit(instance.describe().await?)?;
+        Ok(Plugin {
+            source,
+            component,
+            metadata,
+        })
+    }
+
+    fn runtime(&self) -> Result<Arc<Runtime>, Error> {
+        self.runtime
+            .get_or_init(|| {
+                Runtime::new(self.paths.component_cache_dir())
+                    .map(Arc::new)
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+            .map_err(|e| Error::plugin("runtime", PluginFailure::Load(e)))
+    }
+}
+
+fn failed_info(id: &str, source: String, failure: &PluginFailure) -> PluginInfo {
+    PluginInfo {
+        id: id.to_owned(),
+        source,
+        wit_version: None,
+        metadata: None,
+        granted: Vec::new(),
+        missing: Vec::new(),
+        error: Some(failure.to_string()),
+    }
+}
+
+fn plugin_has_method(plugin: &Plugin, id: &str) -> bool {
+    plugin
+        .metadata
+        .methods
+        .iter()
+        .any(|m| m.id == id && m.kind != MethodKind::ApiKey)
+}
+
+fn parse_capabilities(texts: &[String]) -> Result<Vec<Capability>, PluginFailure> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse()
+                .map_err(|e| PluginFailure::Invalid(format!("requests an invalid capability: {e}")))
+        })
+        .collect()
+}
+
+fn metadata_from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailure> {
+    crate::config::check_name(&m.id).map_err(PluginFailure::Invalid)?;
+    let mut methods: Vec<AuthMethod> = m
+        .methods
+        .into_iter()
+        .map(|method| AuthMethod {
+            id: method.id,
+            label: method.label,
+            kind: match method.kind {
+                runtime::MethodKind::ApiKey => MethodKind::ApiKey,
+                runtime::MethodKind::Oauth => MethodKind::OAuth,
+                runtime::MethodKind::Helper => MethodKind::Helper,
+            },
+        })
+        .collect();
+    if !methods.iter().any(|method| method.id == API_KEY_METHOD) {
+        methods.push(AuthMethod {
+            id: API_KEY_METHOD.into(),
+            label: "Paste an API key".into(),
+            kind: MethodKind::ApiKey,
+        });
+    }
+    Ok(PluginMetadata {
+        requested: parse_capabilities(&m.capabilities)?,
+        id: m.id,
+        display_name: m.display_name,
+        description: m.description,
+        methods,
+        resolves: m.resolves,
+    })
+}
+
+fn credential_from_wit(plugin: &str, credential: WitCredential) -> Result<Credential, Error> {
+    let invalid = |what: &str| Error::plugin(plugin, PluginFailure::Invalid(what.to_owned()));
+    match credential {
+        WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
+        WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),
+        WitCredential::Oauth(tokens) if tokens.access.is_empty() => {
+            Err(invalid("an empty access token"))
+        }
+        WitCredential::Oauth(tokens) => Ok(Credential::OAuth {
+            access: tokens.access.into(),
+            refresh: tokens.refresh.map(Into::into),
+            expires: tokens.expires,
+        }),
+    }
+}
+
+fn provider_error(provider: &str, error: WitError) -> Error {
+    let error = match error {
+        WitError::Cancelled => return Error::Cancelled,
+        WitError::Denied(m) => ProviderError::Denied(m),
+        WitError::Timeout(m) => ProviderError::Timeout(m),
+        WitError::Network(m) => ProviderError::Network(m),
+        WitError::InvalidResponse(m) => ProviderError::InvalidResponse(m),
+        WitError::CapabilityDenied(m) => ProviderError::CapabilityDenied(m),
+        WitError::Other(m) => ProviderError::Other(m),
+    };
+    Error::Provider {
+        provider: provider.to_owned(),
+        error,
+    }
+}

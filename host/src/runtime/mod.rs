@@ -1,0 +1,346 @@
+//! The WebAssembly side: one engine, the linker with every import, a disk
+//! cache of compiled components, and plugin calls under limits.
+
+mod bindings;
+mod imports;
+mod limits;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+pub(crate) use bindings::{Metadata, Resolved, WitCredential, WitError};
+pub use bindings::{MethodKind, Reason, WIT_VERSION};
+pub(crate) use state::CallContext;
+
+use crate::capability::Granter;
+use crate::config::Limits;
+use crate::error::PluginFailure;
+use bindings::{Plugin, PluginPre};
+use limits::{CpuBudget, Stop, TICK};
+use state::PluginState;
+
+/// The engine, the linker and the component cache. Created on first use:
+/// commands that run no plugin never pay for it.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache_dir: PathBuf,
+}
+
+/// A compiled, linked component, ready to instantiate.
+pub struct LoadedComponent {
+    pre: PluginPre<PluginState>,
+    /// The `authhost:provider` version it was built against.
+    pub wit_version: String,
+}
+
+impl Runtime {
+    /// Creates the engine (epoch interruption on, a ticker thread advancing
+    /// it) and links every import. Compiled components are cached in
+    /// `cache_dir`.
+    pub fn new(cache_dir: PathBuf) -> wasmtime::Result<Runtime> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        start_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |state| state)?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir,
+        })
+    }
+
+    /// Validates, compiles (or loads from the cache) and links `bytes`.
+    pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginFailure> {
+        check_header(bytes)?;
+        let component = self.compile(bytes)?;
+        let wit_version = provider_export_version(&self.engine, &component)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            PluginFailure::Load(format!(
+                "it needs an import this host does not provide: {}",
+                root_cause(&e)
+            ))
+        })?;
+        let pre = PluginPre::new(pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
+        Ok(LoadedComponent { pre, wit_version })
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<Component, PluginFailure> {
+        let cached = self.cache_path(bytes);
+        if cached.is_file() {
+            // SAFETY: deserializing runs no validation, so only files this
+            // host wrote are loaded: they live in authhost's own cache
+            // directory (created 0700) under a name made of the SHA-256 of
+            // the component and the engine's compatibility hash.
+            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::debug!(path = %cached.display(), "ignoring cached component: {e}")
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| PluginFailure::Load(format!("invalid component: {}", root_cause(&e))))?;
+        if let Err(e) = self.write_cache(&cached, &component) {
+            tracing::debug!(path = %cached.display(), "cannot cache compiled component: {e:#}");
+        }
+        Ok(component)
+    }
+
+    fn cache_path(&self, bytes: &[u8]) -> PathBuf {
+        use std::hash::{Hash, Hasher};
+        let mut engine_hash = std::hash::DefaultHasher::new();
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.cache_dir
+            .join(format!("{hex}-{:016x}.cwasm", engine_hash.finish()))
+    }
+
+    fn write_cache(&self, path: &Path, component: &Component) -> wasmtime::Result<()> {
+        use std::io::Write;
+        crate::store::create_private_dir(&self.cache_dir)?;
+        let bytes = component.serialize()?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.cache_dir)?;
+        tmp.write_all(&bytes)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// A fresh instance of `component` for one call.
+    pub async fn instantiate(
+        &self,
+        component: &LoadedComponent,
+        call: Arc<CallContext>,
+        limits: &Limits,
+    ) -> Result<Instance, PluginFailure> {
+        let max_memory =
+            usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let state = PluginState::new(call, max_memory, CpuBudget::new(limits.cpu_ms));
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut cx| {
+            if cx.data_mut().cpu.spend_tick() {
+                // Yield so a wall-clock timeout around the call can fire.
+                Ok(UpdateDeadline::Yield(1))
+            } else {
+                Err(wasmtime::Error::new(Stop::Cpu))
+            }
+        });
+        let limits = *limits;
+        let bindings = guard(&limits, limits.call_timeout_ms, "call_timeout_ms", async {
+            component.pre.instantiate_async(&mut store).await
+        })
+        .await?;
+        Ok(Instance {
+            store,
+            bindings,
+            limits,
+        })
+    }
+}
+
+/// One instantiated plugin; dropped after the call it was made for.
+pub struct Instance {
+    store: Store<PluginState>,
+    bindings: Plugin,
+    limits: Limits,
+}
+
+impl Instance {
+    /// Calls `describe`.
+    pub async fn describe(&mut self) -> Result<Metadata, PluginFailure> {
+        let provider = self.bindings.authhost_provider_provider();
+        guard(
+            &self.limits,
+            self.limits.call_timeout_ms,
+            "call_timeout_ms",
+            provider.call_describe(&mut self.store),
+        )
+        .await
+    }
+
+    /// Puts the plugin's grants in force for the calls that follow.
+    pub fn grant(&mut self, granter: Granter) {
+        self.store.data().grants.set(granter);
+    }
+
+    /// Calls `login`.
+    pub async fn login(
+        &mut self,
+        method: &str,
+        options: &[(String, String)],
+    ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
+        let provider = self.bindings.authhost_provider_provider();
+        let call = provider.call_login(&mut self.store, method, options);
+        guard(
+            &self.limits,
+            self.limits.login_timeout_ms,
+            "login_timeout_ms",
+            call,
+        )
+        .await
+    }
+
+    /// Calls `resolve`.
+    pub async fn resolve(
+        &mut self,
+        reason: Reason,
+    ) -> Result<Result<Resolved, WitError>, PluginFailure> {
+        let provider = self.bindings.authhost_provider_provider();
+        let call = provider.call_resolve(&mut self.store, reason);
+        guard(
+            &self.limits,
+            self.limits.call_timeout_ms,
+            "call_timeout_ms",
+            call,
+        )
+        .await
+    }
+}
+
+/// Runs a guest call under the wall-clock timeout `ms` and turns traps and
+/// limit hits into [`PluginFailure`]s.
+async fn guard<T>(
+    limits: &Limits,
+    ms: u64,
+    limit: &'static str,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<T, PluginFailure> {
+    match tokio::time::timeout(Duration::from_millis(ms), call).await {
+        Err(_) => Err(PluginFailure::Timeout { ms, limit }),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(match e.downcast_ref::<Stop>() {
+            Some(Stop::Cpu) => PluginFailure::CpuLimit { ms: limits.cpu_ms },
+            Some(Stop::Memory) => PluginFailure::MemoryLimit {
+                mib: limits.memory_mib,
+            },
+            None => PluginFailure::Trap(trap_message(&e)),
+        }),
+    }
+}
+
+fn trap_message(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => root_cause(e),
+    }
+}
+
+fn root_cause(e: &wasmtime::Error) -> String {
+    e.chain().last().map(|c| c.to_string()).unwrap_or_default()
+}
+
+/// Clear reasons for files that are not components at all.
+fn check_header(bytes: &[u8]) -> Result<(), PluginFailure> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
+    if bytes.is_empty() {
+        return Err(PluginFailure::Load("the file is empty".into()));
+    }
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(PluginFailure::Load("not a WebAssembly file".into()));
+    }
+    if bytes[4..8] == CORE_VERSION {
+        return Err(PluginFailure::Load(
+            "a core WebAssembly module, not a component (build it for the wasm32-wasip2 target)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The version of `authhost:provider/provider` the component exports,
+/// checked against the host's.
+fn provider_export_version(
+    engine: &Engine,
+    component: &Component,
+) -> Result<String, PluginFailure> {
+    let prefix = format!("{}@", bindings::PROVIDER_EXPORT);
+    let version = component
+        .component_type()
+        .exports(engine)
+        .find_map(|(name, _)| name.strip_prefix(&prefix).map(str::to_owned))
+        .ok_or_else(|| {
+            PluginFailure::Load(format!(
+                "it does not export {}: not an authhost provider",
+                bindings::PROVIDER_EXPORT
+            ))
+        })?;
+    if compatible(&version, WIT_VERSION) {
+        Ok(version)
+    } else {
+        Err(PluginFailure::Incompatible {
+            found: version,
+            supported: WIT_VERSION.to_owned(),
+        })
+    }
+}
+
+/// Semver compatibility as the component model applies it: same major, and
+/// for 0.x the same minor.
+fn compatible(found: &str, supported: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split(['.', '-', '+']);
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(found), parts(supported)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("authhost-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_compatibility() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.0.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("x", "0.1.0"));
+    }
+
+    #[test]
+    fn headers_are_explained() {
+        let reason = |b: &[u8]| check_header(b).unwrap_err().to_string();
+        assert!(reason(b"").contains("empty"));
+        assert!(reason(b"hello world").contains("not a WebAssembly"));
+        assert!(reason(b"\0asm\x01\0\0\0").contains("core WebAssembly module"));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

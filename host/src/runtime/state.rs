@@ -1,0 +1,169 @@
+//! The data of one plugin call's `Store`: WASI contexts, the grants in force,
+//! limits, and what the call is about.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use super::limits::{CpuBudget, Limiter};
+use crate::capability::{Denied, Granter, Use};
+use crate::interact::Interaction;
+
+/// What a plugin call is about, shared with the import implementations.
+pub struct CallContext {
+    /// The plugin id.
+    pub plugin: String,
+    /// The provider instance (`[providers.NAME]`).
+    pub provider: String,
+    /// The provider's options as a JSON object.
+    pub config_json: String,
+    /// How to reach the user.
+    pub interaction: Arc<dyn Interaction>,
+}
+
+/// The grants of one call. Empty (deny everything) until the host has read
+/// the plugin's metadata and set them, so `describe` can use nothing.
+pub struct Grants {
+    plugin: String,
+    granter: OnceLock<Granter>,
+}
+
+impl Grants {
+    fn new(plugin: &str) -> Grants {
+        Grants {
+            plugin: plugin.to_owned(),
+            granter: OnceLock::new(),
+        }
+    }
+
+    /// Puts `granter` in force (once per call).
+    pub fn set(&self, granter: Granter) {
+        let _ = self.granter.set(granter);
+    }
+
+    /// Asks the granter; denies everything before [`Grants::set`].
+    pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {
+        match self.granter.get() {
+            Some(granter) => granter.check(use_),
+            None => Granter::deny_all(self.plugin.clone()).check(use_),
+        }
+    }
+}
+
+/// The `T` of `Store<T>` for plugin calls.
+pub struct PluginState {
+    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: HttpHooks,
+    pub(crate) limiter: Limiter,
+    pub(crate) cpu: CpuBudget,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) call: Arc<CallContext>,
+}
+
+impl PluginState {
+    /// A fresh state: no files, no environment, no arguments, no stdio, and
+    /// sockets only through the granter.
+    pub fn new(call: Arc<CallContext>, max_memory: usize, cpu: CpuBudget) -> PluginState {
+        let grants = Arc::new(Grants::new(&call.plugin));
+        let socket_grants = grants.clone();
+        let wasi = WasiCtxBuilder::new()
+            .allow_ip_name_lookup(false)
+            .allow_udp(false)
+            .socket_addr_check(move |addr: SocketAddr, use_: SocketAddrUse| {
+                let bind = matches!(use_, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind);
+                let allowed = socket_grants.check(Use::Socket { addr, bind }).is_ok();
+                Box::pin(async move { allowed })
+            })
+            .build();
+        PluginState {
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: HttpHooks {
+                grants: grants.clone(),
+            },
+            limiter: Limiter::new(max_memory),
+            cpu,
+            grants,
+            call,
+        }
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outbound HTTP: every request goes through the granter before a
+/// connection is opened. The host follows no redirects, so each hop a guest
+/// library follows is a new request, checked again.
+struct HttpHooks {
+    grants: Arc<Grants>,
+}
+
+/// Defaults for requests that set no timeouts of their own.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
+
+type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+type SendResult =
+    Result<(http::Response<wasmtime_wasi_http::WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
+
+impl WasiHttpHooks for HttpHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: IoFuture,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let default_port = if scheme == "http" { 80 } else { 443 };
+        let use_ = Use::Http {
+            scheme,
+            host: uri.host().unwrap_or(""),
+            port: uri.port_u16().unwrap_or(default_port),
+        };
+        if self.grants.check(use_).is_err() {
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let mut options = options.unwrap_or_default();
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
+        options
+            .between_bytes_timeout
+            .get_or_insert(BETWEEN_BYTES_TIMEOUT);
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
+        })
+    }
+}

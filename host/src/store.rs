@@ -1,0 +1,256 @@
+//! JSON files holding secrets: `auth.json` and the helper cache.
+//!
+//! A file is a JSON object keyed by provider. Reads take no lock (writers
+//! replace the file atomically, so a reader sees the old or the new version).
+//! Writers take an exclusive lock on a sidecar `.lock` file, re-read, change
+//! one entry, write a temporary file (mode 0600) in the same directory, sync
+//! it and rename it over the old one, so concurrent authhost processes lose
+//! no update and a crash never leaves a half-written file. Entries authhost
+//! does not understand are kept as they are. A file that is not valid JSON is
+//! reported with its path and never overwritten.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// A JSON object file of secrets, keyed by provider.
+#[derive(Debug, Clone)]
+pub struct JsonStore {
+    path: PathBuf,
+}
+
+impl JsonStore {
+    /// The store at `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> JsonStore {
+        JsonStore { path: path.into() }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads every entry; a missing file has none.
+    pub fn read(&self) -> Result<Map<String, Value>, Error> {
+        let bytes = match read_private(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+            Err(e) => return Err(Error::io("cannot read", &self.path, e)),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(self.corrupt("the top level is not a JSON object".into())),
+            // serde_json's message names a position, never the content.
+            Err(e) => Err(self.corrupt(e.to_string())),
+        }
+    }
+
+    /// Reads the entry for `key` as `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        match self.read()?.remove(key) {
+            None => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| self.corrupt(format!("entry `{key}`: {}", redact_serde(&e)))),
+        }
+    }
+
+    /// Sets (`Some`) or removes (`None`) the entry for `key` under the lock;
+    /// returns whether an entry was there before.
+    pub fn put<T: Serialize>(&self, key: &str, value: Option<&T>) -> Result<bool, Error> {
+        let value = value.map(serde_json::to_value).transpose().map_err(|e| {
+            self.corrupt(format!("cannot encode entry `{key}`: {}", redact_serde(&e)))
+        })?;
+        self.update(|map| match value {
+            Some(v) => map.insert(key.to_owned(), v).is_some(),
+            None => map.remove(key).is_some(),
+        })
+    }
+
+    /// Runs `change` on the entries under the lock and writes the result.
+    pub fn update<R>(&self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> Result<R, Error> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        create_private_dir(dir)?;
+        let _lock = self.lock()?;
+        let mut map = self.read()?;
+        let result = change(&mut map);
+        self.write(dir, &map)?;
+        Ok(result)
+    }
+
+    fn lock(&self) -> Result<File, Error> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = self.path.with_file_name(name);
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open lock file", &path, e))?;
+        file.lock()
+            .map_err(|e| Error::io("cannot lock", &path, e))?;
+        Ok(file)
+    }
+
+    fn write(&self, dir: &Path, map: &Map<String, Value>) -> Result<(), Error> {
+        let fail = |what, e| Error::io(what, &self.path, e);
+        // tempfile creates the file with mode 0600 on Unix.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".auth-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+        let mut bytes = serde_json::to_vec_pretty(map).expect("a JSON map always encodes");
+        bytes.push(b'\n');
+        tmp.write_all(&bytes).map_err(|e| fail("cannot write", e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| fail("cannot sync", e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| fail("cannot replace", e.error))?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, message: String) -> Error {
+        Error::CorruptStore {
+            path: self.path.clone(),
+            message,
+        }
+    }
+}
+
+/// serde's messages may quote a value ("invalid type: string \"sk-...\""):
+/// keep only the part before the first quote.
+fn redact_serde(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(['"', '`']) {
+        Some(i) => format!("{}…", text[..i].trim_end()),
+        None => text,
+    }
+}
+
+/// Reads a secrets file, refusing symbolic links and tightening a mode that
+/// lets other users read it.
+fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(std::io::Error::other(
+            "it is a symbolic link; authhost keeps secrets only in regular files",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                "mode was {mode:o}, readable by other users; changing it to 600"
+            );
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    std::fs::read(path)
+}
+
+fn private_options() -> OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates `dir` (mode 0700 on Unix) and its parents if missing.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("cannot create directory", dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_unknown_entries_and_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, r#"{"other": {"type": "future", "x": [1]}}"#).unwrap();
+        let store = JsonStore::new(&path);
+        store
+            .put("a", Some(&serde_json::json!({"type": "api", "key": "k"})))
+            .unwrap();
+        let map = store.read().unwrap();
+        assert_eq!(map["other"]["x"][0], 1);
+        assert_eq!(map["a"]["key"], "k");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert!(store.put::<Value>("a", None).unwrap());
+        assert!(!store.read().unwrap().contains_key("a"));
+    }
+
+    #[test]
+    fn corrupt_files_are_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, r#"{"a": {"type": "api", "key": "sk-secret"#).unwrap();
+        let store = JsonStore::new(&path);
+        let err = store.read().unwrap_err().to_string();
+        assert!(
+            err.contains("auth.json") && err.contains("corrupt"),
+            "{err}"
+        );
+        assert!(!err.contains("sk-secret"));
+        assert!(store.put("b", Some(&1)).is_err());
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("sk-secret")
+        );
+    }
+
+    #[test]
+    fn wrong_entry_types_do_not_leak_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(
+            &path,
+            r#"{"a": {"type": "api", "key": 7, "x": "sk-secret"}, "b": "sk-secret"}"#,
+        )
+        .unwrap();
+        let store = JsonStore::new(&path);
+        for key in ["a", "b"] {
+            let err = store.get::<crate::Credential>(key).unwrap_err().to_string();
+            assert!(!err.contains("sk-secret"), "{err}");
+        }
+    }
+}

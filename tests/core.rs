@@ -1,0 +1,277 @@
+//! The core: built-ins, the plugins folder, limits, the credential store,
+//! configuration errors and secrecy, driven through the `authhost` binary.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Home, assert_success, stderr, stdout, workspace_component};
+
+fn json(output: &std::process::Output) -> Value {
+    assert_success(output);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A home whose plugins folder holds the test kit component.
+fn home_with_testkit(config: &str) -> Home {
+    let home = Home::with_config(config);
+    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    home
+}
+
+#[test]
+fn builtins_load_and_are_listed() {
+    let home = Home::new();
+    let plugins = json(&home.run(&["plugins", "list", "--json"]));
+    let ids: Vec<&str> = plugins.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["shell-helper", "openrouter"]);
+    for plugin in plugins.as_array().unwrap() {
+        assert_eq!(plugin["source"], "built-in");
+        assert_eq!(plugin["wit_version"], "0.1.0");
+        assert!(plugin["error"].is_null(), "{plugin}");
+        assert!(plugin["missing"].as_array().unwrap().is_empty(), "{plugin}");
+        let methods = plugin["metadata"]["methods"].as_array().unwrap();
+        assert!(methods.iter().any(|m| m["id"] == "api-key"), "{plugin}");
+        assert!(!plugin["metadata"]["display_name"].as_str().unwrap().is_empty());
+    }
+    let shell = &plugins[0];
+    assert_eq!(shell["metadata"]["resolves"], true);
+    assert_eq!(shell["granted"], serde_json::json!(["process"]));
+
+    let providers = json(&home.run(&["list", "--json"]));
+    let names: Vec<&str> = providers.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
+    assert!(names.contains(&"openrouter") && names.contains(&"shell-helper"), "{names:?}");
+
+    let text = stdout(&home.run(&["plugins", "list"]));
+    assert!(text.starts_with("ID"), "{text}");
+    assert!(text.contains("openrouter") && text.contains("built-in"), "{text}");
+}
+
+#[test]
+fn api_key_method_stores_the_key_and_token_prints_exactly_it() {
+    let home = Home::new();
+    let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "  sk-or-v1-abc123  \n");
+    assert_success(&out);
+    assert!(stderr(&out).contains("Logged in to openrouter"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("sk-or-v1-abc123"));
+
+    let out = home.run(&["token", "openrouter"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "sk-or-v1-abc123\n");
+    assert_eq!(stderr(&out), "");
+    assert_eq!(home.store_json(), serde_json::json!({"openrouter": {"type": "api", "key": "sk-or-v1-abc123"}}));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.store_path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    let out = home.run(&["logout", "openrouter"]);
+    assert_success(&out);
+    let out = home.run(&["token", "openrouter"]);
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("authhost login openrouter"), "{}", stderr(&out));
+}
+
+#[test]
+fn empty_api_key_and_closed_stdin_store_nothing() {
+    let home = Home::new();
+    let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "\n");
+    assert!(!out.status.success());
+    let out = home.run(&["login", "openrouter", "--method", "nope"]);
+    assert!(stderr(&out).contains("no login method `nope`"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("api-key"), "{}", stderr(&out));
+    assert_eq!(home.store_json(), Value::Null);
+}
+
+#[test]
+fn folder_plugins_load_beside_broken_files() {
+    let home = home_with_testkit("[providers.kit]\nplugin = \"testkit\"\nkey = \"kit-key-1\"\n");
+    let dir = home.plugins_dir();
+    std::fs::write(dir.join("garbage.wasm"), b"this is not wasm at all").unwrap();
+    std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("empty.wasm"), b"").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
+    let mut truncated = std::fs::read(dir.join("testkit.wasm")).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    std::fs::write(dir.join("truncated.wasm"), truncated).unwrap();
+    std::fs::copy(home_builtin_component(), dir.join("clash.wasm")).unwrap();
+
+    let plugins = json(&home.run(&["plugins", "list", "--json"]));
+    let by_id = |id: &str| {
+        plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing from {plugins}"))
+            .clone()
+    };
+    assert!(by_id("testkit")["error"].is_null());
+    for (file, reason) in [
+        ("garbage.wasm", "not a WebAssembly file"),
+        ("core.wasm", "core WebAssembly module, not a component"),
+        ("empty.wasm", "empty"),
+        ("truncated.wasm", "invalid component"),
+        ("clash.wasm", "clashes with a built-in"),
+    ] {
+        let error = by_id(file)["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains(reason), "{file}: {error}");
+    }
+    assert!(!plugins.to_string().contains("notes.txt"));
+
+    let out = home.run(&["token", "kit"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "kit-key-1\n");
+
+    // Removing the file removes the provider.
+    std::fs::remove_file(dir.join("testkit.wasm")).unwrap();
+    let out = home.run(&["token", "kit"]);
+    assert!(stderr(&out).contains("plugin `testkit`, which is not installed"), "{}", stderr(&out));
+}
+
+/// The built-in shell-helper component, as built for embedding.
+fn home_builtin_component() -> std::path::PathBuf {
+    workspace_component("shell-helper")
+}
+
+#[test]
+fn a_looping_plugin_is_stopped_by_its_cpu_budget() {
+    let home = home_with_testkit(
+        "[limits]\ncpu_ms = 300\n[providers.spin]\nplugin = \"testkit\"\nmode = \"loop\"\n",
+    );
+    let started = Instant::now();
+    let out = home.run(&["token", "spin"]);
+    let took = started.elapsed();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("plugin `testkit`") && err.contains("CPU time"), "{err}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_looping_plugin_is_stopped_by_the_wall_clock_too() {
+    let home = home_with_testkit(
+        "[limits]\ncpu_ms = 600000\ncall_timeout_ms = 400\n[providers.spin]\nplugin = \"testkit\"\nmode = \"loop\"\n",
+    );
+    let out = home.run(&["token", "spin"]);
+    let err = stderr(&out);
+    assert!(err.contains("did not answer within 400 ms"), "{err}");
+}
+
+#[test]
+fn a_plugin_that_allocates_without_bound_is_stopped() {
+    let home = home_with_testkit("[limits]\nmemory_mib = 32\n[providers.hog]\nplugin = \"testkit\"\nmode = \"hog\"\n");
+    let out = home.run(&["token", "hog"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("more than 32 MiB of memory"), "{err}");
+}
+
+#[test]
+fn a_trapping_plugin_is_a_clear_error_and_others_keep_working() {
+    let home = home_with_testkit(
+        "[providers.boom]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.fine]\nplugin = \"testkit\"\nkey = \"fine-1\"\n",
+    );
+    let err = stderr(&home.run(&["token", "boom"]));
+    assert!(err.contains("plugin `testkit`: crashed"), "{err}");
+    assert_eq!(stdout(&home.run(&["token", "fine"])), "fine-1\n");
+}
+
+#[test]
+fn concurrent_processes_lose_no_update() {
+    let home = Home::new();
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let mut cmd = home.cmd();
+            cmd.args(["login", &format!("p{i}"), "--method", "api-key"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            (i, cmd)
+        })
+        .collect();
+    // Every `p{i}` must be a known provider: use openrouter instances.
+    let config: String = (0..20).map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n")).collect();
+    home.write_config(&config);
+    let mut running = Vec::new();
+    for (i, mut cmd) in children {
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "key-{i}").unwrap();
+        running.push(child);
+    }
+    for child in running {
+        let out = child.wait_with_output().unwrap();
+        assert_success(&out);
+    }
+    let store = home.store_json();
+    for i in 0..20 {
+        assert_eq!(store[format!("p{i}")]["key"], format!("key-{i}"), "{store}");
+    }
+}
+
+#[test]
+fn unknown_config_keys_are_named() {
+    let home = Home::with_config("[providers.openrouter]\nplugin = \"openrouter\"\n\n[limits]\nmemroy_mib = 3\n");
+    let out = home.run(&["list"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("memroy_mib"), "{err}");
+    assert!(err.contains("config.toml"), "{err}");
+}
+
+#[test]
+fn a_corrupt_store_is_reported_and_left_alone() {
+    let home = Home::new();
+    std::fs::write(home.store_path(), "{\"openrouter\": {\"type\": \"api\", \"key\": \"sk-canary").unwrap();
+    for args in [&["token", "openrouter"][..], &["list"], &["logout", "openrouter"]] {
+        let out = home.run(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("auth.json") && err.contains("corrupt"), "{err}");
+        assert!(!err.contains("sk-canary"), "{err}");
+    }
+    let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "new\n");
+    assert!(!out.status.success());
+    assert!(std::fs::read_to_string(home.store_path()).unwrap().ends_with("sk-canary"));
+}
+
+#[test]
+fn secrets_stay_out_of_listings_logs_and_errors() {
+    let canary = "sk-canary-7f3a9";
+    let home = home_with_testkit(&format!(
+        "[providers.kit]\nplugin = \"testkit\"\nkey = \"{canary}\"\nttl_ms = 60000\n\n[providers.bad]\nplugin = \"testkit\"\nmode = \"nope\"\nkey = \"{canary}\"\n"
+    ));
+    let out = home.run_with_stdin(&["-vv", "login", "openrouter", "--method", "api-key"], &format!("{canary}\n"));
+    assert_success(&out);
+    assert!(!stderr(&out).contains(canary));
+    let out = home.run(&["-vv", "token", "kit"]);
+    assert_eq!(stdout(&out), format!("{canary}\n"));
+    assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
+    for args in [
+        &["-vv", "list", "--json"][..],
+        &["-vv", "list"],
+        &["-vv", "plugins", "list", "--json"],
+        &["-vv", "token", "bad"],
+        &["-vv", "token", "nobody"],
+        &["-vv", "logout", "kit"],
+    ] {
+        let out = home.run(args);
+        assert!(!stdout(&out).contains(canary), "{args:?}: {}", stdout(&out));
+        assert!(!stderr(&out).contains(canary), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn unknown_providers_are_reported() {
+    let home = Home::new();
+    let out = home.run(&["token", "nobody"]);
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("unknown provider `nobody`"), "{}", stderr(&out));
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, installing what a fresh machine lacks first:
+# the wasm32-wasip2 Rust target (for the provider components) and Chromium
+# (for the browser test of the OpenRouter login).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+    echo "tests/run.sh: installing the wasm32-wasip2 target" >&2
+    rustup target add wasm32-wasip2
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "tests/run.sh: installing Chromium for the browser tests" >&2
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium >/dev/null
+fi
+
+cargo test --release "$@"

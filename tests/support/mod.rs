@@ -1,0 +1,175 @@
+//! Shared helpers for the integration tests: a throw-away `AUTHHOST_HOME`,
+//! the `authhost` binary, and guest components built from source.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+/// The `authhost` binary under test.
+pub fn authhost_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_authhost")
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// An `AUTHHOST_HOME` in a temporary directory, removed on drop.
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    /// An empty home.
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A home whose `config.toml` is `config`.
+    pub fn with_config(config: &str) -> Home {
+        let home = Home::new();
+        home.write_config(config);
+        home
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces `config.toml`.
+    pub fn write_config(&self, config: &str) {
+        std::fs::write(self.path().join("config.toml"), config).unwrap();
+    }
+
+    /// The plugins folder, created if missing.
+    pub fn plugins_dir(&self) -> PathBuf {
+        let dir = self.path().join("plugins");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Path of the credential store.
+    pub fn store_path(&self) -> PathBuf {
+        self.path().join("auth.json")
+    }
+
+    /// The credential store parsed as JSON (`null` when it does not exist).
+    pub fn store_json(&self) -> serde_json::Value {
+        match std::fs::read(self.store_path()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap(),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+
+    /// An `authhost` command bound to this home, with a clean environment for
+    /// the variables authhost reads and stdin closed.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(authhost_bin());
+        cmd.env("AUTHHOST_HOME", self.path())
+            .env_remove("RUST_LOG")
+            .env_remove("BROWSER")
+            .env_remove("AUTHHOST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `authhost ARGS` in this home and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs `authhost ARGS` with `stdin` as standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// Standard output as a string.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as a string.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that the command succeeded, showing its stderr if not.
+#[track_caller]
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "command failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Builds the guest crate `package` (a workspace member, e.g. `testkit`) for
+/// `wasm32-wasip2` and returns the component's path.
+pub fn workspace_component(package: &str) -> PathBuf {
+    build_component(&workspace_root(), package)
+}
+
+/// Builds the guest crate `package` of the Cargo project at `dir` (which may
+/// be outside the workspace, e.g. an example) and returns the component.
+pub fn build_component(dir: &Path, package: &str) -> PathBuf {
+    // One build at a time per test binary; cargo's own lock orders builds
+    // across test binaries.
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let target_dir = workspace_root().join("target").join("guests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(dir)
+        .args([
+            "build",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || key.starts_with("RUSTC_")
+            || key == "RUSTFLAGS"
+        {
+            cmd.env_remove(key);
+        }
+    }
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "building component {package} failed");
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    let path = target_dir.join("wasm32-wasip2").join("guest").join(file);
+    assert!(path.is_file(), "{} missing after build", path.display());
+    path
+}
