@@ -275,3 +275,48 @@ fn unknown_providers_are_reported() {
     assert_eq!(stdout(&out), "");
     assert!(stderr(&out).contains("unknown provider `nobody`"), "{}", stderr(&out));
 }
+
+#[test]
+fn inspect_explains_each_file_without_loading_it_into_the_registry() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.wasm");
+    std::fs::copy(workspace_component("testkit"), &good).unwrap();
+    let out = home.run(&["plugins", "inspect", good.to_str().unwrap(), "--json"]);
+    let report = json(&out);
+    assert_eq!(report["id"], "testkit");
+    assert_eq!(report["wit_version"], "0.1.0");
+    assert_eq!(report["would_load"], true);
+    assert!(report["size"].as_u64().unwrap() > 1000);
+
+    for (bytes, reason) in [
+        (&b"garbage!"[..], "not a WebAssembly file"),
+        (b"\0asm\x01\0\0\0", "core WebAssembly module"),
+        (b"", "empty"),
+    ] {
+        let path = dir.path().join("broken.wasm");
+        std::fs::write(&path, bytes).unwrap();
+        let out = home.run(&["plugins", "inspect", path.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let text = stdout(&out);
+        assert!(text.contains("would load:  no") && text.contains(reason), "{text}");
+    }
+    let clash = dir.path().join("clash.wasm");
+    std::fs::copy(workspace_component("shell-helper"), &clash).unwrap();
+    let out = home.run(&["plugins", "inspect", clash.to_str().unwrap()]);
+    assert!(stdout(&out).contains("clashes with a built-in"), "{}", stdout(&out));
+}
+
+#[test]
+fn plugins_grant_edits_the_config_in_place() {
+    let home = Home::with_config("# keep me\n[providers.kit]\nplugin = \"testkit\"  # the kit\n");
+    let out = home.run(&["plugins", "grant", "testkit", "browser", "http:https://api.acme.example"]);
+    assert_success(&out);
+    let text = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(text.starts_with("# keep me\n"), "{text}");
+    assert!(text.contains("plugin = \"testkit\"  # the kit"), "{text}");
+    assert!(text.contains("grant = [\"browser\", \"http:https://api.acme.example\"]"), "{text}");
+    let out = home.run(&["plugins", "grant", "testkit", "http:https://*"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("too broad"), "{}", stderr(&out));
+}

@@ -74,6 +74,26 @@ enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Examine a `.wasm` file: id, WIT version, requested capabilities, size
+    /// and whether it would load. Runs only its `describe` export, with no
+    /// capabilities.
+    Inspect {
+        /// The component file.
+        path: std::path::PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grant capabilities to a folder plugin (written to config.toml,
+    /// keeping its comments and formatting).
+    Grant {
+        /// The plugin id.
+        id: String,
+        /// Capabilities: process[:NAME], loopback[:PORT], browser, prompt,
+        /// http:SCHEME://HOST[:PORT].
+        #[arg(required = true)]
+        capabilities: Vec<authhost::capability::Capability>,
+    },
 }
 
 /// Runs the CLI and returns its exit code.
@@ -185,6 +205,31 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 print_plugins(&plugins);
             }
         }
+        Command::Plugins {
+            command: PluginsCommand::Inspect { path, json },
+        } => {
+            let inspection = host.inspect(&path).await;
+            if json {
+                print_json(&inspection)?;
+            } else {
+                print_inspection(&inspection);
+            }
+            if !inspection.would_load {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Plugins {
+            command: PluginsCommand::Grant { id, capabilities },
+        } => {
+            let file = &host.paths().config_file;
+            let added = authhost::config::add_grants(file, &id, &capabilities)?;
+            if added.is_empty() {
+                eprintln!("{id} already had those grants");
+            } else {
+                let added: Vec<String> = added.iter().map(ToString::to_string).collect();
+                eprintln!("Granted {} to {id} in {}", added.join(", "), file.display());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -239,6 +284,30 @@ fn print_plugins(plugins: &[PluginInfo]) {
         })
         .collect();
     print_table(["ID", "SOURCE", "WIT", "CAPABILITIES"], &rows);
+}
+
+fn print_inspection(inspection: &authhost::Inspection) {
+    let info = &inspection.info;
+    let list = |caps: &[authhost::capability::Capability]| {
+        or_none(caps.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+    };
+    println!("file:        {}", info.source);
+    println!("size:        {} bytes", inspection.size);
+    if let Some(metadata) = &info.metadata {
+        println!("id:          {}", metadata.id);
+        println!("name:        {}", metadata.display_name);
+        println!("description: {}", metadata.description);
+        println!("wit:         authhost:provider@{}", info.wit_version.as_deref().unwrap_or("?"));
+        let methods: Vec<&str> = metadata.methods.iter().map(|m| m.id.as_str()).collect();
+        println!("methods:     {}", methods.join(", "));
+        println!("requests:    {}", list(&metadata.requested));
+        println!("granted:     {}", list(&info.granted));
+        println!("missing:     {}", list(&info.missing));
+    }
+    match &info.error {
+        None => println!("would load:  yes"),
+        Some(error) => println!("would load:  no ({error})"),
+    }
 }
 
 fn or_none(text: String) -> String {

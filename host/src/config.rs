@@ -233,3 +233,110 @@ mod tests {
         assert!(parse("[providers.x]\nplugin = 3").is_err());
     }
 }
+
+/// Adds `grants` to `[plugins.ID] grant` in the file at `path`, keeping the
+/// rest of the file (comments, order, formatting) as it is. Returns the
+/// grants that were not there yet.
+pub fn add_grants(path: &Path, id: &str, grants: &[Capability]) -> Result<Vec<Capability>, Error> {
+    use toml_edit::{Array, DocumentMut, Item, Table, value};
+
+    check_name(id).map_err(|message| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    // Refuse to edit a file that does not load: the user should see the error.
+    Config::parse(&text, path)?;
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| Error::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let not_a_table = |what: &str| Error::Config {
+        path: path.to_path_buf(),
+        message: format!("{what} is not a table"),
+    };
+    let plugins = doc
+        .entry("plugins")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_like_mut()
+        .ok_or_else(|| not_a_table("`plugins`"))?;
+    let plugin = plugins
+        .entry(id)
+        .or_insert(Item::Table(Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| not_a_table(&format!("`plugins.{id}`")))?;
+    let array = plugin
+        .entry("grant")
+        .or_insert(value(Array::new()))
+        .as_array_mut()
+        .ok_or_else(|| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("`plugins.{id}.grant` is not an array"),
+        })?;
+    let present: Vec<Capability> = array
+        .iter()
+        .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()))
+        .collect();
+    let mut added = Vec::new();
+    for grant in grants {
+        if !present.contains(grant) && !added.contains(grant) {
+            array.push(grant.to_string());
+            added.push(grant.clone());
+        }
+    }
+    if !added.is_empty() {
+        write_config(path, &doc.to_string())?;
+    }
+    Ok(added)
+}
+
+/// Replaces `path` atomically with `text`.
+fn write_config(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write to", dir, e))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))?;
+    tmp.persist(path).map_err(|e| Error::io("cannot replace", path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn grants_keep_comments_and_formatting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original = "# my providers\n[providers.openrouter]\nbase_url = \"https://openrouter.ai\"  # prod\n\n[plugins.acme]\ngrant = [\"browser\"] # ok\n";
+        std::fs::write(&path, original).unwrap();
+        let caps: Vec<Capability> = ["browser", "prompt", "http:https://api.acme.example"]
+            .iter()
+            .map(|c| c.parse().unwrap())
+            .collect();
+        let added = add_grants(&path, "acme", &caps).unwrap();
+        assert_eq!(added.len(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my providers\n"), "{text}");
+        assert!(text.contains("base_url = \"https://openrouter.ai\"  # prod"), "{text}");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.plugins["acme"].grant, caps);
+        assert!(add_grants(&path, "acme", &caps).unwrap().is_empty());
+        add_grants(&path, "other", &caps[..1]).unwrap();
+        assert_eq!(Config::load(&path).unwrap().plugins["other"].grant, caps[..1]);
+    }
+}

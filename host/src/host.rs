@@ -159,6 +159,18 @@ pub struct PluginInfo {
     pub error: Option<String>,
 }
 
+/// What `authhost plugins inspect` finds in a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The file's size in bytes.
+    pub size: u64,
+    /// Whether it would load from the plugins folder.
+    pub would_load: bool,
+    /// What it is, or why it does not load.
+    #[serde(flatten)]
+    pub info: PluginInfo,
+}
+
 /// A provider in `authhost list`. Never contains a secret or a helper's
 /// command.
 #[derive(Debug, Clone, Serialize)]
@@ -519,6 +531,28 @@ impl Host {
             infos.push(failed_info(&name, path.display().to_string(), failure));
         }
         Ok(infos)
+    }
+
+    /// Examines a component file as the plugins folder would: validates,
+    /// compiles and links it, and calls only its `describe` export, with no
+    /// capability granted. Never runs `login` or `resolve`.
+    pub async fn inspect(&self, path: &std::path::Path) -> Inspection {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut info = match self.load_file(path).await {
+            Ok(plugin) => self.info(&plugin),
+            Err(failure) => {
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                failed_info(&name, path.display().to_string(), &failure)
+            }
+        };
+        if info.error.is_none() && builtin(&info.id).is_some() {
+            info.error = Some(format!("its id `{}` clashes with a built-in plugin", info.id));
+        }
+        Inspection {
+            size,
+            would_load: info.error.is_none(),
+            info,
+        }
     }
 
     fn info(&self, plugin: &Plugin) -> PluginInfo {
