@@ -2,6 +2,8 @@
 //! the `authhost` binary, and guest components built from source.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -135,28 +137,42 @@ pub fn workspace_component(package: &str) -> PathBuf {
     build_component(&workspace_root(), package)
 }
 
+/// Builds the example plugin crate at `examples/NAME` on its own, as its
+/// README tells a plugin author to (`cargo build --target wasm32-wasip2
+/// --release`), and returns the component.
+pub fn example_component(name: &str, package: &str) -> PathBuf {
+    let dir = workspace_root().join("examples").join(name);
+    let target_dir = workspace_root().join("target").join("examples");
+    cargo_build(&dir, &["--release", "-p", package], &target_dir);
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    target_dir.join("wasm32-wasip2").join("release").join(file)
+}
+
 /// Builds the guest crate `package` of the Cargo project at `dir` (which may
 /// be outside the workspace, e.g. an example) and returns the component.
 pub fn build_component(dir: &Path, package: &str) -> PathBuf {
+    let target_dir = workspace_root().join("target").join("guests");
+    cargo_build(dir, &["--profile", "guest", "-p", package], &target_dir);
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    let path = target_dir.join("wasm32-wasip2").join("guest").join(file);
+    assert!(path.is_file(), "{} missing after build", path.display());
+    path
+}
+
+/// `cargo build --target wasm32-wasip2 ARGS` in `dir`, isolated from the
+/// environment of the test run.
+fn cargo_build(dir: &Path, args: &[&str], target_dir: &Path) {
     // One build at a time per test binary; cargo's own lock orders builds
     // across test binaries.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let target_dir = workspace_root().join("target").join("guests");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(dir)
-        .args([
-            "build",
-            "--profile",
-            "guest",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            package,
-        ])
+        .args(["build", "--target", "wasm32-wasip2"])
+        .args(args)
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if (key.starts_with("CARGO_") && key != "CARGO_HOME")
@@ -167,9 +183,5 @@ pub fn build_component(dir: &Path, package: &str) -> PathBuf {
         }
     }
     let status = cmd.status().unwrap();
-    assert!(status.success(), "building component {package} failed");
-    let file = format!("{}.wasm", package.replace('-', "_"));
-    let path = target_dir.join("wasm32-wasip2").join("guest").join(file);
-    assert!(path.is_file(), "{} missing after build", path.display());
-    path
+    assert!(status.success(), "cargo build {args:?} in {} failed", dir.display());
 }

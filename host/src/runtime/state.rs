@@ -76,6 +76,9 @@ impl PluginState {
         let wasi = WasiCtxBuilder::new()
             .allow_ip_name_lookup(false)
             .allow_udp(false)
+            // TCP is enabled, but every address goes through the granter:
+            // binding 127.0.0.1 under a loopback grant is all it allows.
+            .allow_tcp(true)
             .socket_addr_check(move |addr: SocketAddr, use_: SocketAddrUse| {
                 let bind = matches!(use_, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind);
                 let allowed = socket_grants.check(Use::Socket { addr, bind }).is_ok();
@@ -148,7 +151,13 @@ impl WasiHttpHooks for HttpHooks {
             port: uri.port_u16().unwrap_or(default_port),
         };
         if self.grants.check(use_).is_err() {
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+            return Box::new(async move {
+                // Take (and discard) what the guest writes of the body, so
+                // its HTTP library reports the denial rather than a broken
+                // body stream. Nothing is sent anywhere.
+                drain(request.into_body()).await;
+                Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+            });
         }
         let mut options = options.unwrap_or_default();
         options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
@@ -166,4 +175,21 @@ impl WasiHttpHooks for HttpHooks {
             ))
         })
     }
+}
+
+/// Reads and drops up to 1 MiB of a denied request's body, for at most a few
+/// seconds.
+async fn drain(mut body: wasmtime_wasi_http::WasiBody) {
+    use http_body_util::BodyExt;
+    const LIMIT: usize = 1 << 20;
+    let mut seen = 0;
+    let read = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
 }

@@ -1,0 +1,182 @@
+//! Third-party plugins: the example provider built on its own and dropped
+//! into the plugins folder, and the sandbox around folder plugins.
+
+mod support;
+
+use support::http::{Response, Server};
+use support::{Home, assert_success, example_component, stderr, stdout, workspace_component};
+
+/// A fake Acme token endpoint that accepts alice / hunter2.
+fn acme_server() -> Server {
+    Server::start(|req| {
+        if req.method != "POST" || req.target != "/oauth/token" {
+            return Response::new(404, "text/plain", "not found");
+        }
+        if req.header("content-type") != Some("application/json") {
+            return Response::new(415, "text/plain", "json only");
+        }
+        let body: serde_json::Value = match serde_json::from_slice(&req.body) {
+            Ok(body) => body,
+            Err(_) => return Response::new(400, "text/plain", "bad json"),
+        };
+        if body["grant_type"] == "password" && body["username"] == "alice" && body["password"] == "hunter2" {
+            Response::new(
+                200,
+                "application/json",
+                r#"{"access_token":"acme-access-1","refresh_token":"acme-refresh-1","expires_in":3600}"#,
+            )
+        } else {
+            Response::new(401, "application/json", r#"{"error":"invalid_grant"}"#)
+        }
+    })
+}
+
+fn acme_home(server: &Server, grants: &[String]) -> Home {
+    let grants: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
+    let home = Home::with_config(&format!(
+        "[providers.acme]\nbase_url = \"{}\"\n\n[plugins.acme]\ngrant = [{}]\n",
+        server.url(),
+        grants.join(", ")
+    ));
+    std::fs::copy(
+        example_component("acme-provider", "acme-provider"),
+        home.plugins_dir().join("acme.wasm"),
+    )
+    .unwrap();
+    home
+}
+
+#[test]
+fn the_example_provider_logs_in_with_the_grants_it_needs() {
+    let server = acme_server();
+    let home = acme_home(&server, &["prompt".into(), format!("http:{}", server.url())]);
+    let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
+    assert_success(&out);
+    assert!(!stderr(&out).contains("hunter2"));
+    let store = home.store_json();
+    assert_eq!(store["acme"]["type"], "oauth");
+    assert_eq!(store["acme"]["access"], "acme-access-1");
+    assert_eq!(store["acme"]["refresh"], "acme-refresh-1");
+    assert!(store["acme"]["expires"].as_u64().unwrap() > 1_700_000_000_000);
+    assert_eq!(stdout(&home.run(&["token", "acme"])), "acme-access-1\n");
+
+    let out = home.run_with_stdin(&["login", "acme"], "alice\nwrong\n");
+    assert!(stderr(&out).contains("denied"), "{}", stderr(&out));
+}
+
+#[test]
+fn each_missing_grant_is_named_and_reaches_nothing() {
+    let server = acme_server();
+    let http = format!("http:{}", server.url());
+
+    let home = acme_home(&server, std::slice::from_ref(&http));
+    let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("capability denied: `prompt`"), "{}", stderr(&out));
+
+    let home = acme_home(&server, &["prompt".into()]);
+    let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&format!("capability denied: `{http}`")), "{}", stderr(&out));
+    assert_eq!(server.connections(), 0, "a denied request reached the server");
+    assert_eq!(home.store_json(), serde_json::Value::Null);
+
+    let plugins: serde_json::Value = serde_json::from_slice(&home.run(&["plugins", "list", "--json"]).stdout).unwrap();
+    let acme = plugins.as_array().unwrap().iter().find(|p| p["id"] == "acme").unwrap();
+    assert_eq!(acme["granted"], serde_json::json!(["prompt"]));
+    assert_eq!(acme["missing"], serde_json::json!(["http:https://api.acme.example"]));
+}
+
+/// A home with the test kit as provider `kit`, configured with `options`
+/// (TOML lines) and granted `grants`.
+fn kit_home(options: &str, grants: &[String]) -> Home {
+    let grants: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
+    let home = Home::with_config(&format!(
+        "[providers.kit]\nplugin = \"testkit\"\n{options}\n\n[plugins.testkit]\ngrant = [{}]\n",
+        grants.join(", ")
+    ));
+    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    home
+}
+
+#[test]
+fn http_to_a_host_outside_the_grant_opens_no_connection() {
+    let allowed = Server::start(|_| Response::new(200, "text/plain", "allowed"));
+    let other = Server::start(|_| Response::new(200, "text/plain", "secret"));
+    let requests = format!("requests = [\"http:{}\", \"http:{}\"]", allowed.url(), other.url());
+    let home = kit_home(
+        &format!("mode = \"http\"\nurl = \"{}/x\"\n{requests}", other.url()),
+        &[format!("http:{}", allowed.url())],
+    );
+    let out = home.run(&["token", "kit"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("capability denied"), "{}", stderr(&out));
+    assert_eq!(other.connections(), 0);
+
+    let home = kit_home(
+        &format!("mode = \"http\"\nurl = \"{}/x\"\n{requests}", allowed.url()),
+        &[format!("http:{}", allowed.url())],
+    );
+    assert_eq!(stdout(&home.run(&["token", "kit"])), "200 allowed\n");
+}
+
+#[test]
+fn a_redirect_to_a_host_outside_the_grant_is_refused_at_the_second_hop() {
+    let other = Server::start(|_| Response::new(200, "text/plain", "secret"));
+    let target = format!("{}/loot", other.url());
+    let allowed = Server::start(move |_| Response::redirect(&target));
+    let home = kit_home(
+        &format!(
+            "mode = \"http\"\nurl = \"{}/start\"\nrequests = [\"http:{}\", \"http:{}\"]",
+            allowed.url(),
+            allowed.url(),
+            other.url()
+        ),
+        &[format!("http:{}", allowed.url())],
+    );
+    let out = home.run(&["token", "kit"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("capability denied"), "{}", stderr(&out));
+    assert_eq!(allowed.connections(), 1);
+    assert_eq!(other.connections(), 0);
+}
+
+#[test]
+fn sockets_bind_only_loopback_and_only_with_a_loopback_grant() {
+    let run = |addr: &str, grants: &[String]| {
+        let home = kit_home(&format!("mode = \"socket\"\naddr = \"{addr}\"\nrequests = [\"loopback\"]"), grants);
+        home.run(&["token", "kit"])
+    };
+    let loopback = ["loopback".to_owned()];
+    assert_eq!(stdout(&run("127.0.0.1:0", &loopback)), "bound\n");
+    let out = run("0.0.0.0:0", &loopback);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("access-denied"), "{}", stderr(&out));
+    let out = run("127.0.0.1:0", &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("access-denied"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
+    let home = Home::new();
+    let bytes = std::fs::read(workspace_component("testkit")).unwrap();
+    let from = b"authhost:provider/provider@0.1.0";
+    let to = b"authhost:provider/provider@0.2.0";
+    let mut rewritten = bytes.clone();
+    let mut found = 0;
+    for i in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[i..i + from.len()] == from {
+            rewritten[i..i + to.len()].copy_from_slice(to);
+            found += 1;
+        }
+    }
+    assert!(found > 0, "export name not found in the component");
+    let path = home.plugins_dir().join("future.wasm");
+    std::fs::write(&path, rewritten).unwrap();
+    let out = home.run(&["plugins", "inspect", path.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(text.contains("authhost:provider@0.2.0") && text.contains("authhost:provider@0.1.0"), "{text}");
+    let listed = stdout(&home.run(&["plugins", "list"]));
+    assert!(listed.contains("future.wasm") && listed.contains("0.2.0"), "{listed}");
+}
