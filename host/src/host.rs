@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,10 @@ use crate::store::JsonStore;
 const MAX_PLUGIN_FILE: u64 = 64 << 20;
 /// An OAuth token this close to expiry counts as expired.
 const EXPIRY_MARGIN_MS: u64 = 30_000;
+/// How long a credential read from `auth.json` is reused in memory before the
+/// file is read again (so a `logout` in another process takes effect within
+/// this time in a long-running embedding program).
+const STORE_RECHECK: Duration = Duration::from_secs(1);
 /// The login method every provider has unless it defines its own.
 pub const API_KEY_METHOD: &str = "api-key";
 
@@ -228,6 +233,12 @@ struct CachedCredential {
 
 type Flight = Arc<OnceCell<Result<Credential, Arc<Error>>>>;
 
+/// A secret kept in memory for repeated [`Host::token`] calls.
+struct Memo {
+    secret: SecretString,
+    fresh_until: Instant,
+}
+
 /// The authhost host: configuration, credential store and plugins.
 ///
 /// `Host` is `Send + Sync`; share it in an [`Arc`]. Nothing touches
@@ -243,6 +254,7 @@ pub struct Host {
     builtins: Vec<OnceCell<Result<Arc<Plugin>, PluginFailure>>>,
     folder: OnceCell<Folder>,
     inflight: Mutex<HashMap<String, Flight>>,
+    memo: RwLock<HashMap<String, Memo>>,
 }
 
 impl Host {
@@ -259,6 +271,7 @@ impl Host {
             builtins: INTERNAL_PLUGINS.iter().map(|_| OnceCell::new()).collect(),
             folder: OnceCell::new(),
             inflight: Mutex::new(HashMap::new()),
+            memo: RwLock::new(HashMap::new()),
         })
     }
 
@@ -275,9 +288,26 @@ impl Host {
     /// A usable secret for `provider`: a stored credential, else a fresh
     /// cached helper credential, else one from the provider's plugin
     /// (`resolve`). Concurrent calls for one provider run the plugin once.
+    ///
+    /// Repeated calls are answered from memory: a stored credential for up
+    /// to one second, a helper credential for as long as it may be cached.
     pub async fn token(&self, provider: &str, options: TokenOptions) -> Result<Token, Error> {
+        if !options.refresh
+            && let Some(secret) = self.memo_get(provider)
+        {
+            return Ok(Token::new(secret));
+        }
+        let now = now_ms();
         if let Some(credential) = self.store.get::<Credential>(provider)? {
-            if !credential.is_expired(now_ms(), EXPIRY_MARGIN_MS) {
+            if !credential.is_expired(now, EXPIRY_MARGIN_MS) {
+                let until = match &credential {
+                    Credential::OAuth {
+                        expires: Some(expires),
+                        ..
+                    } => expires.saturating_sub(EXPIRY_MARGIN_MS),
+                    _ => u64::MAX,
+                };
+                self.memo_put(provider, credential.secret(), until.min(now + STORE_RECHECK.as_millis() as u64));
                 return Ok(Token::new(credential.secret().clone()));
             }
             if !self.plugin_for(provider).await?.metadata.resolves {
@@ -287,15 +317,12 @@ impl Host {
         let cached = self.cached(provider);
         if !options.refresh
             && let Some(entry) = &cached
-            && entry.until > now_ms()
+            && entry.until > now
         {
+            self.memo_put(provider, entry.credential.secret(), entry.until);
             return Ok(Token::new(entry.credential.secret().clone()));
         }
-        let reason = if options.refresh {
-            Reason::Refresh
-        } else {
-            Reason::Token
-        };
+        let reason = if options.refresh { Reason::Refresh } else { Reason::Token };
         match self.resolve_once(provider, reason).await {
             Ok(credential) => Ok(Token::new(credential.secret().clone())),
             Err(error) => match cached {
@@ -306,6 +333,33 @@ impl Host {
                 _ => Err(error),
             },
         }
+    }
+
+    fn memo_get(&self, provider: &str) -> Option<SecretString> {
+        let memo = self.memo.read().unwrap_or_else(|e| e.into_inner());
+        memo.get(provider)
+            .filter(|m| m.fresh_until > Instant::now())
+            .map(|m| m.secret.clone())
+    }
+
+    /// Remembers `secret` until `until_ms` (wall clock, ms since the epoch).
+    fn memo_put(&self, provider: &str, secret: &SecretString, until_ms: u64) {
+        let left = Duration::from_millis(until_ms.saturating_sub(now_ms()));
+        let Some(fresh_until) = Instant::now().checked_add(left) else {
+            return;
+        };
+        let mut memo = self.memo.write().unwrap_or_else(|e| e.into_inner());
+        memo.insert(
+            provider.to_owned(),
+            Memo {
+                secret: secret.clone(),
+                fresh_until,
+            },
+        );
+    }
+
+    fn memo_forget(&self, provider: &str) {
+        self.memo.write().unwrap_or_else(|e| e.into_inner()).remove(provider);
     }
 
     fn cached(&self, provider: &str) -> Option<CachedCredential> {
@@ -360,6 +414,9 @@ impl Host {
                 until,
             };
             self.cache.put(provider, Some(&entry))?;
+            self.memo_put(provider, credential.secret(), until);
+        } else {
+            self.memo_forget(provider);
         }
         tracing::debug!(provider, "resolved a credential");
         Ok(credential)
@@ -449,6 +506,7 @@ impl Host {
         let stored = self.store.put::<Credential>(provider, None)?;
         let cached = self.cache.read()?.contains_key(provider)
             && self.cache.put::<Credential>(provider, None)?;
+        self.memo_forget(provider);
         Ok(stored || cached)
     }
 
@@ -790,6 +848,16 @@ fn parse_capabilities(texts: &[String]) -> Result<Vec<Capability>, PluginFailure
 
 fn metadata_from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailure> {
     crate::config::check_name(&m.id).map_err(PluginFailure::Invalid)?;
+    let too_long = [&m.display_name, &m.description]
+        .into_iter()
+        .chain(m.methods.iter().flat_map(|method| [&method.id, &method.label]))
+        .chain(&m.capabilities)
+        .any(|text| text.len() > MAX_METADATA_TEXT);
+    if m.methods.len() > MAX_METHODS || m.capabilities.len() > MAX_CAPABILITIES || too_long {
+        return Err(PluginFailure::Invalid(format!(
+            "metadata over the limits ({MAX_METHODS} methods, {MAX_CAPABILITIES} capabilities, {MAX_METADATA_TEXT} bytes a text)"
+        )));
+    }
     let mut methods: Vec<AuthMethod> = m
         .methods
         .into_iter()
@@ -820,8 +888,24 @@ fn metadata_from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailu
     })
 }
 
+/// The longest secret a plugin may return.
+const MAX_SECRET: usize = 64 << 10;
+/// Bounds on what `describe` may return.
+const MAX_METHODS: usize = 32;
+const MAX_CAPABILITIES: usize = 64;
+const MAX_METADATA_TEXT: usize = 1024;
+
 fn credential_from_wit(plugin: &str, credential: WitCredential) -> Result<Credential, Error> {
     let invalid = |what: &str| Error::plugin(plugin, PluginFailure::Invalid(what.to_owned()));
+    let longest = match &credential {
+        WitCredential::ApiKey(key) => key.len(),
+        WitCredential::Oauth(t) => t.access.len().max(t.refresh.as_ref().map_or(0, String::len)),
+    };
+    if longest > MAX_SECRET {
+        return Err(invalid(&format!(
+            "a secret of {longest} bytes (at most {MAX_SECRET} are accepted)"
+        )));
+    }
     match credential {
         WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
         WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),

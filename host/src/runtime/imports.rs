@@ -40,6 +40,26 @@ fn bounded(text: &str) -> &str {
 
 impl types::Host for PluginState {}
 
+impl PluginState {
+    /// Counts one log line or message; false once the plugin has used up
+    /// its allowance (a plugin that logs in a loop cannot flood the
+    /// terminal).
+    fn take_line(&mut self) -> bool {
+        match self.lines_left {
+            0 => false,
+            1 => {
+                self.lines_left = 0;
+                tracing::warn!(plugin = %self.call.plugin, "further log lines and messages of this call are dropped");
+                false
+            }
+            _ => {
+                self.lines_left -= 1;
+                true
+            }
+        }
+    }
+}
+
 impl process::Host for PluginState {
     async fn run(&mut self, request: process::RunRequest) -> Result<process::RunOutput, Error> {
         let command = match request.command {
@@ -185,7 +205,9 @@ impl browser::Host for PluginState {
 
 impl interact::Host for PluginState {
     async fn message(&mut self, text: String) {
-        self.call.interaction.message(bounded(&text));
+        if self.take_line() {
+            self.call.interaction.message(bounded(&text));
+        }
     }
 
     async fn prompt(&mut self, label: String, secret: bool) -> Result<String, Error> {
@@ -210,6 +232,9 @@ impl config::Host for PluginState {
 
 impl log::Host for PluginState {
     async fn write(&mut self, level: log::Level, message: String) {
+        if !self.take_line() {
+            return;
+        }
         let plugin = &self.call.plugin;
         let message = bounded(&message);
         match level {

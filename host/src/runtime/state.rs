@@ -65,7 +65,12 @@ pub struct PluginState {
     pub(crate) cpu: CpuBudget,
     pub(crate) grants: Arc<Grants>,
     pub(crate) call: Arc<CallContext>,
+    /// Log lines and messages the plugin may still emit in this call.
+    pub(crate) lines_left: u32,
 }
+
+/// Log lines and messages a plugin may emit per call; the rest are dropped.
+pub const MAX_LINES: u32 = 1000;
 
 impl PluginState {
     /// A fresh state: no files, no environment, no arguments, no stdio, and
@@ -96,6 +101,7 @@ impl PluginState {
             cpu,
             grants,
             call,
+            lines_left: MAX_LINES,
         }
     }
 }

@@ -1,0 +1,111 @@
+//! Embedded-host figures: resolving a remembered credential, a plugin call
+//! on a fresh instance, and many concurrent resolutions of a cold helper.
+//!
+//! `cargo bench --bench embedded`. The test kit component is built from
+//! `tests/fixtures/testkit` first.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use authhost::{Host, HostOptions, TokenOptions};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds the test kit component and returns its path.
+fn testkit() -> PathBuf {
+    let target = root().join("target").join("guests");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
+        .args(["build", "--profile", "guest", "--target", "wasm32-wasip2", "-p", "testkit"])
+        .arg("--target-dir")
+        .arg(&target);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key.starts_with("RUSTC_") || key == "RUSTFLAGS" {
+            cmd.env_remove(key);
+        }
+    }
+    assert!(cmd.status().unwrap().success(), "building the test kit failed");
+    target.join("wasm32-wasip2/guest/testkit.wasm")
+}
+
+/// A home with a stored key (`stored`), the test kit answering without
+/// caching (`fresh`) and the shell helper running `echo` (`helper`).
+fn home() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(testkit(), dir.path().join("plugins/testkit.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[providers.stored]\nplugin = \"openrouter\"\n\n[providers.fresh]\nplugin = \"testkit\"\nkey = \"k\"\n\n[providers.helper]\nplugin = \"shell-helper\"\ncommand = \"echo run >> '{}'; sleep 0.2; echo helper-key\"\nttl_ms = 600000\n",
+            dir.path().join("runs.txt").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("auth.json"), r#"{"stored": {"type": "api", "key": "sk-stored"}}"#).unwrap();
+    dir
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = home();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let host = Host::open(HostOptions::with_home(dir.path())).unwrap();
+    let token = |provider: &str| {
+        runtime
+            .block_on(host.token(provider, TokenOptions::default()))
+            .unwrap()
+    };
+    assert_eq!(token("stored").expose_secret(), "sk-stored");
+    assert_eq!(token("fresh").expose_secret(), "k");
+
+    c.bench_function("token/remembered", |b| b.iter(|| token("stored")));
+    c.bench_function("token/fresh-instance", |b| b.iter(|| token("fresh")));
+
+    // 1,000 concurrent first resolutions of a slow helper: one run.
+    let host = Arc::new(Host::open(HostOptions::with_home(dir.path())).unwrap());
+    let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let keys: Vec<String> = multi.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let host = host.clone();
+                tokio::spawn(async move { host.token("helper", TokenOptions::default()).await })
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for task in tasks {
+            keys.push(task.await.unwrap().unwrap().expose_secret().to_owned());
+        }
+        keys
+    });
+    assert!(keys.iter().all(|k| k == "helper-key"));
+    let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap_or_default();
+    println!("1000 concurrent cold resolutions of a helper: {} helper run(s)", runs.lines().count());
+
+    // Memory over 100,000 resolutions (remembered and fresh-instance).
+    let host = Host::open(HostOptions::with_home(dir.path())).unwrap();
+    let token = |provider: &str| runtime.block_on(host.token(provider, TokenOptions::default())).unwrap();
+    for _ in 0..1000 {
+        token("fresh");
+    }
+    let before = rss_kib();
+    for i in 0..100_000 {
+        token(if i % 10 == 0 { "fresh" } else { "stored" });
+    }
+    let after = rss_kib();
+    println!("RSS over 100,000 resolutions: {before} KiB -> {after} KiB");
+}
+
+/// Resident set size of this process.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

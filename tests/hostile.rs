@@ -1,0 +1,166 @@
+//! Hostile input: broken and misbehaving plugins, and damaged or dangerous
+//! store files. Each is a clear error; nothing crashes, hangs or is lost.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Home, assert_success, stderr, stdout, workspace_component};
+
+fn kit_home(config: &str) -> Home {
+    let home = Home::with_config(config);
+    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    home
+}
+
+/// Replaces every occurrence of `from` by `to` (same length) in `bytes`.
+fn rewrite(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut found = false;
+    for i in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[i..i + from.len()] == from {
+            out[i..i + to.len()].copy_from_slice(to);
+            found = true;
+        }
+    }
+    assert!(found, "pattern not found");
+    out
+}
+
+#[test]
+fn broken_component_files_each_get_a_reason() {
+    let home = Home::new();
+    let dir = home.plugins_dir();
+    let testkit = std::fs::read(workspace_component("testkit")).unwrap();
+    let random: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(dir.join("random.wasm"), &random).unwrap();
+    let mut header_then_noise = b"\0asm\x0d\0\x01\0".to_vec();
+    header_then_noise.extend_from_slice(&random);
+    std::fs::write(dir.join("noise.wasm"), header_then_noise).unwrap();
+    std::fs::write(
+        dir.join("needs.wasm"),
+        rewrite(&testkit, b"authhost:provider/log@0.1.0", b"authhost:provider/lox@0.1.0"),
+    )
+    .unwrap();
+    let huge = std::fs::File::create(dir.join("huge.wasm")).unwrap();
+    huge.set_len(65 << 20).unwrap();
+
+    let out = home.run(&["plugins", "list"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    for (file, reason) in [
+        ("random.wasm", "not a WebAssembly file"),
+        ("noise.wasm", "invalid component"),
+        ("needs.wasm", "import this host does not provide"),
+        ("huge.wasm", "at most"),
+    ] {
+        let line = text.lines().find(|l| l.starts_with(file)).unwrap_or_else(|| panic!("{file} missing:\n{text}"));
+        assert!(line.contains(reason), "{line}");
+    }
+    assert!(text.contains("shell-helper") && text.contains("openrouter"));
+}
+
+#[test]
+fn a_trap_in_any_export_is_a_clear_error() {
+    let home = kit_home(
+        "[providers.d]\nplugin = \"testkit\"\nmode = \"trap-describe\"\n[providers.t]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.ok]\nplugin = \"testkit\"\nkey = \"still-fine\"\n",
+    );
+    for args in [&["token", "d"][..], &["token", "t"], &["login", "t"], &["login", "d"]] {
+        let out = home.run(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains("plugin `testkit`: crashed"), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(stdout(&home.run(&["token", "ok"])), "still-fine\n");
+    assert_eq!(home.store_json(), serde_json::Value::Null);
+}
+
+#[test]
+fn enormous_answers_are_refused() {
+    let home = kit_home("[providers.big]\nplugin = \"testkit\"\nmode = \"huge\"\n");
+    let out = home.run(&["token", "big"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("a secret of 33554432 bytes"), "{}", stderr(&out));
+    assert!(stderr(&out).len() < 2000);
+}
+
+#[test]
+fn a_plugin_calling_imports_in_a_loop_is_bounded() {
+    let home = kit_home("[limits]\ncpu_ms = 500\n[providers.spam]\nplugin = \"testkit\"\nmode = \"log-loop\"\n");
+    let started = Instant::now();
+    let out = home.run(&["token", "spam"]);
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let err = stderr(&out);
+    assert!(err.contains("CPU time"), "{}", &err[err.len().saturating_sub(500)..]);
+    let spam = err.lines().filter(|l| l.contains("spam")).count();
+    assert!(spam <= 1000, "{spam} log lines");
+    assert!(err.contains("further log lines"), "no notice of dropped lines");
+}
+
+#[test]
+fn a_symlinked_store_is_refused() {
+    let home = Home::new();
+    let elsewhere = home.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, r#"{"openrouter": {"type": "api", "key": "k"}}"#).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, home.store_path()).unwrap();
+    let out = home.run(&["token", "openrouter"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "new\n");
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), r#"{"openrouter": {"type": "api", "key": "k"}}"#);
+}
+
+#[test]
+fn a_world_readable_store_is_fixed_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    std::fs::write(home.store_path(), r#"{"openrouter": {"type": "api", "key": "k"}}"#).unwrap();
+    std::fs::set_permissions(home.store_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = home.run(&["token", "openrouter"]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("changing it to 600"), "{}", stderr(&out));
+    let mode = std::fs::metadata(home.store_path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn killing_writers_never_leaves_a_broken_store() {
+    let home = Home::with_config(
+        &(0..8).map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n")).collect::<String>(),
+    );
+    let out = home.run_with_stdin(&["login", "p0", "--method", "api-key"], "first\n");
+    assert_success(&out);
+    for round in 0..40u64 {
+        let mut child = home
+            .cmd()
+            .args(["login", &format!("p{}", round % 8), "--method", "api-key"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            let _ = writeln!(stdin, "key-{round}");
+        }
+        // Kill at a different moment each round, from before start-up to
+        // around the write.
+        std::thread::sleep(Duration::from_micros((round * 397) % 6000));
+        let _ = child.kill();
+        let _ = child.wait();
+        let store = home.store_json();
+        assert!(store.is_object(), "round {round}: store is {store}");
+        assert_eq!(store["p0"]["type"], "api", "round {round}: {store}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    // A killed writer may leave its temporary file; it never replaces the store.
+    assert!(leftovers.len() <= 40, "{leftovers:?}");
+}
