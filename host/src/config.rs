@@ -195,7 +195,7 @@ mod tests {
             r#"
             [providers.anthropic]
             plugin = "shell-helper"
-            command = ["op", "read", "x"]
+            command = ["op-canary", "read", "x"]
             ttl_ms = 5
             "#,
         )
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(p.options["ttl_ms"], 5);
         assert_eq!(p.options["command"][2], "x");
         assert!(
-            !format!("{p:?}").contains("op"),
+            !format!("{p:?}").contains("op-canary"),
             "Debug shows option values"
         );
         assert_eq!(config.plugin_of("anthropic"), "shell-helper");
