@@ -28,6 +28,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=AUTHHOST_GUEST_TARGET_DIR");
 
     ensure_target_installed();
+    link_without_pie();
 
     let target_dir = env::var_os("AUTHHOST_GUEST_TARGET_DIR")
         .map(PathBuf::from)
@@ -43,6 +44,17 @@ fn main() {
         std::fs::copy(&built, out_dir.join(file)).unwrap_or_else(|e| {
             panic!("copying {} into OUT_DIR: {e}", built.display());
         });
+    }
+}
+
+/// Links the `authhost` binary as a non-PIE executable on Linux: its ~40,000
+/// relative relocations are then resolved at link time instead of at every
+/// start, which is a third of the start-up cost of `authhost token`.
+fn link_without_pie() {
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    if os == "linux" && env == "gnu" {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
 
