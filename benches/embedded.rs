@@ -4,41 +4,20 @@
 //! `cargo bench --bench embedded`. The test kit component is built from
 //! `tests/fixtures/testkit` first.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use authhost::{Host, HostOptions, TokenOptions};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// Builds the test kit component and returns its path.
-fn testkit() -> PathBuf {
-    let target = root().join("target").join("guests");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root())
-        .args(["build", "--profile", "guest", "--target", "wasm32-wasip2", "-p", "testkit"])
-        .arg("--target-dir")
-        .arg(&target);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key.starts_with("RUSTC_") || key == "RUSTFLAGS" {
-            cmd.env_remove(key);
-        }
-    }
-    assert!(cmd.status().unwrap().success(), "building the test kit failed");
-    target.join("wasm32-wasip2/guest/testkit.wasm")
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 /// A home with a stored key (`stored`), the test kit answering without
 /// caching (`fresh`) and the shell helper running `echo` (`helper`).
 fn home() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-    std::fs::copy(testkit(), dir.path().join("plugins/testkit.wasm")).unwrap();
+    std::fs::copy(support::workspace_component("testkit"), dir.path().join("plugins/testkit.wasm")).unwrap();
     std::fs::write(
         dir.path().join("config.toml"),
         format!(

@@ -255,6 +255,7 @@ pub struct Host {
     folder: OnceCell<Folder>,
     inflight: Mutex<HashMap<String, Flight>>,
     memo: RwLock<HashMap<String, Memo>>,
+    granters: Mutex<HashMap<String, Granter>>,
 }
 
 impl Host {
@@ -272,6 +273,7 @@ impl Host {
             folder: OnceCell::new(),
             inflight: Mutex::new(HashMap::new()),
             memo: RwLock::new(HashMap::new()),
+            granters: Mutex::new(HashMap::new()),
         })
     }
 
@@ -664,17 +666,25 @@ impl Host {
             .instantiate(&plugin.component, call, &self.config.limits)
             .await
             .map_err(|f| Error::plugin(id, f))?;
-        let metadata = instance
-            .describe()
-            .await
-            .map_err(|f| Error::plugin(id, f))?;
-        let requested =
-            parse_capabilities(&metadata.capabilities).map_err(|f| Error::plugin(id, f))?;
-        instance.grant(Granter::new(
-            id,
-            &requested,
-            &self.granted(plugin, provider_config),
-        ));
+        let known = self.granters.lock().unwrap_or_else(|e| e.into_inner()).get(provider).cloned();
+        let granter = match known {
+            Some(granter) => granter,
+            None => {
+                // What the plugin requests may depend on the provider's
+                // options (e.g. the origin of a base URL): ask this instance,
+                // which can use no capability yet. The answer is kept for the
+                // life of the host, whose configuration does not change.
+                let metadata = instance.describe().await.map_err(|f| Error::plugin(id, f))?;
+                let requested = parse_capabilities(&metadata.capabilities).map_err(|f| Error::plugin(id, f))?;
+                let granter = Granter::new(id, &requested, &self.granted(plugin, provider_config));
+                self.granters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(provider.to_owned(), granter.clone());
+                granter
+            }
+        };
+        instance.grant(granter);
         Ok(instance)
     }
 
@@ -807,7 +817,7 @@ impl Host {
     fn runtime(&self) -> Result<Arc<Runtime>, Error> {
         self.runtime
             .get_or_init(|| {
-                Runtime::new(self.paths.component_cache_dir())
+                Runtime::new(self.paths.component_cache_dir(), &self.config.limits)
                     .map(Arc::new)
                     .map_err(|e| format!("{e:#}"))
             })

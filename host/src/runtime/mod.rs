@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
 pub(crate) use bindings::{Metadata, Resolved, WitCredential, WitError};
 pub use bindings::{MethodKind, Reason, WIT_VERSION};
@@ -44,11 +44,19 @@ impl Runtime {
     /// Creates the engine (epoch interruption on, a ticker thread advancing
     /// it) and links every import. Compiled components are cached in
     /// `cache_dir`.
-    pub fn new(cache_dir: PathBuf) -> wasmtime::Result<Runtime> {
+    pub fn new(cache_dir: PathBuf, limits: &Limits) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = Engine::new(&config)?;
+        // Pooling: instance memory is reserved once and reused, which makes a
+        // fresh instance per call cheap. Fall back to on-demand allocation
+        // where the address space cannot be reserved.
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(limits)));
+        let engine = Engine::new(&config).or_else(|e| {
+            tracing::debug!("pooling allocator unavailable ({e}); allocating on demand");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+        })?;
         start_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
@@ -304,6 +312,21 @@ fn compatible(found: &str, supported: &str) -> bool {
         (Some((a, _)), Some((b, _))) => a == b,
         _ => false,
     }
+}
+
+/// Plugin instances that can be alive at once (each call uses one).
+const POOLED_INSTANCES: u32 = 128;
+
+fn pooling(limits: &Limits) -> PoolingAllocationConfig {
+    let max_memory = usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOLED_INSTANCES)
+        .total_core_instances(POOLED_INSTANCES * 4)
+        .total_memories(POOLED_INSTANCES * 2)
+        .total_tables(POOLED_INSTANCES * 4)
+        .max_memories_per_module(2)
+        .max_memory_size(max_memory);
+    pool
 }
 
 /// Advances the engine's epoch every [`TICK`] until the engine is dropped.
