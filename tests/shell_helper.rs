@@ -1,1 +1,240 @@
+//! The built-in shell-helper provider, with real helper processes.
+
 mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{Home, assert_success, stderr, stdout};
+
+/// A home whose provider `p` runs `command` (a TOML value) with `extra`
+/// option lines.
+fn helper_home(command: &str, extra: &str) -> Home {
+    Home::with_config(&format!(
+        "[providers.p]\nplugin = \"shell-helper\"\ncommand = {command}\n{extra}\n"
+    ))
+}
+
+fn toml_string(text: &str) -> String {
+    toml_escape(text)
+}
+
+fn toml_escape(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// A command that counts its runs in `file` and prints `key`.
+fn counting(file: &Path, key: &str) -> String {
+    toml_string(&format!("echo run >> '{}'; echo {key}", file.display()))
+}
+
+fn runs(file: &Path) -> usize {
+    std::fs::read_to_string(file).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn output_is_trimmed() {
+    let home = helper_home(&toml_string("printf '\\n  sk-helper-1 \\t\\n'"), "");
+    let out = home.run(&["token", "p"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "sk-helper-1\n");
+}
+
+#[test]
+fn empty_output_is_an_error() {
+    let home = helper_home(&toml_string("printf '  \\n'"), "");
+    let out = home.run(&["token", "p"]);
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("printed nothing"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failing_command_reports_its_exit_code_and_stderr() {
+    let home = helper_home(&toml_string("echo sk-not-this; echo 'vault: locked' >&2; exit 4"), "");
+    let out = home.run(&["token", "p"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("exited with code 4") && err.contains("stderr: vault: locked"), "{err}");
+    assert!(!err.contains("sk-not-this"), "stdout leaked: {err}");
+    assert!(!err.contains("echo"), "the command leaked: {err}");
+}
+
+#[test]
+fn a_long_stderr_is_cut_short() {
+    let home = helper_home(&toml_string("yes 'error line' | head -n 500 >&2; exit 1"), "");
+    let err = stderr(&home.run(&["token", "p"]));
+    assert!(err.len() < 600, "{} bytes", err.len());
+    assert!(err.contains('…'), "{err}");
+}
+
+#[test]
+fn a_hanging_helper_and_its_children_are_killed_at_the_timeout() {
+    let marker = "63.1717";
+    let home = helper_home(&toml_string(&format!("sleep {marker} & sleep {marker}")), "timeout_ms = 500");
+    let started = Instant::now();
+    let out = home.run(&["token", "p"]);
+    let took = started.elapsed();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("did not finish within 500 ms"), "{}", stderr(&out));
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let survivors = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(survivors.stdout.is_empty(), "left behind: {}", stdout(&survivors));
+}
+
+#[test]
+fn argv_runs_without_a_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("print-arg.sh");
+    std::fs::write(&script, "#!/bin/sh\nprintf '%s' \"$1\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let arg = r#"key with spaces, 'single' and "double" quotes; $HOME"#;
+    let command = format!("[{}, {}]", toml_string(script.to_str().unwrap()), toml_string(arg));
+    let home = helper_home(&command, "");
+    let out = home.run(&["token", "p"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), format!("{arg}\n"));
+}
+
+#[test]
+fn a_key_is_reused_within_its_ttl_and_refreshed_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    let home = helper_home(&counting(&count, "sk-ttl"), "ttl_ms = 60000");
+    for _ in 0..4 {
+        assert_eq!(stdout(&home.run(&["token", "p"])), "sk-ttl\n");
+    }
+    assert_eq!(runs(&count), 1);
+    assert_eq!(stdout(&home.run(&["token", "--refresh", "p"])), "sk-ttl\n");
+    assert_eq!(runs(&count), 2);
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-ttl\n");
+    assert_eq!(runs(&count), 2);
+
+    let cache = home.path().join("cache/credentials.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(home.store_json().is_null(), "a helper key must not be stored in auth.json");
+}
+
+#[test]
+fn ttl_zero_runs_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    let home = helper_home(&counting(&count, "sk-fresh"), "ttl_ms = 0");
+    for _ in 0..3 {
+        assert_eq!(stdout(&home.run(&["token", "p"])), "sk-fresh\n");
+    }
+    assert_eq!(runs(&count), 3);
+}
+
+#[test]
+fn json_output_with_an_expiry_bounds_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    // Each run prints a key that expires two seconds later.
+    let command = format!(
+        "echo run >> '{}'; echo \"{{\\\"key\\\": \\\"sk-json\\\", \\\"expires_at\\\": $(( $(date +%s) + 2 ))}}\"",
+        count.display()
+    );
+    let home = helper_home(&toml_string(&command), "ttl_ms = 600000");
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-json\n");
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-json\n");
+    assert_eq!(runs(&count), 1);
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-json\n");
+    assert_eq!(runs(&count), 2, "the key was reused past its expires_at");
+
+    let rfc3339 = toml_string("echo '{\"key\": \"sk-rfc\", \"expires_at\": \"2999-01-01T00:00:00Z\"}'");
+    assert_eq!(stdout(&helper_home(&rfc3339, "").run(&["token", "p"])), "sk-rfc\n");
+    let past = toml_string("echo '{\"key\": \"sk-old\", \"expires_at\": \"2001-01-01T00:00:00Z\"}'");
+    let err = stderr(&helper_home(&past, "").run(&["token", "p"]));
+    assert!(err.contains("already expired") && !err.contains("sk-old"), "{err}");
+}
+
+#[test]
+fn the_helper_learns_the_provider_and_the_reason() {
+    let home = helper_home(&toml_string("echo \"$AUTHHOST_PROVIDER-$AUTHHOST_REASON\""), "ttl_ms = 0");
+    assert_eq!(stdout(&home.run(&["token", "p"])), "p-token\n");
+    assert_eq!(stdout(&home.run(&["token", "--refresh", "p"])), "p-refresh\n");
+    let out = home.run(&["login", "p"]);
+    assert_success(&out);
+}
+
+#[test]
+fn the_key_and_the_command_stay_out_of_listings_and_logs() {
+    let canary = "sk-canary-helper-93b1";
+    let home = helper_home(&toml_string(&format!("echo {canary}")), "");
+    let out = home.run(&["-vv", "token", "p"]);
+    assert_eq!(stdout(&out), format!("{canary}\n"));
+    assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
+    for args in [&["-vv", "list", "--json"][..], &["-vv", "list"], &["-vv", "plugins", "list", "--json"]] {
+        let out = home.run(args);
+        assert_success(&out);
+        for text in [stdout(&out), stderr(&out)] {
+            assert!(!text.contains(canary), "{args:?}: {text}");
+            assert!(!text.contains("echo"), "{args:?} shows the command: {text}");
+        }
+    }
+}
+
+#[test]
+fn unknown_and_missing_options_are_named() {
+    let home = helper_home(&toml_string("echo k"), "timeout = 5");
+    let err = stderr(&home.run(&["token", "p"]));
+    assert!(err.contains("timeout"), "{err}");
+    let home = Home::with_config("[providers.p]\nplugin = \"shell-helper\"\n");
+    let err = stderr(&home.run(&["token", "p"]));
+    assert!(err.contains("set `command` in [providers.p]"), "{err}");
+}
+
+#[test]
+fn concurrent_resolutions_in_one_process_run_the_helper_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    let command = format!("echo run >> '{}'; sleep 0.3; echo sk-once", count.display());
+    let home = helper_home(&toml_string(&command), "ttl_ms = 0");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let host = Arc::new(authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap());
+    let keys: Vec<String> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let host = host.clone();
+                tokio::spawn(async move { host.token("p", authhost::TokenOptions::default()).await })
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for task in tasks {
+            keys.push(task.await.unwrap().unwrap().expose_secret().to_owned());
+        }
+        keys
+    });
+    assert!(keys.iter().all(|k| k == "sk-once"));
+    assert_eq!(runs(&count), 1);
+}
+
+#[test]
+fn stale_keys_are_used_on_error_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("fail");
+    let command = format!("if [ -e '{}' ]; then exit 1; fi; echo sk-last", flag.display());
+    let home = helper_home(&toml_string(&command), "ttl_ms = 1");
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-last\n");
+    std::fs::write(&flag, "").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let strict = runtime.block_on(host.token("p", authhost::TokenOptions::default()));
+    assert!(strict.is_err());
+    let lenient = authhost::TokenOptions {
+        stale_on_error: true,
+        ..Default::default()
+    };
+    let token = runtime.block_on(host.token("p", lenient)).unwrap();
+    assert_eq!(token.expose_secret(), "sk-last");
+}
