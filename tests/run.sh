@@ -18,4 +18,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium >/dev/null
 fi
 
-cargo test --release "$@"
+cargo test --release --workspace "$@"
