@@ -33,7 +33,7 @@ fn home() -> tempfile::TempDir {
 fn bench(c: &mut Criterion) {
     let dir = home();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let host = Host::open(HostOptions::with_home(dir.path())).unwrap();
+    let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap();
     let token = |provider: &str| {
         runtime
             .block_on(host.token(provider, TokenOptions::default()))
@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("token/fresh-instance", |b| b.iter(|| token("fresh")));
 
     // 1,000 concurrent first resolutions of a slow helper: one run.
-    let host = Arc::new(Host::open(HostOptions::with_home(dir.path())).unwrap());
+    let host = Arc::new(Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap());
     let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let keys: Vec<String> = multi.block_on(async {
         let tasks: Vec<_> = (0..1000)
@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     println!("1000 concurrent cold resolutions of a helper: {} helper run(s)", runs.lines().count());
 
     // Memory over 100,000 resolutions (remembered and fresh-instance).
-    let host = Host::open(HostOptions::with_home(dir.path())).unwrap();
+    let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap();
     let token = |provider: &str| runtime.block_on(host.token(provider, TokenOptions::default())).unwrap();
     for _ in 0..1000 {
         token("fresh");

@@ -39,6 +39,11 @@ pub struct HostOptions {
     pub paths: Paths,
     /// How to talk to the user.
     pub interaction: Arc<dyn Interaction>,
+    /// Use wasmtime's pooling allocator: each plugin call gets a fresh
+    /// instance faster, but setting the pool up costs a few milliseconds.
+    /// Worth it in long-running programs that call plugins often; off by
+    /// default (and in the CLI).
+    pub instance_pool: bool,
 }
 
 impl HostOptions {
@@ -47,6 +52,7 @@ impl HostOptions {
         Ok(HostOptions {
             paths: Paths::from_env()?,
             interaction: Arc::new(Terminal),
+            instance_pool: false,
         })
     }
 
@@ -56,7 +62,15 @@ impl HostOptions {
         HostOptions {
             paths: Paths::in_home(home.into()),
             interaction: Arc::new(Terminal),
+            instance_pool: false,
         }
+    }
+
+    /// Turns the pooling allocator on or off (see
+    /// [`HostOptions::instance_pool`]).
+    pub fn instance_pool(mut self, on: bool) -> HostOptions {
+        self.instance_pool = on;
+        self
     }
 
     /// Replaces how the host talks to the user.
@@ -250,6 +264,7 @@ pub struct Host {
     store: JsonStore,
     cache: JsonStore,
     interaction: Arc<dyn Interaction>,
+    instance_pool: bool,
     runtime: OnceLock<Result<Arc<Runtime>, String>>,
     builtins: Vec<OnceCell<Result<Arc<Plugin>, PluginFailure>>>,
     folder: OnceCell<Folder>,
@@ -268,6 +283,7 @@ impl Host {
             config,
             paths: options.paths,
             interaction: options.interaction,
+            instance_pool: options.instance_pool,
             runtime: OnceLock::new(),
             builtins: INTERNAL_PLUGINS.iter().map(|_| OnceCell::new()).collect(),
             folder: OnceCell::new(),
@@ -817,7 +833,11 @@ impl Host {
     fn runtime(&self) -> Result<Arc<Runtime>, Error> {
         self.runtime
             .get_or_init(|| {
-                Runtime::new(self.paths.component_cache_dir(), &self.config.limits)
+                Runtime::new(
+                    self.paths.component_cache_dir(),
+                    &self.config.limits,
+                    self.instance_pool,
+                )
                     .map(Arc::new)
                     .map_err(|e| format!("{e:#}"))
             })

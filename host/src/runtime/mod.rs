@@ -42,21 +42,35 @@ pub struct LoadedComponent {
 
 impl Runtime {
     /// Creates the engine (epoch interruption on, a ticker thread advancing
-    /// it) and links every import. Compiled components are cached in
-    /// `cache_dir`.
-    pub fn new(cache_dir: PathBuf, limits: &Limits) -> wasmtime::Result<Runtime> {
+    /// it, the pooling allocator when `pooled`) and links every import.
+    /// Compiled components are cached in `cache_dir`.
+    pub fn new(cache_dir: PathBuf, limits: &Limits, pooled: bool) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        if !pooled {
+            let engine = Engine::new(&config)?;
+            return Runtime::with_engine(engine, cache_dir);
+        }
         // Pooling: instance memory is reserved once and reused, which makes a
-        // fresh instance per call cheap. Fall back to on-demand allocation
-        // where the address space cannot be reserved.
+        // fresh instance per call cheaper; setting the pool up costs a few
+        // milliseconds, so it pays off only in a long-running process. Each
+        // memory reserves only what a plugin may use, plus a small guard.
+        // Where the pool cannot be reserved, allocate on demand.
+        let max_memory = limits.memory_mib.saturating_mul(1 << 20);
+        config.memory_reservation(max_memory);
+        config.memory_guard_size(64 << 10);
+        config.memory_reservation_for_growth(0);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(limits)));
         let engine = Engine::new(&config).or_else(|e| {
             tracing::debug!("pooling allocator unavailable ({e}); allocating on demand");
             config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
             Engine::new(&config)
         })?;
+        Runtime::with_engine(engine, cache_dir)
+    }
+
+    fn with_engine(engine: Engine, cache_dir: PathBuf) -> wasmtime::Result<Runtime> {
         start_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
@@ -315,7 +329,7 @@ fn compatible(found: &str, supported: &str) -> bool {
 }
 
 /// Plugin instances that can be alive at once (each call uses one).
-const POOLED_INSTANCES: u32 = 128;
+const POOLED_INSTANCES: u32 = 32;
 
 fn pooling(limits: &Limits) -> PoolingAllocationConfig {
     let max_memory = usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
