@@ -9,6 +9,9 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "src/runtime/engine_config.rs"]
+mod engine_config;
+
 /// Built-in guest crates: (package name, file name of the component).
 const BUILTINS: &[(&str, &str)] = &[
     ("shell-helper", "shell_helper.wasm"),
@@ -39,12 +42,30 @@ fn main() {
     }
     run(&mut cargo, "building the built-in provider components");
 
+    let engine = precompiling_engine();
     for (_, file) in BUILTINS {
         let built = target_dir.join(TARGET).join("guest").join(file);
-        std::fs::copy(&built, out_dir.join(file)).unwrap_or_else(|e| {
-            panic!("copying {} into OUT_DIR: {e}", built.display());
-        });
+        let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+        std::fs::write(out_dir.join(file), &wasm).expect("writing OUT_DIR");
+        // Machine code for the runtime's engine, so the first run compiles
+        // nothing. Empty when it cannot be made (the runtime then compiles).
+        let precompiled = engine
+            .as_ref()
+            .and_then(|engine| engine.precompile_component(&wasm).ok())
+            .unwrap_or_default();
+        std::fs::write(out_dir.join(file).with_extension("cwasm"), precompiled).expect("writing OUT_DIR");
     }
+}
+
+/// An engine configured like the runtime's, for the target being built;
+/// `None` when cross-compiling to a target it cannot generate code for.
+fn precompiling_engine() -> Option<wasmtime::Engine> {
+    let target = env::var("TARGET").ok()?;
+    let mut config = engine_config::on_demand();
+    if target != env::var("HOST").ok()? {
+        config.target(&target).ok()?;
+    }
+    wasmtime::Engine::new(&config).ok()
 }
 
 /// Links the `authhost` binary as a non-PIE executable on Linux: its ~40,000

@@ -812,7 +812,10 @@ impl Host {
         let runtime = self
             .runtime()
             .map_err(|e| PluginFailure::Load(e.to_string()))?;
-        let component = runtime.load(bytes)?;
+        let component = match &source {
+            PluginSource::Builtin(b) => runtime.load_builtin(bytes, b.precompiled)?,
+            PluginSource::Folder(_) => runtime.load(bytes)?,
+        };
         let call = Arc::new(CallContext {
             plugin: source.describe(),
             provider: String::new(),

@@ -12,6 +12,9 @@ pub struct BuiltinPlugin {
     pub id: &'static str,
     /// The component, built from `plugins/` by the build script.
     pub component: &'static [u8],
+    /// Its machine code for the default engine configuration, made by the
+    /// build script (empty if it could not be made).
+    pub precompiled: &'static [u8],
     /// The capabilities the host grants it.
     pub grants: &'static [&'static str],
     /// An option naming the origin it may send HTTP requests to, with its
@@ -25,12 +28,14 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
     BuiltinPlugin {
         id: "shell-helper",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.wasm")),
+        precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.cwasm")),
         grants: &["process"],
         http_origin_option: None,
     },
     BuiltinPlugin {
         id: "openrouter",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.wasm")),
+        precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.cwasm")),
         grants: &["loopback", "browser", "prompt"],
         http_origin_option: Some(("base_url", "https://openrouter.ai")),
     },

@@ -2,6 +2,7 @@
 //! cache of compiled components, and plugin calls under limits.
 
 mod bindings;
+mod engine_config;
 mod imports;
 mod limits;
 mod state;
@@ -45,9 +46,7 @@ impl Runtime {
     /// it, the pooling allocator when `pooled`) and links every import.
     /// Compiled components are cached in `cache_dir`.
     pub fn new(cache_dir: PathBuf, limits: &Limits, pooled: bool) -> wasmtime::Result<Runtime> {
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
+        let mut config = engine_config::on_demand();
         if !pooled {
             let engine = Engine::new(&config)?;
             return Runtime::with_engine(engine, cache_dir);
@@ -88,6 +87,27 @@ impl Runtime {
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginFailure> {
         check_header(bytes)?;
         let component = self.compile(bytes)?;
+        self.link(component)
+    }
+
+    /// Loads a built-in component from the machine code the build script
+    /// made for it, falling back to [`Runtime::load`] when that code does
+    /// not fit this engine (e.g. the pooling allocator's).
+    pub fn load_builtin(&self, bytes: &[u8], precompiled: &[u8]) -> Result<LoadedComponent, PluginFailure> {
+        if !precompiled.is_empty() {
+            // SAFETY: `precompiled` was produced by `Engine::precompile_component`
+            // in authhost's own build script and is embedded in this binary;
+            // wasmtime checks that it matches this engine's version and
+            // configuration before using it.
+            match unsafe { Component::deserialize(&self.engine, precompiled) } {
+                Ok(component) => return self.link(component),
+                Err(e) => tracing::debug!("compiling a built-in instead of using its build-time code: {e}"),
+            }
+        }
+        self.load(bytes)
+    }
+
+    fn link(&self, component: Component) -> Result<LoadedComponent, PluginFailure> {
         let wit_version = provider_export_version(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             PluginFailure::Load(format!(
