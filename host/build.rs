@@ -45,7 +45,8 @@ fn main() {
     let engine = precompiling_engine();
     for (_, file) in BUILTINS {
         let built = target_dir.join(TARGET).join("guest").join(file);
-        let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+        let wasm =
+            std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
         std::fs::write(out_dir.join(file), &wasm).expect("writing OUT_DIR");
         // Machine code for the runtime's engine, so the first run compiles
         // nothing. Empty when it cannot be made (the runtime then compiles).
@@ -53,7 +54,8 @@ fn main() {
             .as_ref()
             .and_then(|engine| engine.precompile_component(&wasm).ok())
             .unwrap_or_default();
-        std::fs::write(out_dir.join(file).with_extension("cwasm"), precompiled).expect("writing OUT_DIR");
+        std::fs::write(out_dir.join(file).with_extension("cwasm"), precompiled)
+            .expect("writing OUT_DIR");
     }
 }
 

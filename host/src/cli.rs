@@ -221,6 +221,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::Grant { id, capabilities },
         } => {
+            if authhost::registry::builtin(&id).is_some() {
+                anyhow::bail!("{id} is a built-in plugin; its capabilities are fixed in authhost");
+            }
             let file = &host.paths().config_file;
             let added = authhost::config::add_grants(file, &id, &capabilities)?;
             if added.is_empty() {

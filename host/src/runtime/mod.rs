@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
 
 pub(crate) use bindings::{Metadata, Resolved, WitCredential, WitError};
 pub use bindings::{MethodKind, Reason, WIT_VERSION};
@@ -93,7 +95,11 @@ impl Runtime {
     /// Loads a built-in component from the machine code the build script
     /// made for it, falling back to [`Runtime::load`] when that code does
     /// not fit this engine (e.g. the pooling allocator's).
-    pub fn load_builtin(&self, bytes: &[u8], precompiled: &[u8]) -> Result<LoadedComponent, PluginFailure> {
+    pub fn load_builtin(
+        &self,
+        bytes: &[u8],
+        precompiled: &[u8],
+    ) -> Result<LoadedComponent, PluginFailure> {
         if !precompiled.is_empty() {
             // SAFETY: `precompiled` was produced by `Engine::precompile_component`
             // in authhost's own build script and is embedded in this binary;
@@ -101,7 +107,9 @@ impl Runtime {
             // configuration before using it.
             match unsafe { Component::deserialize(&self.engine, precompiled) } {
                 Ok(component) => return self.link(component),
-                Err(e) => tracing::debug!("compiling a built-in instead of using its build-time code: {e}"),
+                Err(e) => tracing::debug!(
+                    "compiling a built-in instead of using its build-time code: {e}"
+                ),
             }
         }
         self.load(bytes)
@@ -352,7 +360,8 @@ fn compatible(found: &str, supported: &str) -> bool {
 const POOLED_INSTANCES: u32 = 32;
 
 fn pooling(limits: &Limits) -> PoolingAllocationConfig {
-    let max_memory = usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let max_memory =
+        usize::try_from(limits.memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(POOLED_INSTANCES)
         .total_core_instances(POOLED_INSTANCES * 4)

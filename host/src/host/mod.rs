@@ -1,5 +1,15 @@
 //! [`Host`]: the operations of the CLI as an async library API.
 
+mod convert;
+mod types;
+
+pub use types::*;
+
+use convert::{
+    credential_from_wit, failed_info, metadata_from_wit, parse_capabilities, plugin_has_method,
+    provider_error,
+};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -13,12 +23,10 @@ use crate::capability::{Capability, Granter, effective};
 use crate::config::{Config, ProviderConfig};
 use crate::credential::{Credential, CredentialKind, Token, now_ms};
 use crate::error::{Error, PluginFailure, ProviderError};
-use crate::interact::{Interaction, Terminal};
+use crate::interact::Interaction;
 use crate::paths::Paths;
 use crate::registry::{BuiltinPlugin, INTERNAL_PLUGINS, builtin, folder_files};
-use crate::runtime::{
-    self, CallContext, Instance, LoadedComponent, Reason, Runtime, WitCredential, WitError,
-};
+use crate::runtime::{CallContext, Instance, LoadedComponent, Reason, Runtime};
 use crate::store::JsonStore;
 
 /// The largest plugin file authhost reads.
@@ -31,184 +39,6 @@ const EXPIRY_MARGIN_MS: u64 = 30_000;
 const STORE_RECHECK: Duration = Duration::from_secs(1);
 /// The login method every provider has unless it defines its own.
 pub const API_KEY_METHOD: &str = "api-key";
-
-/// How to open a [`Host`].
-#[derive(Clone)]
-pub struct HostOptions {
-    /// Where the files are.
-    pub paths: Paths,
-    /// How to talk to the user.
-    pub interaction: Arc<dyn Interaction>,
-    /// Use wasmtime's pooling allocator: each plugin call gets a fresh
-    /// instance faster, but setting the pool up costs a few milliseconds.
-    /// Worth it in long-running programs that call plugins often; off by
-    /// default (and in the CLI).
-    pub instance_pool: bool,
-}
-
-impl HostOptions {
-    /// `AUTHHOST_HOME` or the platform directories, talking to the terminal.
-    pub fn from_env() -> Result<HostOptions, Error> {
-        Ok(HostOptions {
-            paths: Paths::from_env()?,
-            interaction: Arc::new(Terminal),
-            instance_pool: false,
-        })
-    }
-
-    /// Every file under `home` (the `AUTHHOST_HOME` layout), talking to the
-    /// terminal.
-    pub fn with_home(home: impl Into<PathBuf>) -> HostOptions {
-        HostOptions {
-            paths: Paths::in_home(home.into()),
-            interaction: Arc::new(Terminal),
-            instance_pool: false,
-        }
-    }
-
-    /// Turns the pooling allocator on or off (see
-    /// [`HostOptions::instance_pool`]).
-    pub fn instance_pool(mut self, on: bool) -> HostOptions {
-        self.instance_pool = on;
-        self
-    }
-
-    /// Replaces how the host talks to the user.
-    pub fn interaction(mut self, interaction: Arc<dyn Interaction>) -> HostOptions {
-        self.interaction = interaction;
-        self
-    }
-}
-
-/// Options of [`Host::login`].
-#[derive(Debug, Clone, Default)]
-pub struct LoginOptions {
-    /// The method id; the provider's first method when `None`.
-    pub method: Option<String>,
-    /// Print the URL instead of opening a browser.
-    pub no_browser: bool,
-}
-
-/// Options of [`Host::token`].
-#[derive(Debug, Clone, Default)]
-pub struct TokenOptions {
-    /// Ask a helper provider for a fresh credential even if one is cached.
-    pub refresh: bool,
-    /// When asking a helper fails, return its last cached credential even if
-    /// it is past its cache lifetime (with a warning in the log). Off by
-    /// default: a failing helper is an error.
-    pub stale_on_error: bool,
-}
-
-/// What [`Host::login`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LoginOutcome {
-    /// The kind of credential obtained.
-    pub kind: CredentialKind,
-    /// `Stored` in the credential store, or `Cached` (helper providers).
-    pub saved: Saved,
-}
-
-/// Where a login put its credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Saved {
-    /// In `auth.json`.
-    Stored,
-    /// In the helper cache until the given time (ms since the epoch).
-    Cached(Option<u64>),
-}
-
-/// How a login method works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MethodKind {
-    /// The user pastes a key.
-    ApiKey,
-    /// A browser OAuth flow.
-    OAuth,
-    /// A helper run at token time.
-    Helper,
-}
-
-/// One login method of a plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuthMethod {
-    /// The id, as given to `--method`.
-    pub id: String,
-    /// A label for people.
-    pub label: String,
-    /// How it works.
-    pub kind: MethodKind,
-}
-
-/// What a plugin says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PluginMetadata {
-    /// The plugin id.
-    pub id: String,
-    /// Its name for people.
-    pub display_name: String,
-    /// What it is for.
-    pub description: String,
-    /// Login methods, preferred first, including the host's `api-key`.
-    pub methods: Vec<AuthMethod>,
-    /// Capabilities it asks for.
-    pub requested: Vec<Capability>,
-    /// Whether it produces credentials at run time (`resolve`).
-    pub resolves: bool,
-}
-
-/// A plugin in `authhost plugins list`.
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginInfo {
-    /// Its id, or for a file that did not load, the file name.
-    pub id: String,
-    /// `built-in`, or the file's path.
-    pub source: String,
-    /// The `authhost:provider` version it was built against.
-    pub wit_version: Option<String>,
-    /// What it says about itself, when it loaded.
-    pub metadata: Option<PluginMetadata>,
-    /// Requested and granted (default provider configuration).
-    pub granted: Vec<Capability>,
-    /// Requested but not granted.
-    pub missing: Vec<Capability>,
-    /// Why it did not load.
-    pub error: Option<String>,
-}
-
-/// What `authhost plugins inspect` finds in a file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Inspection {
-    /// The file's size in bytes.
-    pub size: u64,
-    /// Whether it would load from the plugins folder.
-    pub would_load: bool,
-    /// What it is, or why it does not load.
-    #[serde(flatten)]
-    pub info: PluginInfo,
-}
-
-/// A provider in `authhost list`. Never contains a secret or a helper's
-/// command.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProviderStatus {
-    /// The provider name.
-    pub provider: String,
-    /// The plugin implementing it.
-    pub plugin: String,
-    /// Whether `config.toml` has a `[providers.NAME]` table for it.
-    pub configured: bool,
-    /// The kind of stored credential, if any.
-    pub credential: Option<CredentialKind>,
-    /// Whether the plugin produces credentials at run time.
-    pub helper: bool,
-    /// Whether a helper credential is cached and still fresh.
-    pub cached: bool,
-    /// Why the provider is unusable (missing plugin, unreadable entry).
-    pub error: Option<String>,
-}
 
 /// A loaded plugin.
 struct Plugin {
@@ -325,7 +155,11 @@ impl Host {
                     } => expires.saturating_sub(EXPIRY_MARGIN_MS),
                     _ => u64::MAX,
                 };
-                self.memo_put(provider, credential.secret(), until.min(now + STORE_RECHECK.as_millis() as u64));
+                self.memo_put(
+                    provider,
+                    credential.secret(),
+                    until.min(now + STORE_RECHECK.as_millis() as u64),
+                );
                 return Ok(Token::new(credential.secret().clone()));
             }
             if !self.plugin_for(provider).await?.metadata.resolves {
@@ -340,7 +174,11 @@ impl Host {
             self.memo_put(provider, entry.credential.secret(), entry.until);
             return Ok(Token::new(entry.credential.secret().clone()));
         }
-        let reason = if options.refresh { Reason::Refresh } else { Reason::Token };
+        let reason = if options.refresh {
+            Reason::Refresh
+        } else {
+            Reason::Token
+        };
         match self.resolve_once(provider, reason).await {
             Ok(credential) => Ok(Token::new(credential.secret().clone())),
             Err(error) => match cached {
@@ -377,7 +215,10 @@ impl Host {
     }
 
     fn memo_forget(&self, provider: &str) {
-        self.memo.write().unwrap_or_else(|e| e.into_inner()).remove(provider);
+        self.memo
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(provider);
     }
 
     fn cached(&self, provider: &str) -> Option<CachedCredential> {
@@ -617,12 +458,19 @@ impl Host {
         let mut info = match self.load_file(path).await {
             Ok(plugin) => self.info(&plugin),
             Err(failure) => {
-                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 failed_info(&name, path.display().to_string(), &failure)
             }
         };
         if info.error.is_none() && builtin(&info.id).is_some() {
-            info.error = Some(format!("its id `{}` clashes with a built-in plugin", info.id));
+            info.error = Some(format!(
+                "its id `{}` clashes with a built-in plugin",
+                info.id
+            ));
         }
         Inspection {
             size,
@@ -682,7 +530,12 @@ impl Host {
             .instantiate(&plugin.component, call, &self.config.limits)
             .await
             .map_err(|f| Error::plugin(id, f))?;
-        let known = self.granters.lock().unwrap_or_else(|e| e.into_inner()).get(provider).cloned();
+        let known = self
+            .granters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(provider)
+            .cloned();
         let granter = match known {
             Some(granter) => granter,
             None => {
@@ -690,8 +543,12 @@ impl Host {
                 // options (e.g. the origin of a base URL): ask this instance,
                 // which can use no capability yet. The answer is kept for the
                 // life of the host, whose configuration does not change.
-                let metadata = instance.describe().await.map_err(|f| Error::plugin(id, f))?;
-                let requested = parse_capabilities(&metadata.capabilities).map_err(|f| Error::plugin(id, f))?;
+                let metadata = instance
+                    .describe()
+                    .await
+                    .map_err(|f| Error::plugin(id, f))?;
+                let requested =
+                    parse_capabilities(&metadata.capabilities).map_err(|f| Error::plugin(id, f))?;
                 let granter = Granter::new(id, &requested, &self.granted(plugin, provider_config));
                 self.granters
                     .lock()
@@ -841,130 +698,10 @@ impl Host {
                     &self.config.limits,
                     self.instance_pool,
                 )
-                    .map(Arc::new)
-                    .map_err(|e| format!("{e:#}"))
+                .map(Arc::new)
+                .map_err(|e| format!("{e:#}"))
             })
             .clone()
             .map_err(|e| Error::plugin("runtime", PluginFailure::Load(e)))
-    }
-}
-
-fn failed_info(id: &str, source: String, failure: &PluginFailure) -> PluginInfo {
-    PluginInfo {
-        id: id.to_owned(),
-        source,
-        wit_version: None,
-        metadata: None,
-        granted: Vec::new(),
-        missing: Vec::new(),
-        error: Some(failure.to_string()),
-    }
-}
-
-fn plugin_has_method(plugin: &Plugin, id: &str) -> bool {
-    plugin
-        .metadata
-        .methods
-        .iter()
-        .any(|m| m.id == id && m.kind != MethodKind::ApiKey)
-}
-
-fn parse_capabilities(texts: &[String]) -> Result<Vec<Capability>, PluginFailure> {
-    texts
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|e| PluginFailure::Invalid(format!("requests an invalid capability: {e}")))
-        })
-        .collect()
-}
-
-fn metadata_from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailure> {
-    crate::config::check_name(&m.id).map_err(PluginFailure::Invalid)?;
-    let too_long = [&m.display_name, &m.description]
-        .into_iter()
-        .chain(m.methods.iter().flat_map(|method| [&method.id, &method.label]))
-        .chain(&m.capabilities)
-        .any(|text| text.len() > MAX_METADATA_TEXT);
-    if m.methods.len() > MAX_METHODS || m.capabilities.len() > MAX_CAPABILITIES || too_long {
-        return Err(PluginFailure::Invalid(format!(
-            "metadata over the limits ({MAX_METHODS} methods, {MAX_CAPABILITIES} capabilities, {MAX_METADATA_TEXT} bytes a text)"
-        )));
-    }
-    let mut methods: Vec<AuthMethod> = m
-        .methods
-        .into_iter()
-        .map(|method| AuthMethod {
-            id: method.id,
-            label: method.label,
-            kind: match method.kind {
-                runtime::MethodKind::ApiKey => MethodKind::ApiKey,
-                runtime::MethodKind::Oauth => MethodKind::OAuth,
-                runtime::MethodKind::Helper => MethodKind::Helper,
-            },
-        })
-        .collect();
-    if !methods.iter().any(|method| method.id == API_KEY_METHOD) {
-        methods.push(AuthMethod {
-            id: API_KEY_METHOD.into(),
-            label: "Paste an API key".into(),
-            kind: MethodKind::ApiKey,
-        });
-    }
-    Ok(PluginMetadata {
-        requested: parse_capabilities(&m.capabilities)?,
-        id: m.id,
-        display_name: m.display_name,
-        description: m.description,
-        methods,
-        resolves: m.resolves,
-    })
-}
-
-/// The longest secret a plugin may return.
-const MAX_SECRET: usize = 64 << 10;
-/// Bounds on what `describe` may return.
-const MAX_METHODS: usize = 32;
-const MAX_CAPABILITIES: usize = 64;
-const MAX_METADATA_TEXT: usize = 1024;
-
-fn credential_from_wit(plugin: &str, credential: WitCredential) -> Result<Credential, Error> {
-    let invalid = |what: &str| Error::plugin(plugin, PluginFailure::Invalid(what.to_owned()));
-    let longest = match &credential {
-        WitCredential::ApiKey(key) => key.len(),
-        WitCredential::Oauth(t) => t.access.len().max(t.refresh.as_ref().map_or(0, String::len)),
-    };
-    if longest > MAX_SECRET {
-        return Err(invalid(&format!(
-            "a secret of {longest} bytes (at most {MAX_SECRET} are accepted)"
-        )));
-    }
-    match credential {
-        WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
-        WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),
-        WitCredential::Oauth(tokens) if tokens.access.is_empty() => {
-            Err(invalid("an empty access token"))
-        }
-        WitCredential::Oauth(tokens) => Ok(Credential::OAuth {
-            access: tokens.access.into(),
-            refresh: tokens.refresh.map(Into::into),
-            expires: tokens.expires,
-        }),
-    }
-}
-
-fn provider_error(provider: &str, error: WitError) -> Error {
-    let error = match error {
-        WitError::Cancelled => return Error::Cancelled,
-        WitError::Denied(m) => ProviderError::Denied(m),
-        WitError::Timeout(m) => ProviderError::Timeout(m),
-        WitError::Network(m) => ProviderError::Network(m),
-        WitError::InvalidResponse(m) => ProviderError::InvalidResponse(m),
-        WitError::CapabilityDenied(m) => ProviderError::CapabilityDenied(m),
-        WitError::Other(m) => ProviderError::Other(m),
-    };
-    Error::Provider {
-        provider: provider.to_owned(),
-        error,
     }
 }
