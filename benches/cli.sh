@@ -38,6 +38,11 @@ printf '%s\n' "$key" > "$work/key.txt"
 # Prime: compile the built-ins into the cache and cache the warm helper key.
 "$bin" token cold >/dev/null
 "$bin" token warm >/dev/null
+# The warm case must measure the cache, not the helper.
+if "$bin" -v token warm 2>&1 >/dev/null | grep -q "running the helper command"; then
+    echo "benches/cli.sh: the warm helper key was not reused from the cache" >&2
+    exit 1
+fi
 
 # median_ms 'COMMAND LINE': median wall time of RUNS runs, in milliseconds
 # (the line is split like a shell would, but run without one).

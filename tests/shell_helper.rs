@@ -16,11 +16,8 @@ fn helper_home(command: &str, extra: &str) -> Home {
     ))
 }
 
+/// `text` as a TOML basic string (enough for the ASCII used here).
 fn toml_string(text: &str) -> String {
-    toml_escape(text)
-}
-
-fn toml_escape(text: &str) -> String {
     format!("{text:?}")
 }
 
@@ -30,7 +27,30 @@ fn counting(file: &Path, key: &str) -> String {
 }
 
 fn runs(file: &Path) -> usize {
-    std::fs::read_to_string(file).map(|t| t.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(file)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// Processes whose command line contains `marker`, after a moment for
+/// SIGKILL to land.
+fn survivors(marker: &str) -> String {
+    std::thread::sleep(Duration::from_millis(100));
+    let out = std::process::Command::new("pgrep")
+        .args(["-af", marker])
+        .output()
+        .unwrap();
+    stdout(&out)
+}
+
+/// Runs `authhost token p` and returns its stderr, asserting that it failed
+/// and printed nothing on stdout.
+#[track_caller]
+fn token_error(home: &Home) -> String {
+    let out = home.run(&["token", "p"]);
+    assert!(!out.status.success(), "succeeded: {}", stdout(&out));
+    assert_eq!(stdout(&out), "");
+    stderr(&out)
 }
 
 #[test]
@@ -44,47 +64,70 @@ fn output_is_trimmed() {
 #[test]
 fn empty_output_is_an_error() {
     let home = helper_home(&toml_string("printf '  \\n'"), "");
-    let out = home.run(&["token", "p"]);
-    assert!(!out.status.success());
-    assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("printed nothing"), "{}", stderr(&out));
+    let err = token_error(&home);
+    assert!(err.contains("printed nothing"), "{err}");
 }
 
 #[test]
 fn a_failing_command_reports_its_exit_code_and_stderr() {
-    let home = helper_home(&toml_string("echo sk-not-this; echo 'vault: locked' >&2; exit 4"), "");
-    let out = home.run(&["token", "p"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(err.contains("exited with code 4") && err.contains("stderr: vault: locked"), "{err}");
+    let command = "echo sk-not-this; echo 'vault: locked' >&2; exit 4 # cmd-marker-d41";
+    let home = helper_home(&toml_string(command), "");
+    let err = token_error(&home);
+    assert!(
+        err.contains("exited with code 4") && err.contains("stderr: vault: locked"),
+        "{err}"
+    );
     assert!(!err.contains("sk-not-this"), "stdout leaked: {err}");
-    assert!(!err.contains("echo"), "the command leaked: {err}");
+    assert!(!err.contains("cmd-marker-d41"), "the command leaked: {err}");
 }
 
 #[test]
 fn a_long_stderr_is_cut_short() {
-    let home = helper_home(&toml_string("yes 'error line' | head -n 500 >&2; exit 1"), "");
-    let err = stderr(&home.run(&["token", "p"]));
+    let home = helper_home(
+        &toml_string("yes 'error line' | head -n 500 >&2; exit 1"),
+        "",
+    );
+    let err = token_error(&home);
     assert!(err.len() < 600, "{} bytes", err.len());
     assert!(err.contains('…'), "{err}");
 }
 
 #[test]
 fn a_hanging_helper_and_its_children_are_killed_at_the_timeout() {
-    let marker = "63.1717";
-    let home = helper_home(&toml_string(&format!("sleep {marker} & sleep {marker}")), "timeout_ms = 500");
+    let marker = "sleep 63.1717";
+    let home = helper_home(
+        &toml_string(&format!("{marker} & {marker}")),
+        "timeout_ms = 500",
+    );
+    let started = Instant::now();
+    let err = token_error(&home);
+    let took = started.elapsed();
+    assert!(err.contains("did not finish within 500 ms"), "{err}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(survivors(marker), "", "left behind");
+}
+
+#[test]
+fn a_background_child_holding_stdout_does_not_delay_the_key() {
+    let marker = "sleep 64.3131";
+    let home = helper_home(&toml_string(&format!("echo sk-bg; {marker} &")), "");
     let started = Instant::now();
     let out = home.run(&["token", "p"]);
     let took = started.elapsed();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("did not finish within 500 ms"), "{}", stderr(&out));
-    assert!(took < Duration::from_millis(2500), "took {took:?}");
-    std::thread::sleep(Duration::from_millis(100));
-    let survivors = std::process::Command::new("pgrep")
-        .args(["-f", &format!("sleep {marker}")])
-        .output()
-        .unwrap();
-    assert!(survivors.stdout.is_empty(), "left behind: {}", stdout(&survivors));
+    assert_success(&out);
+    assert_eq!(stdout(&out), "sk-bg\n");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(survivors(marker), "", "left behind");
+}
+
+#[test]
+fn more_than_a_mebibyte_of_output_is_an_error() {
+    let home = helper_home(&toml_string("yes sk-flood"), "");
+    let started = Instant::now();
+    let err = token_error(&home);
+    assert!(err.contains("more than 1 MiB"), "{err}");
+    assert!(!err.contains("sk-flood"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
@@ -94,8 +137,12 @@ fn argv_runs_without_a_shell() {
     std::fs::write(&script, "#!/bin/sh\nprintf '%s' \"$1\"\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let arg = r#"key with spaces, 'single' and "double" quotes; $HOME"#;
-    let command = format!("[{}, {}]", toml_string(script.to_str().unwrap()), toml_string(arg));
+    let arg = r#"key with  spaces, 'single' and "double" quotes; $HOME `id`"#;
+    let command = format!(
+        "[{}, {}]",
+        toml_string(script.to_str().unwrap()),
+        toml_string(arg)
+    );
     let home = helper_home(&command, "");
     let out = home.run(&["token", "p"]);
     assert_success(&out);
@@ -118,8 +165,14 @@ fn a_key_is_reused_within_its_ttl_and_refreshed_on_request() {
 
     let cache = home.path().join("cache/credentials.json");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(home.store_json().is_null(), "a helper key must not be stored in auth.json");
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        home.store_json().is_null(),
+        "a helper key must not be stored in auth.json"
+    );
 }
 
 #[test]
@@ -150,46 +203,89 @@ fn json_output_with_an_expiry_bounds_the_cache() {
     assert_eq!(stdout(&home.run(&["token", "p"])), "sk-json\n");
     assert_eq!(runs(&count), 2, "the key was reused past its expires_at");
 
-    let rfc3339 = toml_string("echo '{\"key\": \"sk-rfc\", \"expires_at\": \"2999-01-01T00:00:00Z\"}'");
-    assert_eq!(stdout(&helper_home(&rfc3339, "").run(&["token", "p"])), "sk-rfc\n");
-    let past = toml_string("echo '{\"key\": \"sk-old\", \"expires_at\": \"2001-01-01T00:00:00Z\"}'");
-    let err = stderr(&helper_home(&past, "").run(&["token", "p"]));
-    assert!(err.contains("already expired") && !err.contains("sk-old"), "{err}");
+    let rfc3339 =
+        toml_string("echo '{\"key\": \"sk-rfc\", \"expires_at\": \"2999-01-01T00:00:00+02:00\"}'");
+    let out = helper_home(&rfc3339, "").run(&["token", "p"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "sk-rfc\n");
+    let past =
+        toml_string("echo '{\"key\": \"sk-old\", \"expires_at\": \"2001-01-01T00:00:00Z\"}'");
+    let err = token_error(&helper_home(&past, ""));
+    assert!(
+        err.contains("already expired") && !err.contains("sk-old"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_helper_learns_the_provider_and_the_reason() {
-    let home = helper_home(&toml_string("echo \"$AUTHHOST_PROVIDER-$AUTHHOST_REASON\""), "ttl_ms = 0");
-    assert_eq!(stdout(&home.run(&["token", "p"])), "p-token\n");
-    assert_eq!(stdout(&home.run(&["token", "--refresh", "p"])), "p-refresh\n");
-    let out = home.run(&["login", "p"]);
-    assert_success(&out);
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let command = format!(
+        "echo \"$AUTHHOST_PROVIDER-$AUTHHOST_REASON\" >> '{}'; echo sk-env",
+        seen.display()
+    );
+    let home = helper_home(&toml_string(&command), "ttl_ms = 0");
+    assert_success(&home.run(&["token", "p"]));
+    assert_success(&home.run(&["token", "--refresh", "p"]));
+    assert_success(&home.run(&["login", "p"]));
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(seen, "p-token\np-refresh\np-login\n");
 }
 
 #[test]
 fn the_key_and_the_command_stay_out_of_listings_and_logs() {
     let canary = "sk-canary-helper-93b1";
-    let home = helper_home(&toml_string(&format!("echo {canary}")), "");
+    let command_marker = "cmd-canary-5c7e";
+    let home = helper_home(
+        &toml_string(&format!("echo {canary} # {command_marker}")),
+        "",
+    );
     let out = home.run(&["-vv", "token", "p"]);
+    assert_success(&out);
     assert_eq!(stdout(&out), format!("{canary}\n"));
-    assert!(!stderr(&out).contains(canary), "{}", stderr(&out));
-    for args in [&["-vv", "list", "--json"][..], &["-vv", "list"], &["-vv", "plugins", "list", "--json"]] {
+    let log = stderr(&out);
+    assert!(
+        log.contains("running the helper command"),
+        "no debug log: {log}"
+    );
+    assert!(
+        !log.contains(canary) && !log.contains(command_marker),
+        "{log}"
+    );
+    for args in [
+        &["-vv", "list", "--json"][..],
+        &["-vv", "list"],
+        &["-vv", "plugins", "list", "--json"],
+    ] {
         let out = home.run(args);
         assert_success(&out);
         for text in [stdout(&out), stderr(&out)] {
-            assert!(!text.contains(canary), "{args:?}: {text}");
-            assert!(!text.contains("echo"), "{args:?} shows the command: {text}");
+            assert!(!text.contains(canary), "{args:?} shows the key: {text}");
+            assert!(
+                !text.contains(command_marker),
+                "{args:?} shows the command: {text}"
+            );
         }
     }
+    let list: serde_json::Value = serde_json::from_str(&stdout(&home.run(&["list", "--json"])))
+        .expect("list --json prints JSON");
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["provider"] == "p")
+        .expect("p is listed");
+    assert_eq!(entry["plugin"], "shell-helper");
 }
 
 #[test]
 fn unknown_and_missing_options_are_named() {
     let home = helper_home(&toml_string("echo k"), "timeout = 5");
-    let err = stderr(&home.run(&["token", "p"]));
-    assert!(err.contains("timeout"), "{err}");
+    let err = token_error(&home);
+    assert!(err.contains("unknown field `timeout`"), "{err}");
     let home = Home::with_config("[providers.p]\nplugin = \"shell-helper\"\n");
-    let err = stderr(&home.run(&["token", "p"]));
+    let err = token_error(&home);
     assert!(err.contains("set `command` in [providers.p]"), "{err}");
 }
 
@@ -199,13 +295,20 @@ fn concurrent_resolutions_in_one_process_run_the_helper_once() {
     let count = dir.path().join("runs");
     let command = format!("echo run >> '{}'; sleep 0.3; echo sk-once", count.display());
     let home = helper_home(&toml_string(&command), "ttl_ms = 0");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let host = Arc::new(authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let host =
+        Arc::new(authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap());
     let keys: Vec<String> = runtime.block_on(async {
         let tasks: Vec<_> = (0..64)
             .map(|_| {
                 let host = host.clone();
-                tokio::spawn(async move { host.token("p", authhost::TokenOptions::default()).await })
+                tokio::spawn(
+                    async move { host.token("p", authhost::TokenOptions::default()).await },
+                )
             })
             .collect();
         let mut keys = Vec::new();
@@ -214,6 +317,7 @@ fn concurrent_resolutions_in_one_process_run_the_helper_once() {
         }
         keys
     });
+    assert_eq!(keys.len(), 64);
     assert!(keys.iter().all(|k| k == "sk-once"));
     assert_eq!(runs(&count), 1);
 }
@@ -222,13 +326,20 @@ fn concurrent_resolutions_in_one_process_run_the_helper_once() {
 fn stale_keys_are_used_on_error_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let flag = dir.path().join("fail");
-    let command = format!("if [ -e '{}' ]; then exit 1; fi; echo sk-last", flag.display());
-    let home = helper_home(&toml_string(&command), "ttl_ms = 1");
+    let command = format!(
+        "if [ -e '{}' ]; then exit 1; fi; echo sk-last",
+        flag.display()
+    );
+    // Long enough to be cached on a busy machine, short enough to wait out.
+    let home = helper_home(&toml_string(&command), "ttl_ms = 300");
     assert_eq!(stdout(&home.run(&["token", "p"])), "sk-last\n");
     std::fs::write(&flag, "").unwrap();
-    std::thread::sleep(Duration::from_millis(20));
+    std::thread::sleep(Duration::from_millis(400));
     let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let strict = runtime.block_on(host.token("p", authhost::TokenOptions::default()));
     assert!(strict.is_err());
     let lenient = authhost::TokenOptions {

@@ -15,8 +15,8 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use authhost::provider::types::{Credential as WitCredential, Error as WitError};
-pub use exports::authhost::provider::provider::{Metadata, MethodKind, Reason, Resolved};
+pub use self::authhost::provider::types::{Credential as WitCredential, Error as WitError};
+pub use self::exports::authhost::provider::provider::{Metadata, MethodKind, Reason, Resolved};
 
 /// The WIT package version this host implements.
 pub const WIT_VERSION: &str = "0.1.0";
