@@ -17,7 +17,11 @@ mod support;
 fn home() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-    std::fs::copy(support::workspace_component("testkit"), dir.path().join("plugins/testkit.wasm")).unwrap();
+    std::fs::copy(
+        support::workspace_component("testkit"),
+        dir.path().join("plugins/testkit.wasm"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("config.toml"),
         format!(
@@ -26,13 +30,20 @@ fn home() -> tempfile::TempDir {
         ),
     )
     .unwrap();
-    std::fs::write(dir.path().join("auth.json"), r#"{"stored": {"type": "api", "key": "sk-stored"}}"#).unwrap();
+    std::fs::write(
+        dir.path().join("auth.json"),
+        r#"{"stored": {"type": "api", "key": "sk-stored"}}"#,
+    )
+    .unwrap();
     dir
 }
 
 fn bench(c: &mut Criterion) {
     let dir = home();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap();
     let token = |provider: &str| {
         runtime
@@ -46,8 +57,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("token/fresh-instance", |b| b.iter(|| token("fresh")));
 
     // 1,000 concurrent first resolutions of a slow helper: one run.
-    let host = Arc::new(Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap());
-    let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let host =
+        Arc::new(Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap());
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let keys: Vec<String> = multi.block_on(async {
         let tasks: Vec<_> = (0..1000)
             .map(|_| {
@@ -63,11 +78,18 @@ fn bench(c: &mut Criterion) {
     });
     assert!(keys.iter().all(|k| k == "helper-key"));
     let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap_or_default();
-    println!("1000 concurrent cold resolutions of a helper: {} helper run(s)", runs.lines().count());
+    println!(
+        "1000 concurrent cold resolutions of a helper: {} helper run(s)",
+        runs.lines().count()
+    );
 
     // Memory over 100,000 resolutions (remembered and fresh-instance).
     let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(true)).unwrap();
-    let token = |provider: &str| runtime.block_on(host.token(provider, TokenOptions::default())).unwrap();
+    let token = |provider: &str| {
+        runtime
+            .block_on(host.token(provider, TokenOptions::default()))
+            .unwrap()
+    };
     for _ in 0..1000 {
         token("fresh");
     }
@@ -82,7 +104,11 @@ fn bench(c: &mut Criterion) {
 /// Resident set size of this process.
 fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4
 }
 

@@ -39,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
     for task in tasks {
         let (provider, token) = task.await?;
         match token {
-            Ok(token) => println!("{provider}: a {}-character token", token.expose_secret().len()),
+            Ok(token) => println!(
+                "{provider}: a {}-character token",
+                token.expose_secret().len()
+            ),
             Err(e) => println!("{provider}: {}", authhost::error_chain(&e)),
         }
     }

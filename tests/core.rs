@@ -16,7 +16,11 @@ fn json(output: &std::process::Output) -> Value {
 /// A home whose plugins folder holds the test kit component.
 fn home_with_testkit(config: &str) -> Home {
     let home = Home::with_config(config);
-    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    std::fs::copy(
+        workspace_component("testkit"),
+        home.plugins_dir().join("testkit.wasm"),
+    )
+    .unwrap();
     home
 }
 
@@ -24,7 +28,12 @@ fn home_with_testkit(config: &str) -> Home {
 fn builtins_load_and_are_listed() {
     let home = Home::new();
     let plugins = json(&home.run(&["plugins", "list", "--json"]));
-    let ids: Vec<&str> = plugins.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["shell-helper", "openrouter"]);
     for plugin in plugins.as_array().unwrap() {
         assert_eq!(plugin["source"], "built-in");
@@ -33,39 +42,69 @@ fn builtins_load_and_are_listed() {
         assert!(plugin["missing"].as_array().unwrap().is_empty(), "{plugin}");
         let methods = plugin["metadata"]["methods"].as_array().unwrap();
         assert!(methods.iter().any(|m| m["id"] == "api-key"), "{plugin}");
-        assert!(!plugin["metadata"]["display_name"].as_str().unwrap().is_empty());
+        assert!(
+            !plugin["metadata"]["display_name"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
     }
     let shell = &plugins[0];
     assert_eq!(shell["metadata"]["resolves"], true);
     assert_eq!(shell["granted"], serde_json::json!(["process"]));
 
     let providers = json(&home.run(&["list", "--json"]));
-    let names: Vec<&str> = providers.as_array().unwrap().iter().map(|p| p["provider"].as_str().unwrap()).collect();
-    assert!(names.contains(&"openrouter") && names.contains(&"shell-helper"), "{names:?}");
+    let names: Vec<&str> = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"openrouter") && names.contains(&"shell-helper"),
+        "{names:?}"
+    );
 
     let text = stdout(&home.run(&["plugins", "list"]));
     assert!(text.starts_with("ID"), "{text}");
-    assert!(text.contains("openrouter") && text.contains("built-in"), "{text}");
+    assert!(
+        text.contains("openrouter") && text.contains("built-in"),
+        "{text}"
+    );
 }
 
 #[test]
 fn api_key_method_stores_the_key_and_token_prints_exactly_it() {
     let home = Home::new();
-    let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "  sk-or-v1-abc123  \n");
+    let out = home.run_with_stdin(
+        &["login", "openrouter", "--method", "api-key"],
+        "  sk-or-v1-abc123  \n",
+    );
     assert_success(&out);
-    assert!(stderr(&out).contains("Logged in to openrouter"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Logged in to openrouter"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("sk-or-v1-abc123"));
 
     let out = home.run(&["token", "openrouter"]);
     assert_success(&out);
     assert_eq!(stdout(&out), "sk-or-v1-abc123\n");
     assert_eq!(stderr(&out), "");
-    assert_eq!(home.store_json(), serde_json::json!({"openrouter": {"type": "api", "key": "sk-or-v1-abc123"}}));
+    assert_eq!(
+        home.store_json(),
+        serde_json::json!({"openrouter": {"type": "api", "key": "sk-or-v1-abc123"}})
+    );
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.store_path()).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(home.store_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
     }
 
@@ -74,7 +113,11 @@ fn api_key_method_stores_the_key_and_token_prints_exactly_it() {
     let out = home.run(&["token", "openrouter"]);
     assert!(!out.status.success());
     assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("authhost login openrouter"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authhost login openrouter"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -83,7 +126,11 @@ fn empty_api_key_and_closed_stdin_store_nothing() {
     let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "\n");
     assert!(!out.status.success());
     let out = home.run(&["login", "openrouter", "--method", "nope"]);
-    assert!(stderr(&out).contains("no login method `nope`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no login method `nope`"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("api-key"), "{}", stderr(&out));
     assert_eq!(home.store_json(), Value::Null);
 }
@@ -131,7 +178,11 @@ fn folder_plugins_load_beside_broken_files() {
     // Removing the file removes the provider.
     std::fs::remove_file(dir.join("testkit.wasm")).unwrap();
     let out = home.run(&["token", "kit"]);
-    assert!(stderr(&out).contains("plugin `testkit`, which is not installed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plugin `testkit`, which is not installed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The built-in shell-helper component, as built for embedding.
@@ -149,7 +200,10 @@ fn a_looping_plugin_is_stopped_by_its_cpu_budget() {
     let took = started.elapsed();
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("plugin `testkit`") && err.contains("CPU time"), "{err}");
+    assert!(
+        err.contains("plugin `testkit`") && err.contains("CPU time"),
+        "{err}"
+    );
     assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
@@ -165,7 +219,9 @@ fn a_looping_plugin_is_stopped_by_the_wall_clock_too() {
 
 #[test]
 fn a_plugin_that_allocates_without_bound_is_stopped() {
-    let home = home_with_testkit("[limits]\nmemory_mib = 32\n[providers.hog]\nplugin = \"testkit\"\nmode = \"hog\"\n");
+    let home = home_with_testkit(
+        "[limits]\nmemory_mib = 32\n[providers.hog]\nplugin = \"testkit\"\nmode = \"hog\"\n",
+    );
     let out = home.run(&["token", "hog"]);
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -196,7 +252,9 @@ fn concurrent_processes_lose_no_update() {
         })
         .collect();
     // Every `p{i}` must be a known provider: use openrouter instances.
-    let config: String = (0..20).map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n")).collect();
+    let config: String = (0..20)
+        .map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n"))
+        .collect();
     home.write_config(&config);
     let mut running = Vec::new();
     for (i, mut cmd) in children {
@@ -217,7 +275,9 @@ fn concurrent_processes_lose_no_update() {
 
 #[test]
 fn unknown_config_keys_are_named() {
-    let home = Home::with_config("[providers.openrouter]\nplugin = \"openrouter\"\n\n[limits]\nmemroy_mib = 3\n");
+    let home = Home::with_config(
+        "[providers.openrouter]\nplugin = \"openrouter\"\n\n[limits]\nmemroy_mib = 3\n",
+    );
     let out = home.run(&["list"]);
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -228,17 +288,32 @@ fn unknown_config_keys_are_named() {
 #[test]
 fn a_corrupt_store_is_reported_and_left_alone() {
     let home = Home::new();
-    std::fs::write(home.store_path(), "{\"openrouter\": {\"type\": \"api\", \"key\": \"sk-canary").unwrap();
-    for args in [&["token", "openrouter"][..], &["list"], &["logout", "openrouter"]] {
+    std::fs::write(
+        home.store_path(),
+        "{\"openrouter\": {\"type\": \"api\", \"key\": \"sk-canary",
+    )
+    .unwrap();
+    for args in [
+        &["token", "openrouter"][..],
+        &["list"],
+        &["logout", "openrouter"],
+    ] {
         let out = home.run(args);
         assert!(!out.status.success(), "{args:?}");
         let err = stderr(&out);
-        assert!(err.contains("auth.json") && err.contains("corrupt"), "{err}");
+        assert!(
+            err.contains("auth.json") && err.contains("corrupt"),
+            "{err}"
+        );
         assert!(!err.contains("sk-canary"), "{err}");
     }
     let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "new\n");
     assert!(!out.status.success());
-    assert!(std::fs::read_to_string(home.store_path()).unwrap().ends_with("sk-canary"));
+    assert!(
+        std::fs::read_to_string(home.store_path())
+            .unwrap()
+            .ends_with("sk-canary")
+    );
 }
 
 #[test]
@@ -247,7 +322,10 @@ fn secrets_stay_out_of_listings_logs_and_errors() {
     let home = home_with_testkit(&format!(
         "[providers.kit]\nplugin = \"testkit\"\nkey = \"{canary}\"\nttl_ms = 60000\n\n[providers.bad]\nplugin = \"testkit\"\nmode = \"nope\"\nkey = \"{canary}\"\n"
     ));
-    let out = home.run_with_stdin(&["-vv", "login", "openrouter", "--method", "api-key"], &format!("{canary}\n"));
+    let out = home.run_with_stdin(
+        &["-vv", "login", "openrouter", "--method", "api-key"],
+        &format!("{canary}\n"),
+    );
     assert_success(&out);
     assert!(!stderr(&out).contains(canary));
     let out = home.run(&["-vv", "token", "kit"]);
@@ -273,7 +351,11 @@ fn unknown_providers_are_reported() {
     let out = home.run(&["token", "nobody"]);
     assert!(!out.status.success());
     assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("unknown provider `nobody`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown provider `nobody`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -299,23 +381,39 @@ fn inspect_explains_each_file_without_loading_it_into_the_registry() {
         let out = home.run(&["plugins", "inspect", path.to_str().unwrap()]);
         assert!(!out.status.success());
         let text = stdout(&out);
-        assert!(text.contains("would load:  no") && text.contains(reason), "{text}");
+        assert!(
+            text.contains("would load:  no") && text.contains(reason),
+            "{text}"
+        );
     }
     let clash = dir.path().join("clash.wasm");
     std::fs::copy(workspace_component("shell-helper"), &clash).unwrap();
     let out = home.run(&["plugins", "inspect", clash.to_str().unwrap()]);
-    assert!(stdout(&out).contains("clashes with a built-in"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("clashes with a built-in"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn plugins_grant_edits_the_config_in_place() {
     let home = Home::with_config("# keep me\n[providers.kit]\nplugin = \"testkit\"  # the kit\n");
-    let out = home.run(&["plugins", "grant", "testkit", "browser", "http:https://api.acme.example"]);
+    let out = home.run(&[
+        "plugins",
+        "grant",
+        "testkit",
+        "browser",
+        "http:https://api.acme.example",
+    ]);
     assert_success(&out);
     let text = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
     assert!(text.starts_with("# keep me\n"), "{text}");
     assert!(text.contains("plugin = \"testkit\"  # the kit"), "{text}");
-    assert!(text.contains("grant = [\"browser\", \"http:https://api.acme.example\"]"), "{text}");
+    assert!(
+        text.contains("grant = [\"browser\", \"http:https://api.acme.example\"]"),
+        "{text}"
+    );
     let out = home.run(&["plugins", "grant", "testkit", "http:https://*"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("too broad"), "{}", stderr(&out));

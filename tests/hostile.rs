@@ -9,7 +9,11 @@ use support::{Home, assert_success, stderr, stdout, workspace_component};
 
 fn kit_home(config: &str) -> Home {
     let home = Home::with_config(config);
-    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    std::fs::copy(
+        workspace_component("testkit"),
+        home.plugins_dir().join("testkit.wasm"),
+    )
+    .unwrap();
     home
 }
 
@@ -33,14 +37,20 @@ fn broken_component_files_each_get_a_reason() {
     let home = Home::new();
     let dir = home.plugins_dir();
     let testkit = std::fs::read(workspace_component("testkit")).unwrap();
-    let random: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("random.wasm"), &random).unwrap();
     let mut header_then_noise = b"\0asm\x0d\0\x01\0".to_vec();
     header_then_noise.extend_from_slice(&random);
     std::fs::write(dir.join("noise.wasm"), header_then_noise).unwrap();
     std::fs::write(
         dir.join("needs.wasm"),
-        rewrite(&testkit, b"authhost:provider/log@0.1.0", b"authhost:provider/lox@0.1.0"),
+        rewrite(
+            &testkit,
+            b"authhost:provider/log@0.1.0",
+            b"authhost:provider/lox@0.1.0",
+        ),
     )
     .unwrap();
     let huge = std::fs::File::create(dir.join("huge.wasm")).unwrap();
@@ -55,7 +65,10 @@ fn broken_component_files_each_get_a_reason() {
         ("needs.wasm", "import this host does not provide"),
         ("huge.wasm", "at most"),
     ] {
-        let line = text.lines().find(|l| l.starts_with(file)).unwrap_or_else(|| panic!("{file} missing:\n{text}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(file))
+            .unwrap_or_else(|| panic!("{file} missing:\n{text}"));
         assert!(line.contains(reason), "{line}");
     }
     assert!(text.contains("shell-helper") && text.contains("openrouter"));
@@ -66,10 +79,19 @@ fn a_trap_in_any_export_is_a_clear_error() {
     let home = kit_home(
         "[providers.d]\nplugin = \"testkit\"\nmode = \"trap-describe\"\n[providers.t]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.ok]\nplugin = \"testkit\"\nkey = \"still-fine\"\n",
     );
-    for args in [&["token", "d"][..], &["token", "t"], &["login", "t"], &["login", "d"]] {
+    for args in [
+        &["token", "d"][..],
+        &["token", "t"],
+        &["login", "t"],
+        &["login", "d"],
+    ] {
         let out = home.run(args);
         assert!(!out.status.success(), "{args:?}");
-        assert!(stderr(&out).contains("plugin `testkit`: crashed"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("plugin `testkit`: crashed"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     assert_eq!(stdout(&home.run(&["token", "ok"])), "still-fine\n");
     assert_eq!(home.store_json(), serde_json::Value::Null);
@@ -80,22 +102,35 @@ fn enormous_answers_are_refused() {
     let home = kit_home("[providers.big]\nplugin = \"testkit\"\nmode = \"huge\"\n");
     let out = home.run(&["token", "big"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("a secret of 33554432 bytes"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a secret of 33554432 bytes"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).len() < 2000);
 }
 
 #[test]
 fn a_plugin_calling_imports_in_a_loop_is_bounded() {
-    let home = kit_home("[limits]\ncpu_ms = 500\n[providers.spam]\nplugin = \"testkit\"\nmode = \"log-loop\"\n");
+    let home = kit_home(
+        "[limits]\ncpu_ms = 500\n[providers.spam]\nplugin = \"testkit\"\nmode = \"log-loop\"\n",
+    );
     let started = Instant::now();
     let out = home.run(&["token", "spam"]);
     assert!(!out.status.success());
     assert!(started.elapsed() < Duration::from_secs(20));
     let err = stderr(&out);
-    assert!(err.contains("CPU time"), "{}", &err[err.len().saturating_sub(500)..]);
+    assert!(
+        err.contains("CPU time"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
     let spam = err.lines().filter(|l| l.contains("spam")).count();
     assert!(spam <= 1000, "{spam} log lines");
-    assert!(err.contains("further log lines"), "no notice of dropped lines");
+    assert!(
+        err.contains("further log lines"),
+        "no notice of dropped lines"
+    );
 }
 
 #[test]
@@ -109,26 +144,43 @@ fn a_symlinked_store_is_refused() {
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
     let out = home.run_with_stdin(&["login", "openrouter", "--method", "api-key"], "new\n");
     assert!(!out.status.success());
-    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), r#"{"openrouter": {"type": "api", "key": "k"}}"#);
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap(),
+        r#"{"openrouter": {"type": "api", "key": "k"}}"#
+    );
 }
 
 #[test]
 fn a_world_readable_store_is_fixed_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let home = Home::new();
-    std::fs::write(home.store_path(), r#"{"openrouter": {"type": "api", "key": "k"}}"#).unwrap();
+    std::fs::write(
+        home.store_path(),
+        r#"{"openrouter": {"type": "api", "key": "k"}}"#,
+    )
+    .unwrap();
     std::fs::set_permissions(home.store_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = home.run(&["token", "openrouter"]);
     assert_success(&out);
-    assert!(stderr(&out).contains("changing it to 600"), "{}", stderr(&out));
-    let mode = std::fs::metadata(home.store_path()).unwrap().permissions().mode() & 0o777;
+    assert!(
+        stderr(&out).contains("changing it to 600"),
+        "{}",
+        stderr(&out)
+    );
+    let mode = std::fs::metadata(home.store_path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
 }
 
 #[test]
 fn killing_writers_never_leaves_a_broken_store() {
     let home = Home::with_config(
-        &(0..8).map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n")).collect::<String>(),
+        &(0..8)
+            .map(|i| format!("[providers.p{i}]\nplugin = \"openrouter\"\n"))
+            .collect::<String>(),
     );
     let out = home.run_with_stdin(&["login", "p0", "--method", "api-key"], "first\n");
     assert_success(&out);

@@ -19,7 +19,10 @@ fn acme_server() -> Server {
             Ok(body) => body,
             Err(_) => return Response::new(400, "text/plain", "bad json"),
         };
-        if body["grant_type"] == "password" && body["username"] == "alice" && body["password"] == "hunter2" {
+        if body["grant_type"] == "password"
+            && body["username"] == "alice"
+            && body["password"] == "hunter2"
+        {
             Response::new(
                 200,
                 "application/json",
@@ -49,7 +52,10 @@ fn acme_home(server: &Server, grants: &[String]) -> Home {
 #[test]
 fn the_example_provider_logs_in_with_the_grants_it_needs() {
     let server = acme_server();
-    let home = acme_home(&server, &["prompt".into(), format!("http:{}", server.url())]);
+    let home = acme_home(
+        &server,
+        &["prompt".into(), format!("http:{}", server.url())],
+    );
     let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
     assert_success(&out);
     assert!(!stderr(&out).contains("hunter2"));
@@ -72,19 +78,40 @@ fn each_missing_grant_is_named_and_reaches_nothing() {
     let home = acme_home(&server, std::slice::from_ref(&http));
     let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("capability denied: `prompt`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("capability denied: `prompt`"),
+        "{}",
+        stderr(&out)
+    );
 
     let home = acme_home(&server, &["prompt".into()]);
     let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains(&format!("capability denied: `{http}`")), "{}", stderr(&out));
-    assert_eq!(server.connections(), 0, "a denied request reached the server");
+    assert!(
+        stderr(&out).contains(&format!("capability denied: `{http}`")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        server.connections(),
+        0,
+        "a denied request reached the server"
+    );
     assert_eq!(home.store_json(), serde_json::Value::Null);
 
-    let plugins: serde_json::Value = serde_json::from_slice(&home.run(&["plugins", "list", "--json"]).stdout).unwrap();
-    let acme = plugins.as_array().unwrap().iter().find(|p| p["id"] == "acme").unwrap();
+    let plugins: serde_json::Value =
+        serde_json::from_slice(&home.run(&["plugins", "list", "--json"]).stdout).unwrap();
+    let acme = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "acme")
+        .unwrap();
     assert_eq!(acme["granted"], serde_json::json!(["prompt"]));
-    assert_eq!(acme["missing"], serde_json::json!(["http:https://api.acme.example"]));
+    assert_eq!(
+        acme["missing"],
+        serde_json::json!(["http:https://api.acme.example"])
+    );
 }
 
 /// A home with the test kit as provider `kit`, configured with `options`
@@ -95,7 +122,11 @@ fn kit_home(options: &str, grants: &[String]) -> Home {
         "[providers.kit]\nplugin = \"testkit\"\n{options}\n\n[plugins.testkit]\ngrant = [{}]\n",
         grants.join(", ")
     ));
-    std::fs::copy(workspace_component("testkit"), home.plugins_dir().join("testkit.wasm")).unwrap();
+    std::fs::copy(
+        workspace_component("testkit"),
+        home.plugins_dir().join("testkit.wasm"),
+    )
+    .unwrap();
     home
 }
 
@@ -103,14 +134,22 @@ fn kit_home(options: &str, grants: &[String]) -> Home {
 fn http_to_a_host_outside_the_grant_opens_no_connection() {
     let allowed = Server::start(|_| Response::new(200, "text/plain", "allowed"));
     let other = Server::start(|_| Response::new(200, "text/plain", "secret"));
-    let requests = format!("requests = [\"http:{}\", \"http:{}\"]", allowed.url(), other.url());
+    let requests = format!(
+        "requests = [\"http:{}\", \"http:{}\"]",
+        allowed.url(),
+        other.url()
+    );
     let home = kit_home(
         &format!("mode = \"http\"\nurl = \"{}/x\"\n{requests}", other.url()),
         &[format!("http:{}", allowed.url())],
     );
     let out = home.run(&["token", "kit"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("capability denied"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("capability denied"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(other.connections(), 0);
 
     let home = kit_home(
@@ -136,7 +175,11 @@ fn a_redirect_to_a_host_outside_the_grant_is_refused_at_the_second_hop() {
     );
     let out = home.run(&["token", "kit"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("capability denied"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("capability denied"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(allowed.connections(), 1);
     assert_eq!(other.connections(), 0);
 }
@@ -144,7 +187,10 @@ fn a_redirect_to_a_host_outside_the_grant_is_refused_at_the_second_hop() {
 #[test]
 fn sockets_bind_only_loopback_and_only_with_a_loopback_grant() {
     let run = |addr: &str, grants: &[String]| {
-        let home = kit_home(&format!("mode = \"socket\"\naddr = \"{addr}\"\nrequests = [\"loopback\"]"), grants);
+        let home = kit_home(
+            &format!("mode = \"socket\"\naddr = \"{addr}\"\nrequests = [\"loopback\"]"),
+            grants,
+        );
         home.run(&["token", "kit"])
     };
     let loopback = ["loopback".to_owned()];
@@ -176,7 +222,13 @@ fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
     std::fs::write(&path, rewritten).unwrap();
     let out = home.run(&["plugins", "inspect", path.to_str().unwrap()]);
     let text = stdout(&out);
-    assert!(text.contains("authhost:provider@0.2.0") && text.contains("authhost:provider@0.1.0"), "{text}");
+    assert!(
+        text.contains("authhost:provider@0.2.0") && text.contains("authhost:provider@0.1.0"),
+        "{text}"
+    );
     let listed = stdout(&home.run(&["plugins", "list"]));
-    assert!(listed.contains("future.wasm") && listed.contains("0.2.0"), "{listed}");
+    assert!(
+        listed.contains("future.wasm") && listed.contains("0.2.0"),
+        "{listed}"
+    );
 }

@@ -292,7 +292,12 @@ fn print_plugins(plugins: &[PluginInfo]) {
 fn print_inspection(inspection: &authhost::Inspection) {
     let info = &inspection.info;
     let list = |caps: &[authhost::capability::Capability]| {
-        or_none(caps.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        or_none(
+            caps.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
     };
     println!("file:        {}", info.source);
     println!("size:        {} bytes", inspection.size);
@@ -300,7 +305,10 @@ fn print_inspection(inspection: &authhost::Inspection) {
         println!("id:          {}", metadata.id);
         println!("name:        {}", metadata.display_name);
         println!("description: {}", metadata.description);
-        println!("wit:         authhost:provider@{}", info.wit_version.as_deref().unwrap_or("?"));
+        println!(
+            "wit:         authhost:provider@{}",
+            info.wit_version.as_deref().unwrap_or("?")
+        );
         let methods: Vec<&str> = metadata.methods.iter().map(|m| m.id.as_str()).collect();
         println!("methods:     {}", methods.join(", "));
         println!("requests:    {}", list(&metadata.requested));

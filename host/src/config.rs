@@ -251,10 +251,12 @@ pub fn add_grants(path: &Path, id: &str, grants: &[Capability]) -> Result<Vec<Ca
     };
     // Refuse to edit a file that does not load: the user should see the error.
     Config::parse(&text, path)?;
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| Error::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let not_a_table = |what: &str| Error::Config {
         path: path.to_path_buf(),
         message: format!("{what} is not a table"),
@@ -303,14 +305,16 @@ fn write_config(path: &Path, text: &str) -> Result<(), Error> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write to", dir, e))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write to", dir, e))?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = tmp.as_file().set_permissions(meta.permissions());
     }
     tmp.write_all(text.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("cannot write", path, e))?;
-    tmp.persist(path).map_err(|e| Error::io("cannot replace", path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot replace", path, e.error))?;
     Ok(())
 }
 
@@ -332,11 +336,17 @@ mod edit_tests {
         assert_eq!(added.len(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# my providers\n"), "{text}");
-        assert!(text.contains("base_url = \"https://openrouter.ai\"  # prod"), "{text}");
+        assert!(
+            text.contains("base_url = \"https://openrouter.ai\"  # prod"),
+            "{text}"
+        );
         let config = Config::load(&path).unwrap();
         assert_eq!(config.plugins["acme"].grant, caps);
         assert!(add_grants(&path, "acme", &caps).unwrap().is_empty());
         add_grants(&path, "other", &caps[..1]).unwrap();
-        assert_eq!(Config::load(&path).unwrap().plugins["other"].grant, caps[..1]);
+        assert_eq!(
+            Config::load(&path).unwrap().plugins["other"].grant,
+            caps[..1]
+        );
     }
 }

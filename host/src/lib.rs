@@ -43,8 +43,8 @@ pub mod store;
 pub use credential::{Credential, CredentialKind, Token};
 pub use error::{Error, PluginFailure, ProviderError};
 pub use host::{
-    API_KEY_METHOD, AuthMethod, Host, HostOptions, Inspection, LoginOptions, LoginOutcome, MethodKind,
-    PluginInfo, PluginMetadata, ProviderStatus, Saved, TokenOptions,
+    API_KEY_METHOD, AuthMethod, Host, HostOptions, Inspection, LoginOptions, LoginOutcome,
+    MethodKind, PluginInfo, PluginMetadata, ProviderStatus, Saved, TokenOptions,
 };
 pub use paths::Paths;
 pub use runtime::WIT_VERSION;

@@ -23,7 +23,10 @@ pub struct Request {
 impl Request {
     /// The first header called `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -141,14 +144,21 @@ fn serve(stream: TcpStream, handler: &Handler) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         match read_chunked(&mut reader) {
             Some(body) => body,
             None => return,
         }
     } else {
-        let length = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0usize);
+        let length = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0usize);
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
@@ -161,7 +171,11 @@ fn serve(stream: TcpStream, handler: &Handler) {
         headers,
         body,
     });
-    let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n", response.status, response.body.len());
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        response.status,
+        response.body.len()
+    );
     for (name, value) in &response.headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -183,5 +183,9 @@ fn cargo_build(dir: &Path, args: &[&str], target_dir: &Path) {
         }
     }
     let status = cmd.status().unwrap();
-    assert!(status.success(), "cargo build {args:?} in {} failed", dir.display());
+    assert!(
+        status.success(),
+        "cargo build {args:?} in {} failed",
+        dir.display()
+    );
 }
