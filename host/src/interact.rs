@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
@@ -78,8 +78,14 @@ impl Interaction for Terminal {
 
     fn pasted_line<'a>(&'a self, label: &'a str) -> BoxFuture<'a, String> {
         Box::pin(async move {
-            if std::io::stdin().is_terminal() {
-                eprintln!("{label}");
+            // Show the label once, not again each time the wait resumes.
+            static SHOWN: Mutex<String> = Mutex::new(String::new());
+            {
+                let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+                if std::io::stdin().is_terminal() && *shown != label {
+                    eprintln!("{label}");
+                    label.clone_into(&mut shown);
+                }
             }
             match next_stdin_line().await {
                 Some(line) => line,
@@ -91,24 +97,19 @@ impl Interaction for Terminal {
 
 /// The next non-empty trimmed line of stdin; `None` at end of input.
 async fn next_stdin_line() -> Option<String> {
-    static LINES: OnceLock<Arc<tokio::sync::Mutex<mpsc::Receiver<String>>>> = OnceLock::new();
-    static STARTED: Mutex<bool> = Mutex::new(false);
+    static LINES: OnceLock<tokio::sync::Mutex<mpsc::Receiver<String>>> = OnceLock::new();
     let lines = LINES.get_or_init(|| {
         let (tx, rx) = mpsc::channel(16);
-        let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
-        if !*started {
-            *started = true;
-            std::thread::spawn(move || {
-                for line in std::io::stdin().lock().lines() {
-                    let Ok(line) = line else { break };
-                    let line = line.trim().to_owned();
-                    if !line.is_empty() && tx.blocking_send(line).is_err() {
-                        break;
-                    }
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                let line = line.trim().to_owned();
+                if !line.is_empty() && tx.blocking_send(line).is_err() {
+                    break;
                 }
-            });
-        }
-        Arc::new(tokio::sync::Mutex::new(rx))
+            }
+        });
+        tokio::sync::Mutex::new(rx)
     });
     lines.lock().await.recv().await
 }
