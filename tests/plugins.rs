@@ -232,3 +232,48 @@ fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
         "{listed}"
     );
 }
+
+#[test]
+fn loopback_and_process_grants_are_enforced_per_port_and_program() {
+    let granted = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let other = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The plugin asks for any port; the user grants one: that one it gets.
+    let listen = |port: u16| {
+        let home = kit_home(
+            &format!("mode = \"listen\"\nport = {port}\nrequests = [\"loopback\"]"),
+            &[format!("loopback:{granted}")],
+        );
+        home.run(&["token", "kit"])
+    };
+    assert_eq!(stdout(&listen(granted)), format!("bound {granted}\n"));
+    let out = listen(other);
+    assert!(
+        stderr(&out).contains(&format!("capability denied: `loopback:{other}`")),
+        "{}",
+        stderr(&out)
+    );
+
+    let run = |argv: &str| {
+        let home = kit_home(
+            &format!("mode = \"run\"\nargv = {argv}\nrequests = [\"process:echo\"]"),
+            &["process:echo".to_owned()],
+        );
+        home.run(&["token", "kit"])
+    };
+    assert_eq!(stdout(&run(r#"["echo", "from echo"]"#)), "from echo\n");
+    let out = run(r#"["sh", "-c", "echo escaped"]"#);
+    assert!(
+        stderr(&out).contains("capability denied: `process:sh`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("escaped"));
+}

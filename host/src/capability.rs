@@ -363,13 +363,29 @@ impl Granter {
     }
 }
 
-/// Each requested capability that some grant covers.
+/// What a plugin may do: the intersection of what it requested and what was
+/// granted. A request covered by a grant stays as requested; a grant
+/// narrower than a request (`loopback:3000` for `loopback`, `process:op`
+/// for `process`) gives the grant.
 pub fn effective(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
-    requested
-        .iter()
-        .filter(|r| granted.iter().any(|g| g.covers(r)))
-        .cloned()
-        .collect()
+    let mut out: Vec<Capability> = Vec::new();
+    for r in requested {
+        for g in granted {
+            let both = if g.covers(r) {
+                Some(r)
+            } else if r.covers(g) {
+                Some(g)
+            } else {
+                None
+            };
+            if let Some(cap) = both
+                && !out.contains(cap)
+            {
+                out.push(cap.clone());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -444,6 +460,14 @@ mod tests {
                 cap("http:https://api.acme.example"),
                 cap("prompt")
             ]
+        );
+        // A grant narrower than the request narrows it.
+        assert_eq!(
+            effective(
+                &[cap("loopback"), cap("process"), cap("http:https://*.acme.example")],
+                &[cap("loopback:3000"), cap("process:op"), cap("http:https://api.acme.example")]
+            ),
+            vec![cap("loopback:3000"), cap("process:op"), cap("http:https://api.acme.example")]
         );
     }
 

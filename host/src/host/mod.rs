@@ -481,10 +481,12 @@ impl Host {
 
     fn info(&self, plugin: &Plugin) -> PluginInfo {
         let requested = &plugin.metadata.requested;
-        let granted = effective(requested, &self.granted(plugin, None));
+        let grants = self.granted(plugin, None);
+        let granted = effective(requested, &grants);
+        // Requested, and no grant covers or narrows it.
         let missing = requested
             .iter()
-            .filter(|c| !granted.contains(c))
+            .filter(|r| !grants.iter().any(|g| g.covers(r) || r.covers(g)))
             .cloned()
             .collect();
         PluginInfo {
