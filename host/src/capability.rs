@@ -464,10 +464,22 @@ mod tests {
         // A grant narrower than the request narrows it.
         assert_eq!(
             effective(
-                &[cap("loopback"), cap("process"), cap("http:https://*.acme.example")],
-                &[cap("loopback:3000"), cap("process:op"), cap("http:https://api.acme.example")]
+                &[
+                    cap("loopback"),
+                    cap("process"),
+                    cap("http:https://*.acme.example")
+                ],
+                &[
+                    cap("loopback:3000"),
+                    cap("process:op"),
+                    cap("http:https://api.acme.example")
+                ]
             ),
-            vec![cap("loopback:3000"), cap("process:op"), cap("http:https://api.acme.example")]
+            vec![
+                cap("loopback:3000"),
+                cap("process:op"),
+                cap("http:https://api.acme.example")
+            ]
         );
     }
 

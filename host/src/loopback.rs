@@ -1,19 +1,22 @@
 //! The loopback HTTP listener a plugin uses to receive an OAuth redirect (the
 //! `loopback` capability).
 //!
-//! It binds 127.0.0.1 only and serves HTTP/1.1 with hyper. Each request is
-//! handed to the plugin, which answers it through [`Listener::respond`].
-//! Everything a client controls is bounded: header size and count (hyper's
-//! limits), the time to send the headers, the number of open connections,
-//! and the number of requests waiting for the plugin. Request bodies are
+//! It binds 127.0.0.1 only and serves HTTP/1.1 with hyper, on a thread of its
+//! own (so that the connections are isolated from the caller's runtime and the
+//! last answers are still written while the caller's process winds down). Each
+//! request is handed to the caller, which answers it through
+//! [`Listener::respond`]. Everything a client controls is bounded: header size
+//! and count (hyper's limits), the time to send the headers, the life of a
+//! connection, the number of open connections, and the number of requests
+//! waiting for the caller (beyond it they get 503 at once). Request bodies are
 //! never read.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -23,11 +26,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 /// Connections served at once; more are closed on arrival.
 const MAX_CONNECTIONS: usize = 64;
-/// Requests waiting for the plugin; more are answered 503 at once.
+/// Requests waiting for the caller; more are answered 503 at once.
 const MAX_QUEUED: usize = 32;
 /// Time a client has to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +37,10 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest request head hyper buffers.
 const MAX_HEAD: usize = 64 * 1024;
+/// Longest time dropping a [`Listener`] waits for its answers to be written.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Pause after a failed `accept`.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A request the listener received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,42 +58,61 @@ pub struct Request {
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
-    /// Extra headers.
+    /// Extra headers; `content-length`, `connection` and `cache-control` are
+    /// set by the listener.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
 
+/// Signals (by disconnecting) that a connection is finished: its answer is
+/// written or it is gone. A std channel, so that `Drop` can wait on it.
+type Finished = std::sync::mpsc::Receiver<()>;
+
 /// A request waiting for its answer.
 struct Pending {
     request: Request,
     reply: oneshot::Sender<Response>,
+    finished: Finished,
 }
 
 /// An HTTP server on 127.0.0.1 whose requests are answered by the caller.
-/// Dropping it closes the port and answers unanswered requests with 503.
+///
+/// Dropping it closes the port, answers unanswered requests with 503, and
+/// waits (briefly, at most two seconds) until the answers are written, so
+/// that a page answered just before the process exits still reaches the
+/// browser.
 pub struct Listener {
     port: u16,
     requests: mpsc::Receiver<Pending>,
-    waiting: HashMap<u64, oneshot::Sender<Response>>,
+    waiting: HashMap<u64, (oneshot::Sender<Response>, Finished)>,
+    /// Connections answered whose answer may not be written yet.
+    answered: Vec<Finished>,
     next_ticket: u64,
-    accept: JoinHandle<()>,
+    /// Dropped to stop accepting and, after the grace period, the thread.
+    _stop: oneshot::Sender<()>,
 }
 
 impl Listener {
     /// Listens on `127.0.0.1:port`, or on a free port when `port` is `None`.
     /// A busy port fails with [`io::ErrorKind::AddrInUse`].
     pub async fn bind(port: Option<u16>) -> io::Result<Listener> {
-        let socket = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port.unwrap_or(0)))).await?;
-        let port = socket.local_addr()?.port();
-        let (tx, requests) = mpsc::channel(MAX_QUEUED);
-        let accept = tokio::spawn(accept_loop(socket, tx));
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port.unwrap_or(0)));
+        let (bound_tx, bound) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("authhost-loopback".into())
+            .spawn(move || serve(addr, bound_tx, stopped))?;
+        let (port, requests) = bound
+            .await
+            .map_err(|_| io::Error::other("the loopback listener thread failed"))??;
         Ok(Listener {
             port,
             requests,
             waiting: HashMap::new(),
+            answered: Vec::new(),
             next_ticket: 1,
-            accept,
+            _stop: stop,
         })
     }
 
@@ -99,35 +124,106 @@ impl Listener {
     /// Waits up to `timeout` for the next request; `None` when none came.
     /// Returns the request with a ticket for [`Listener::respond`].
     pub async fn next(&mut self, timeout: Duration) -> Option<(u64, Request)> {
-        let pending = tokio::time::timeout(timeout, self.requests.recv()).await.ok()??;
+        // Forget requests whose client has gone away unanswered.
+        self.waiting.retain(|_, (reply, _)| !reply.is_closed());
+        let pending = tokio::time::timeout(timeout, self.requests.recv())
+            .await
+            .ok()??;
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.waiting.insert(ticket, pending.reply);
+        self.waiting
+            .insert(ticket, (pending.reply, pending.finished));
         Some((ticket, pending.request))
     }
 
     /// Answers the request that came with `ticket`. Unknown or already
     /// answered tickets are ignored.
     pub fn respond(&mut self, ticket: u64, response: Response) {
-        if let Some(reply) = self.waiting.remove(&ticket) {
+        if let Some((reply, finished)) = self.waiting.remove(&ticket) {
             let _ = reply.send(response);
+            self.answered
+                .retain(|f| matches!(f.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)));
+            self.answered.push(finished);
         }
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        // Closes the port; the connections still open answer 503 as their
-        // reply channels close with `waiting` and `requests`.
-        self.accept.abort();
+        let mut finishing = std::mem::take(&mut self.answered);
+        // Dropping a reply sender makes its connection answer 503.
+        finishing.extend(self.waiting.drain().map(|(_, (_, finished))| finished));
+        self.requests.close();
+        while let Ok(pending) = self.requests.try_recv() {
+            finishing.push(pending.finished);
+        }
+        // The connections are served by the listener's own thread, so this
+        // short blocking wait cannot starve them.
+        let deadline = Instant::now() + CLOSE_GRACE;
+        for finished in finishing {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = finished.recv_timeout(left);
+        }
+        // `_stop` is dropped next: the thread closes the port and ends,
+        // cutting connections that never sent a request.
     }
+}
+
+/// The listener thread: binds, reports the port, and serves until `stop`
+/// is dropped.
+fn serve(
+    addr: SocketAddr,
+    bound: oneshot::Sender<io::Result<(u16, mpsc::Receiver<Pending>)>>,
+    stop: oneshot::Receiver<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = bound.send(Err(e));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let socket = match TcpListener::bind(addr).await {
+            Ok(socket) => socket,
+            Err(e) => {
+                let _ = bound.send(Err(e));
+                return;
+            }
+        };
+        let port = match socket.local_addr() {
+            Ok(local) => local.port(),
+            Err(e) => {
+                let _ = bound.send(Err(e));
+                return;
+            }
+        };
+        let (tx, requests) = mpsc::channel(MAX_QUEUED);
+        if bound.send(Ok((port, requests))).is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = accept_loop(socket, tx) => {}
+            _ = stop => {}
+        }
+    });
+    // Dropping the runtime cancels the connections still open.
 }
 
 async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok((stream, _)) = socket.accept().await else {
-            continue;
+        let stream = match socket.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors or a connection reset before
+                // accept: pause instead of spinning.
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(stream);
@@ -135,7 +231,13 @@ async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
         };
         let requests = requests.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, requests.clone()));
+            // Disconnects, and so signals, when this task ends in any way.
+            let (_finishing, finished) = std::sync::mpsc::channel::<()>();
+            let finished = Arc::new(Mutex::new(Some(finished)));
+            let service = service_fn(move |req| {
+                let finished = finished.lock().ok().and_then(|mut f| f.take());
+                handle(req, requests.clone(), finished)
+            });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
@@ -148,11 +250,35 @@ async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
     }
 }
 
+/// Hands one request to the [`Listener`] and waits for its answer; 503 when
+/// the queue is full or the listener is gone.
 async fn handle(
     req: hyper::Request<Incoming>,
     requests: mpsc::Sender<Pending>,
+    finished: Option<Finished>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let request = Request {
+    // One request per connection (no keep-alive), so this is always `Some`.
+    let Some(finished) = finished else {
+        return Ok(unavailable());
+    };
+    let (reply, answer) = oneshot::channel();
+    let pending = Pending {
+        request: to_request(&req),
+        reply,
+        finished,
+    };
+    if requests.try_send(pending).is_err() {
+        return Ok(unavailable());
+    }
+    Ok(match answer.await {
+        Ok(response) => build(response),
+        Err(_) => unavailable(),
+    })
+}
+
+/// The method, target and headers of `req` (its body is never read).
+fn to_request(req: &hyper::Request<Incoming>) -> Request {
+    Request {
         method: req.method().as_str().to_owned(),
         path_and_query: req
             .uri()
@@ -162,19 +288,16 @@ async fn handle(
         headers: req
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
             .collect(),
-    };
-    let (reply, answer) = oneshot::channel();
-    if requests.try_send(Pending { request, reply }).is_err() {
-        return Ok(unavailable());
     }
-    Ok(match answer.await {
-        Ok(response) => build(response),
-        Err(_) => unavailable(),
-    })
 }
 
+/// The hyper response for the caller's answer; hyper sets `content-length`
+/// from the body, and the framing headers are ours, not the caller's.
 fn build(response: Response) -> hyper::Response<Full<Bytes>> {
     let mut builder = hyper::Response::builder().status(response.status);
     for (name, value) in &response.headers {
@@ -197,12 +320,15 @@ fn build(response: Response) -> hyper::Response<Full<Bytes>> {
         })
 }
 
+/// 503: nobody is waiting for requests (queue full or listener dropped).
 fn unavailable() -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from_static(b"not waiting for requests\n")));
+    let mut response =
+        hyper::Response::new(Full::new(Bytes::from_static(b"not waiting for requests\n")));
     *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-    response
-        .headers_mut()
-        .insert("connection", hyper::header::HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        "connection",
+        hyper::header::HeaderValue::from_static("close"),
+    );
     response
 }
 
@@ -212,7 +338,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn send(port: u16, raw: &[u8]) -> String {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         stream.write_all(raw).await.unwrap();
         let mut out = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
@@ -223,7 +351,9 @@ mod tests {
     async fn a_request_is_answered_by_the_caller() {
         let mut listener = Listener::bind(None).await.unwrap();
         let port = listener.port();
-        let client = tokio::spawn(async move { send(port, b"GET /callback/x?code=1 HTTP/1.1\r\nHost: a\r\n\r\n").await });
+        let client = tokio::spawn(async move {
+            send(port, b"GET /callback/x?code=1 HTTP/1.1\r\nHost: a\r\n\r\n").await
+        });
         let (ticket, request) = listener.next(Duration::from_secs(5)).await.unwrap();
         assert_eq!(request.method, "GET");
         assert_eq!(request.path_and_query, "/callback/x?code=1");
@@ -259,22 +389,172 @@ mod tests {
     async fn dropping_answers_503_and_closes_the_port() {
         let mut listener = Listener::bind(None).await.unwrap();
         let port = listener.port();
-        let client = tokio::spawn(async move { send(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await });
+        let client =
+            tokio::spawn(async move { send(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await });
         let _unanswered = listener.next(Duration::from_secs(5)).await.unwrap();
         drop(listener);
         assert!(client.await.unwrap().starts_with("HTTP/1.1 503"));
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+        assert!(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
     async fn garbage_gets_an_error_not_a_request() {
         let mut listener = Listener::bind(None).await.unwrap();
         let answer = send(listener.port(), b"\x16\x03\x01 not http at all\r\n\r\n").await;
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+            "{answer}"
+        );
         let huge = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(1 << 20));
         let answer = send(listener.port(), huge.as_bytes()).await;
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 4"), "{}", &answer[..answer.len().min(80)]);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+            "{}",
+            &answer[..answer.len().min(80)]
+        );
         assert!(listener.next(Duration::from_millis(50)).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_free_port_is_chosen_and_reachable_on_127_0_0_1() {
+        let listener = Listener::bind(None).await.unwrap();
+        assert_ne!(listener.port(), 0);
+        tokio::net::TcpStream::connect(("127.0.0.1", listener.port()))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_framing_headers_are_the_listeners() {
+        let mut listener = Listener::bind(None).await.unwrap();
+        let port = listener.port();
+        let client =
+            tokio::spawn(async move { send(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await });
+        let (ticket, _) = listener.next(Duration::from_secs(5)).await.unwrap();
+        let headers = vec![
+            ("content-length".into(), "999".into()),
+            ("Connection".into(), "keep-alive".into()),
+            ("x-extra".into(), "1".into()),
+        ];
+        listener.respond(
+            ticket,
+            Response {
+                status: 404,
+                headers,
+                body: b"abc".to_vec(),
+            },
+        );
+        let answer = client.await.unwrap().to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 404"), "{answer}");
+        assert!(answer.contains("content-length: 3\r\n"), "{answer}");
+        assert!(answer.contains("connection: close\r\n"), "{answer}");
+        assert!(!answer.contains("keep-alive"), "{answer}");
+        assert!(answer.contains("x-extra: 1\r\n"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_queue_get_503_without_the_caller() {
+        let listener = Listener::bind(None).await.unwrap();
+        let port = listener.port();
+        let queued: Vec<_> = (0..MAX_QUEUED)
+            .map(|_| {
+                tokio::spawn(async move { send(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await })
+            })
+            .collect();
+        // Let every queued request reach the channel.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let extra = tokio::time::timeout(
+            Duration::from_secs(5),
+            send(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        )
+        .await
+        .expect("the request over the limit is answered at once");
+        assert!(extra.starts_with("HTTP/1.1 503"), "{extra}");
+        drop(listener);
+        for client in queued {
+            assert!(client.await.unwrap().starts_with("HTTP/1.1 503"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_does_not_block_others() {
+        let mut listener = Listener::bind(None).await.unwrap();
+        let port = listener.port();
+        // Sends half a request head and stalls.
+        let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        stalled
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n")
+            .await
+            .unwrap();
+        let client =
+            tokio::spawn(async move { send(port, b"GET /fast HTTP/1.1\r\nHost: a\r\n\r\n").await });
+        let (ticket, request) = listener.next(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(request.path_and_query, "/fast");
+        listener.respond(
+            ticket,
+            Response {
+                status: 204,
+                headers: vec![],
+                body: vec![],
+            },
+        );
+        assert!(client.await.unwrap().starts_with("HTTP/1.1 204"));
+    }
+
+    /// Answers one request, drops the listener and ends the runtime at once,
+    /// as an exiting process would.
+    fn answer_then_exit() -> String {
+        use std::io::{Read, Write};
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let client = std::thread::spawn(move || {
+            let port: u16 = port_rx.recv().unwrap();
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .unwrap();
+            let mut out = Vec::new();
+            let _ = stream.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut listener = Listener::bind(None).await.unwrap();
+            port_tx.send(listener.port()).unwrap();
+            let (ticket, _) = listener.next(Duration::from_secs(5)).await.unwrap();
+            let body = b"the page".to_vec();
+            listener.respond(
+                ticket,
+                Response {
+                    status: 200,
+                    headers: vec![],
+                    body,
+                },
+            );
+            drop(listener);
+        });
+        drop(runtime);
+        client.join().unwrap()
+    }
+
+    #[test]
+    fn dropping_writes_the_last_answer_before_the_runtime_ends() {
+        let answer = answer_then_exit();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("the page"),
+            "{answer}"
+        );
     }
 }

@@ -1,28 +1,342 @@
-//! Placeholder; replaced by the real provider.
+//! The built-in `openrouter` provider: OpenRouter's OAuth PKCE login.
+//!
+//! 1. A PKCE verifier and its S256 challenge, and an unguessable nonce for
+//!    the callback path (OpenRouter echoes no `state`).
+//! 2. A loopback listener on `callback_port` (default 3000; a free port when
+//!    that one is busy), callback `http://localhost:PORT/callback/NONCE`.
+//! 3. The browser opens `BASE/auth?callback_url=…&code_challenge=…&
+//!    code_challenge_method=S256`; the URL is always printed too.
+//! 4. The wait ends with the real callback, a pasted redirect URL or code,
+//!    `?error=…` from OpenRouter, or the timeout. Other requests (wrong path
+//!    or nonce, favicon) get 404 and the wait goes on.
+//! 5. `POST BASE/api/v1/auth/keys` exchanges the code for a permanent key.
+//! 6. Only then does the browser get its page, success or error.
+//!
+//! ```toml
+//! [providers.openrouter]
+//! base_url = "https://openrouter.ai"
+//! callback_port = 3000
+//! timeout_ms = 300000
+//! ```
+
 wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
 
-use exports::authhost::provider::provider::{Guest, Metadata, Reason, Resolved};
+mod callback;
+mod exchange;
+mod page;
+
+use std::time::{Duration, Instant};
+
+use authhost::provider::loopback::{Event, Listener, Request};
 use authhost::provider::types::{Credential, Error};
+use authhost::provider::{browser, config, interact, log};
+use exports::authhost::provider::provider::{
+    AuthMethod, Guest, Metadata, MethodKind, Reason, Resolved,
+};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use serde::Deserialize;
 
-struct Component;
+use callback::Callback;
 
-impl Guest for Component {
-    fn describe() -> Metadata {
-        Metadata {
-            id: "openrouter".into(),
-            display_name: "openrouter".into(),
-            description: "placeholder".into(),
-            methods: vec![],
-            capabilities: vec![],
-            resolves: false,
+const DEFAULT_BASE_URL: &str = "https://openrouter.ai";
+const DEFAULT_PORT: u16 = 3000;
+const DEFAULT_TIMEOUT_MS: u64 = 300_000;
+const PASTE_LABEL: &str =
+    "Waiting for the browser… or paste the redirect URL (or just the code) here:";
+
+/// `[providers.NAME]` options.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    base_url: Option<String>,
+    callback_port: Option<u16>,
+    timeout_ms: Option<u64>,
+}
+
+impl Options {
+    /// The options from the host; unknown keys and a base URL that is not
+    /// http(s) are errors.
+    fn load() -> Result<Options, Error> {
+        let invalid = |e: &dyn std::fmt::Display| {
+            Error::Other(format!(
+                "invalid [providers.{}] options: {e}",
+                config::provider_name()
+            ))
+        };
+        let options: Options = serde_json::from_str(&config::get()).map_err(|e| invalid(&e))?;
+        options.origin().map_err(|e| invalid(&e))?;
+        Ok(options)
+    }
+
+    /// The base URL without a trailing `/`.
+    fn base_url(&self) -> &str {
+        self.base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/')
+    }
+
+    /// `SCHEME://HOST[:PORT]` of the base URL.
+    fn origin(&self) -> Result<String, String> {
+        match url::Url::parse(self.base_url()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                Ok(url.origin().ascii_serialization())
+            }
+            _ => Err(format!(
+                "`base_url` must be an http or https URL, not `{}`",
+                self.base_url()
+            )),
         }
     }
-    fn login(_method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
-        Err(Error::Other("not implemented".into()))
-    }
-    fn resolve(_reason: Reason) -> Result<Resolved, Error> {
-        Err(Error::Other("not implemented".into()))
+
+    /// The wait for the callback, at most a day (the host's own login
+    /// timeout is shorter anyway).
+    fn timeout(&self) -> Duration {
+        const DAY_MS: u64 = 86_400_000;
+        Duration::from_millis(self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).min(DAY_MS))
     }
 }
 
-export!(Component);
+struct OpenRouter;
+
+impl Guest for OpenRouter {
+    fn describe() -> Metadata {
+        let origin = Options::load()
+            .ok()
+            .and_then(|o| o.origin().ok())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        Metadata {
+            id: "openrouter".into(),
+            display_name: "OpenRouter".into(),
+            description: "An OpenRouter API key, obtained through OpenRouter's OAuth PKCE login"
+                .into(),
+            methods: vec![AuthMethod {
+                id: "oauth".into(),
+                label: "Log in with your browser (OAuth PKCE)".into(),
+                kind: MethodKind::Oauth,
+            }],
+            capabilities: vec![
+                "loopback".into(),
+                "browser".into(),
+                "prompt".into(),
+                format!("http:{origin}"),
+            ],
+            resolves: false,
+        }
+    }
+
+    fn login(method: String, options: Vec<(String, String)>) -> Result<Credential, Error> {
+        if method != "oauth" {
+            return Err(Error::Other(format!("unknown login method `{method}`")));
+        }
+        let no_browser = options
+            .iter()
+            .any(|(k, v)| k == "no-browser" && v == "true");
+        let key = Login::start(Options::load()?)?.run(no_browser)?;
+        Ok(Credential::ApiKey(key))
+    }
+
+    fn resolve(_reason: Reason) -> Result<Resolved, Error> {
+        Err(Error::Other(
+            "OpenRouter keys are stored at login; run `authhost login openrouter`".into(),
+        ))
+    }
+}
+
+/// One login in progress.
+struct Login {
+    options: Options,
+    verifier: PkceCodeVerifier,
+    nonce: String,
+    listener: Listener,
+    auth_url: url::Url,
+}
+
+/// How the wait for the callback ended.
+enum Outcome {
+    /// A callback request with a code; answer `ticket` after the exchange.
+    Callback { ticket: u64, code: String },
+    /// A code the user pasted.
+    Pasted(String),
+}
+
+impl Login {
+    /// Creates the PKCE pair and the nonce, binds the listener and builds
+    /// the authorization URL.
+    fn start(options: Options) -> Result<Login, Error> {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        // 16 random bytes, base64url: 128 bits.
+        let nonce = CsrfToken::new_random().secret().clone();
+        let listener = bind(options.callback_port.unwrap_or(DEFAULT_PORT))?;
+        let callback_url = format!("http://localhost:{}/callback/{nonce}", listener.port());
+        let auth_url = url::Url::parse_with_params(
+            &format!("{}/auth", options.base_url()),
+            [
+                ("callback_url", callback_url.as_str()),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .map_err(|e| Error::Other(format!("invalid base_url: {e}")))?;
+        Ok(Login {
+            options,
+            verifier,
+            nonce,
+            listener,
+            auth_url,
+        })
+    }
+
+    /// Sends the user to the browser, waits for the code and exchanges it.
+    fn run(self, no_browser: bool) -> Result<String, Error> {
+        self.show_url(no_browser);
+        match self.wait()? {
+            Outcome::Pasted(code) => self.exchange(&code),
+            Outcome::Callback { ticket, code } => {
+                log::write(log::Level::Debug, "callback received; exchanging the code");
+                let result = self.exchange(&code);
+                let page = match &result {
+                    Ok(_) => page::success(),
+                    Err(e) => page::failure(&describe(e)),
+                };
+                self.listener.respond(ticket, &page);
+                result
+            }
+        }
+    }
+
+    fn show_url(&self, no_browser: bool) {
+        interact::message(&format!(
+            "Log in to OpenRouter in your browser:\n  {}",
+            self.auth_url
+        ));
+        if no_browser {
+            interact::message(
+                "Open it in any browser. If that browser cannot reach this machine, \
+                 paste the redirect URL it ends on (or just its code) here.",
+            );
+            return;
+        }
+        if let Err(e) = browser::open(self.auth_url.as_str()) {
+            interact::message(&format!(
+                "Could not open a browser ({}); open the URL above yourself.",
+                describe(&e)
+            ));
+        }
+    }
+
+    /// Waits until the callback or a pasted code arrives, the user denies,
+    /// or the timeout passes.
+    fn wait(&self) -> Result<Outcome, Error> {
+        let timeout = self.options.timeout();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timed_out(timeout));
+            }
+            let left_ms = u32::try_from(left.as_millis()).unwrap_or(u32::MAX).max(1);
+            let event = match self.listener.next(left_ms, Some(PASTE_LABEL)) {
+                Err(Error::Timeout(_)) => return Err(timed_out(timeout)),
+                other => other?,
+            };
+            let outcome = match event {
+                Event::Pasted(line) => self.on_pasted(&line)?,
+                Event::Request((ticket, request)) => self.on_request(ticket, &request)?,
+            };
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// A pasted line: the code, a denial, or a message and more waiting.
+    fn on_pasted(&self, line: &str) -> Result<Option<Outcome>, Error> {
+        match callback::from_pasted(line, &self.nonce) {
+            Ok(Callback::Code(code)) => Ok(Some(Outcome::Pasted(code))),
+            Ok(Callback::Denied(reason)) => Err(denied(&reason)),
+            Ok(Callback::Ignore(why)) | Err(why) => {
+                interact::message(&why);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A request: the callback with its code, a denial, or noise answered
+    /// at once (404, or 400 for a callback without a code).
+    fn on_request(&self, ticket: u64, request: &Request) -> Result<Option<Outcome>, Error> {
+        match callback::from_request(request, &self.nonce) {
+            Callback::Ignore(why) => {
+                log::write(log::Level::Debug, &why);
+                self.listener.respond(ticket, &page::not_found());
+                Ok(None)
+            }
+            Callback::Code(code) if code.is_empty() => {
+                self.listener
+                    .respond(ticket, &page::bad_request("The callback has no code."));
+                Ok(None)
+            }
+            Callback::Code(code) => Ok(Some(Outcome::Callback { ticket, code })),
+            Callback::Denied(reason) => {
+                let error = denied(&reason);
+                self.listener
+                    .respond(ticket, &page::failure(&describe(&error)));
+                Err(error)
+            }
+        }
+    }
+
+    fn exchange(&self, code: &str) -> Result<String, Error> {
+        let grant = exchange::Grant {
+            code,
+            verifier: self.verifier.secret(),
+        };
+        exchange::run(self.options.base_url(), &grant)
+    }
+}
+
+/// Listens on `port`, or on a free port (saying so) when it is busy.
+fn bind(port: u16) -> Result<Listener, Error> {
+    match Listener::bind(Some(port)) {
+        Ok(listener) => Ok(listener),
+        Err(Error::Other(message)) if message.contains("in use") => {
+            let listener = Listener::bind(None)?;
+            interact::message(&format!(
+                "Port {port} is in use; listening on port {} instead.",
+                listener.port()
+            ));
+            Ok(listener)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn denied(reason: &str) -> Error {
+    Error::Denied(format!("{reason} (the login was refused in the browser)"))
+}
+
+fn timed_out(timeout: Duration) -> Error {
+    let waited = if timeout.as_millis() < 1000 {
+        format!("{} ms", timeout.as_millis())
+    } else {
+        format!("{} s", timeout.as_secs())
+    };
+    Error::Timeout(format!(
+        "no callback from the browser within {waited}; run `authhost login openrouter` again"
+    ))
+}
+
+/// An error as a sentence for the browser page or a message.
+fn describe(error: &Error) -> String {
+    match error {
+        Error::Cancelled => "cancelled".into(),
+        Error::Denied(m) => format!("denied: {m}"),
+        Error::Timeout(m) => format!("timed out: {m}"),
+        Error::Network(m) => format!("network error: {m}"),
+        Error::InvalidResponse(m) => format!("invalid response: {m}"),
+        Error::CapabilityDenied(m) => format!("capability `{m}` not granted"),
+        Error::Other(m) => m.clone(),
+    }
+}
+
+export!(OpenRouter);

@@ -1,0 +1,233 @@
+//! Exchanging the authorization code for an API key:
+//! `POST BASE/api/v1/auth/keys`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use wstd::future::FutureExt as _;
+use wstd::http::body::util::{BodyExt as _, Limited};
+use wstd::http::{Body, Client, ErrorCode, Request};
+
+use crate::authhost::provider::types::Error;
+
+/// Identifies authhost to OpenRouter (`HTTP-Referer`).
+const REFERER: &str = "https://github.com/authhost/authhost";
+/// Names authhost to OpenRouter (`X-Title`).
+const TITLE: &str = "authhost";
+/// The largest response body read.
+const MAX_RESPONSE: usize = 64 * 1024;
+/// Time to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time for the whole exchange, body included.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The part of a successful answer we use.
+#[derive(Deserialize)]
+struct KeyResponse {
+    key: String,
+}
+
+/// What the exchange sends: the code and the PKCE verifier.
+pub struct Grant<'a> {
+    /// The authorization code from the callback.
+    pub code: &'a str,
+    /// The PKCE verifier whose challenge went into the auth URL.
+    pub verifier: &'a str,
+}
+
+/// Exchanges the grant for the key at `base_url`.
+pub fn run(base_url: &str, grant: &Grant) -> Result<String, Error> {
+    wstd::runtime::block_on(async {
+        exchange(base_url, grant)
+            .timeout(wstd::time::Duration::from(TOTAL_TIMEOUT))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout(format!(
+                    "the key exchange with {base_url} took longer than {} s",
+                    TOTAL_TIMEOUT.as_secs()
+                )))
+            })
+    })
+}
+
+async fn exchange(base_url: &str, grant: &Grant<'_>) -> Result<String, Error> {
+    let (status, body) = post(base_url, grant).await?;
+    interpret(status, &body, grant)
+}
+
+/// Sends the request; the status and at most [`MAX_RESPONSE`] bytes of body.
+async fn post(base_url: &str, grant: &Grant<'_>) -> Result<(u16, Vec<u8>), Error> {
+    let json = serde_json::json!({
+        "code": grant.code,
+        "code_verifier": grant.verifier,
+        "code_challenge_method": "S256",
+    });
+    let body = Body::from_json(&json).map_err(|e| Error::Other(e.to_string()))?;
+    let request = Request::post(format!("{base_url}/api/v1/auth/keys"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("http-referer", REFERER)
+        .header("x-title", TITLE)
+        .body(body)
+        .map_err(|e| Error::Other(format!("cannot build the key request: {e}")))?;
+    let mut client = Client::new();
+    client.set_connect_timeout(CONNECT_TIMEOUT);
+    client.set_first_byte_timeout(TOTAL_TIMEOUT);
+    client.set_between_bytes_timeout(TOTAL_TIMEOUT);
+    let response = client
+        .send(request)
+        .await
+        .map_err(|e| unreachable_service(base_url, &e))?;
+    let status = response.status().as_u16();
+    let limited = Limited::new(response.into_body().into_boxed_body(), MAX_RESPONSE);
+    let body = limited.collect().await.map_err(|e| {
+        if e.is::<wstd::http::body::util::LengthLimitError>() {
+            Error::InvalidResponse(format!(
+                "the key exchange answered {status} with a body over {} KiB",
+                MAX_RESPONSE / 1024
+            ))
+        } else {
+            Error::Network(format!(
+                "the connection to {base_url} failed while reading the answer"
+            ))
+        }
+    })?;
+    Ok((status, body.to_bytes().to_vec()))
+}
+
+/// The key from a 200, or the error the status means.
+fn interpret(status: u16, body: &[u8], grant: &Grant) -> Result<String, Error> {
+    let detail = || detail(body, grant);
+    match status {
+        200 => {
+            let parsed: KeyResponse = serde_json::from_slice(body).map_err(|_| {
+                Error::InvalidResponse(
+                    "the key exchange answered 200 without a `key` in a JSON object".into(),
+                )
+            })?;
+            if parsed.key.trim().is_empty() {
+                return Err(Error::InvalidResponse(
+                    "the key exchange returned an empty key".into(),
+                ));
+            }
+            Ok(parsed.key)
+        }
+        403 => Err(Error::Denied(format!(
+            "OpenRouter refused the code or the verifier (403{})",
+            detail()
+        ))),
+        400 => Err(Error::InvalidResponse(format!(
+            "OpenRouter rejected the key request (400{})",
+            detail()
+        ))),
+        500..=599 => Err(Error::Network(format!(
+            "OpenRouter answered {status}{}; try again later",
+            detail()
+        ))),
+        _ => Err(Error::InvalidResponse(format!(
+            "the key exchange answered with unexpected status {status}{}",
+            detail()
+        ))),
+    }
+}
+
+/// ": message" from an error body (`{"error": {"message"}}`, `{"message"}`,
+/// `{"error": "..."}` or short plain text): one line of at most 200
+/// printable characters, with the code and the verifier blanked out.
+fn detail(body: &[u8], grant: &Grant) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let message = match &json {
+        Some(v) => v["error"]["message"]
+            .as_str()
+            .or(v["message"].as_str())
+            .or(v["error"].as_str())
+            .map(str::to_owned),
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            (!text.is_empty() && !text.starts_with('<')).then(|| text.to_owned())
+        }
+    };
+    let Some(mut message) = message else {
+        return String::new();
+    };
+    for secret in [grant.code, grant.verifier] {
+        if !secret.is_empty() {
+            message = message.replace(secret, "[redacted]");
+        }
+    }
+    let line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    format!(": {}", line.trim())
+}
+
+/// The error for a request that got no answer.
+fn unreachable_service(base_url: &str, error: &wstd::http::Error) -> Error {
+    match error.downcast_ref::<ErrorCode>() {
+        Some(ErrorCode::HttpRequestDenied) => {
+            let origin = url::Url::parse(base_url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| base_url.to_owned());
+            Error::CapabilityDenied(format!("http:{origin}"))
+        }
+        Some(code) => Error::Network(format!("cannot reach {base_url}: {code:?}")),
+        None => Error::Network(format!("cannot reach {base_url}: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRANT: Grant = Grant {
+        code: "the-code",
+        verifier: "the-verifier",
+    };
+
+    #[test]
+    fn a_200_with_a_key_is_the_key() {
+        let key = interpret(200, br#"{"key":"sk-or-v1-x","user_id":null}"#, &GRANT);
+        assert_eq!(key.unwrap(), "sk-or-v1-x");
+    }
+
+    #[test]
+    fn unusable_200s_are_invalid_responses() {
+        for body in [&b"not json"[..], b"{}", br#"{"key":""}"#, br#"{"key":1}"#] {
+            let err = interpret(200, body, &GRANT).unwrap_err();
+            assert!(matches!(err, Error::InvalidResponse(_)), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_error_kinds() {
+        let body = br#"{"error":{"message":"bad"}}"#;
+        assert!(matches!(interpret(403, body, &GRANT), Err(Error::Denied(m)) if m.contains("bad")));
+        assert!(
+            matches!(interpret(400, body, &GRANT), Err(Error::InvalidResponse(m)) if m.contains("bad"))
+        );
+        assert!(matches!(
+            interpret(502, b"", &GRANT),
+            Err(Error::Network(_))
+        ));
+        assert!(matches!(
+            interpret(404, b"", &GRANT),
+            Err(Error::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn details_never_echo_secrets_or_control_characters() {
+        let body = br#"{"message":"code the-code with the-verifier\u001b[31m is bad"}"#;
+        let text = detail(body, &GRANT);
+        assert!(
+            !text.contains("the-code") && !text.contains("the-verifier"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert_eq!(detail(b"<html>oops</html>", &GRANT), "");
+        assert_eq!(detail(&[b'x'; 1000], &GRANT).len(), 202);
+    }
+}

@@ -1,0 +1,278 @@
+//! A fake OpenRouter for the login tests, strict about the documented API:
+//!
+//! - `GET /auth?callback_url=…&code_challenge=…&code_challenge_method=S256`
+//!   checks its parameters and redirects (302) to `callback_url?code=…`, or
+//!   to `callback_url?error=access_denied` when the user "denies";
+//! - `POST /api/v1/auth/keys` with a JSON body of exactly `code`,
+//!   `code_verifier` and `code_challenge_method` checks
+//!   `base64url(sha256(verifier)) == challenge` and answers
+//!   `{"key": "sk-or-v1-…", "user_id": null}`; 403 for an unknown, reused or
+//!   mismatched code, 400 for a bad body or method value, 405 for a wrong
+//!   HTTP method.
+//!
+//! Every request is recorded with the status it got.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::support::http::{Request, Response, Server};
+
+/// How the fake behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The user approves; the exchange works.
+    Approve,
+    /// The user denies on the consent page.
+    Deny,
+    /// The challenge is remembered wrongly, so the verifier never matches
+    /// (403).
+    WrongChallenge,
+    /// The key endpoint fails with 502.
+    ServerError,
+    /// The key endpoint answers 200 with something that is not JSON.
+    Malformed,
+}
+
+/// A request the fake received and the status it answered.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The request.
+    pub request: Request,
+    /// The status it got.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    /// Challenge (and method) remembered per issued code.
+    codes: HashMap<String, String>,
+    /// Codes already exchanged (or tried).
+    used: HashSet<String>,
+    /// Keys handed out.
+    keys: Vec<String>,
+    /// Every request, in order.
+    seen: Vec<Seen>,
+    /// For fresh codes.
+    counter: u64,
+}
+
+/// A running fake OpenRouter.
+pub struct FakeOpenRouter {
+    server: Server,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeOpenRouter {
+    /// Starts the fake on a free port of 127.0.0.1.
+    pub fn start(mode: Mode) -> FakeOpenRouter {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let server = Server::start(move |request| {
+            let mut state = shared.lock().unwrap();
+            let response = route(&mut state, mode, request);
+            state.seen.push(Seen {
+                request: request.clone(),
+                status: response.status,
+            });
+            response
+        });
+        FakeOpenRouter { server, state }
+    }
+
+    /// `http://127.0.0.1:PORT`, the `base_url` to configure.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The requests to the key endpoint so far.
+    pub fn exchanges(&self) -> Vec<Request> {
+        self.seen()
+            .into_iter()
+            .map(|s| s.request)
+            .filter(|r| r.target.starts_with("/api/v1/auth/keys"))
+            .collect()
+    }
+
+    /// The keys handed out so far.
+    pub fn keys(&self) -> Vec<String> {
+        self.state.lock().unwrap().keys.clone()
+    }
+}
+
+fn route(state: &mut State, mode: Mode, request: &Request) -> Response {
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
+    match (request.method.as_str(), path) {
+        ("GET", "/auth") => authorize(state, mode, query),
+        (_, "/auth") => error(405, "method not allowed"),
+        ("POST", "/api/v1/auth/keys") => exchange(state, mode, request),
+        (_, "/api/v1/auth/keys") => error(405, "method not allowed"),
+        _ => error(404, "not found"),
+    }
+}
+
+/// `GET /auth`: the consent page, approved or denied at once.
+fn authorize(state: &mut State, mode: Mode, query: &str) -> Response {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        let values: Vec<&String> = params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .collect();
+        match values.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        }
+    };
+    let known = ["callback_url", "code_challenge", "code_challenge_method"];
+    if let Some((unknown, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        return error(400, &format!("unknown parameter {unknown}"));
+    }
+    let Some(callback) = param("callback_url").filter(|c| valid_callback(c)) else {
+        return error(
+            400,
+            "callback_url must be one http://localhost or 127.0.0.1 URL",
+        );
+    };
+    let Some(challenge) = param("code_challenge").filter(|c| valid_s256_challenge(c)) else {
+        return error(400, "code_challenge must be one base64url SHA-256 digest");
+    };
+    if param("code_challenge_method").as_deref() != Some("S256") {
+        return error(400, "code_challenge_method must be S256");
+    }
+    if mode == Mode::Deny {
+        return Response::redirect(&format!("{callback}?error=access_denied"));
+    }
+    state.counter += 1;
+    let code = format!(
+        "code-{}-{}",
+        state.counter,
+        hex(&Sha256::digest(challenge.as_bytes()))[..16].to_owned()
+    );
+    let remembered = if mode == Mode::WrongChallenge {
+        format!("{}A", &challenge[..42])
+    } else {
+        challenge
+    };
+    state.codes.insert(code.clone(), remembered);
+    Response::redirect(&format!("{callback}?code={code}"))
+}
+
+/// `POST /api/v1/auth/keys`.
+fn exchange(state: &mut State, mode: Mode, request: &Request) -> Response {
+    let json_type = request.header("content-type").is_some_and(|t| {
+        t.split(';')
+            .next()
+            .unwrap()
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    });
+    if !json_type {
+        return error(400, "content-type must be application/json");
+    }
+    let body: serde_json::Map<String, serde_json::Value> =
+        match serde_json::from_slice(&request.body) {
+            Ok(body) => body,
+            Err(_) => return error(400, "the body must be a JSON object"),
+        };
+    let mut fields: Vec<&str> = body.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    if fields != ["code", "code_challenge_method", "code_verifier"] {
+        return error(
+            400,
+            "expected exactly code, code_verifier, code_challenge_method",
+        );
+    }
+    let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+    let (code, verifier, method) = (
+        text("code"),
+        text("code_verifier"),
+        text("code_challenge_method"),
+    );
+    if method != "S256" {
+        return error(400, "invalid code_challenge_method");
+    }
+    let Some(challenge) = state.codes.get(&code).cloned() else {
+        return error(403, "invalid code");
+    };
+    if !state.used.insert(code) {
+        return error(403, "invalid code: already used");
+    }
+    if !valid_verifier(&verifier) || base64url(&Sha256::digest(verifier.as_bytes())) != challenge {
+        return error(403, "invalid code_verifier");
+    }
+    match mode {
+        Mode::ServerError => error(502, "upstream unavailable"),
+        Mode::Malformed => Response::new(200, "application/json", "{\"key\": \"sk-or-v1-trunc"),
+        _ => {
+            let key = format!("sk-or-v1-{}", hex(&Sha256::digest(verifier.as_bytes())));
+            state.keys.push(key.clone());
+            let body = serde_json::json!({ "key": key, "user_id": null });
+            Response::new(200, "application/json", body.to_string())
+        }
+    }
+}
+
+/// An OpenRouter-style JSON error.
+fn error(status: u16, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": status, "message": message } });
+    Response::new(status, "application/json", body.to_string())
+}
+
+/// `http://localhost:PORT/…` or `http://127.0.0.1:PORT/…`, without a query.
+fn valid_callback(callback: &str) -> bool {
+    url::Url::parse(callback).is_ok_and(|u| {
+        u.scheme() == "http"
+            && matches!(u.host_str(), Some("localhost" | "127.0.0.1"))
+            && u.port().is_some()
+            && u.query().is_none()
+            && u.fragment().is_none()
+    })
+}
+
+/// 43 characters of base64url without padding: an encoded SHA-256 digest.
+fn valid_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// RFC 7636: 43-128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// Base64url without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn base64url_matches_rfc_7636_appendix_b() {
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    assert_eq!(
+        base64url(&Sha256::digest(verifier.as_bytes())),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+}
