@@ -6,22 +6,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Home, assert_success, stderr, stdout, workspace_component};
+use support::{Home, assert_success, stderr, stdout, testkit_home, workspace_component};
 
 fn json(output: &std::process::Output) -> Value {
     assert_success(output);
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// A home whose plugins folder holds the test kit component.
-fn home_with_testkit(config: &str) -> Home {
-    let home = Home::with_config(config);
-    std::fs::copy(
-        workspace_component("testkit"),
-        home.plugins_dir().join("testkit.wasm"),
-    )
-    .unwrap();
-    home
 }
 
 #[test]
@@ -137,7 +126,7 @@ fn empty_api_key_and_closed_stdin_store_nothing() {
 
 #[test]
 fn folder_plugins_load_beside_broken_files() {
-    let home = home_with_testkit("[providers.kit]\nplugin = \"testkit\"\nkey = \"kit-key-1\"\n");
+    let home = testkit_home("[providers.kit]\nplugin = \"testkit\"\nkey = \"kit-key-1\"\n");
     let dir = home.plugins_dir();
     std::fs::write(dir.join("garbage.wasm"), b"this is not wasm at all").unwrap();
     std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
@@ -192,7 +181,7 @@ fn home_builtin_component() -> std::path::PathBuf {
 
 #[test]
 fn a_looping_plugin_is_stopped_by_its_cpu_budget() {
-    let home = home_with_testkit(
+    let home = testkit_home(
         "[limits]\ncpu_ms = 300\n[providers.spin]\nplugin = \"testkit\"\nmode = \"loop\"\n",
     );
     let started = Instant::now();
@@ -209,7 +198,7 @@ fn a_looping_plugin_is_stopped_by_its_cpu_budget() {
 
 #[test]
 fn a_looping_plugin_is_stopped_by_the_wall_clock_too() {
-    let home = home_with_testkit(
+    let home = testkit_home(
         "[limits]\ncpu_ms = 600000\ncall_timeout_ms = 400\n[providers.spin]\nplugin = \"testkit\"\nmode = \"loop\"\n",
     );
     let out = home.run(&["token", "spin"]);
@@ -219,7 +208,7 @@ fn a_looping_plugin_is_stopped_by_the_wall_clock_too() {
 
 #[test]
 fn a_plugin_that_allocates_without_bound_is_stopped() {
-    let home = home_with_testkit(
+    let home = testkit_home(
         "[limits]\nmemory_mib = 32\n[providers.hog]\nplugin = \"testkit\"\nmode = \"hog\"\n",
     );
     let out = home.run(&["token", "hog"]);
@@ -230,7 +219,7 @@ fn a_plugin_that_allocates_without_bound_is_stopped() {
 
 #[test]
 fn a_trapping_plugin_is_a_clear_error_and_others_keep_working() {
-    let home = home_with_testkit(
+    let home = testkit_home(
         "[providers.boom]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.fine]\nplugin = \"testkit\"\nkey = \"fine-1\"\n",
     );
     let err = stderr(&home.run(&["token", "boom"]));
@@ -319,7 +308,7 @@ fn a_corrupt_store_is_reported_and_left_alone() {
 #[test]
 fn secrets_stay_out_of_listings_logs_and_errors() {
     let canary = "sk-canary-7f3a9";
-    let home = home_with_testkit(&format!(
+    let home = testkit_home(&format!(
         "[providers.kit]\nplugin = \"testkit\"\nkey = \"{canary}\"\nttl_ms = 60000\n\n[providers.bad]\nplugin = \"testkit\"\nmode = \"nope\"\nkey = \"{canary}\"\n"
     ));
     let out = home.run_with_stdin(

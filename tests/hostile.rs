@@ -5,17 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Home, assert_success, stderr, stdout, workspace_component};
-
-fn kit_home(config: &str) -> Home {
-    let home = Home::with_config(config);
-    std::fs::copy(
-        workspace_component("testkit"),
-        home.plugins_dir().join("testkit.wasm"),
-    )
-    .unwrap();
-    home
-}
+use support::{Home, assert_success, stderr, stdout, testkit_home, workspace_component};
 
 /// Replaces every occurrence of `from` by `to` (same length) in `bytes`.
 fn rewrite(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -76,7 +66,7 @@ fn broken_component_files_each_get_a_reason() {
 
 #[test]
 fn a_trap_in_any_export_is_a_clear_error() {
-    let home = kit_home(
+    let home = testkit_home(
         "[providers.d]\nplugin = \"testkit\"\nmode = \"trap-describe\"\n[providers.t]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.ok]\nplugin = \"testkit\"\nkey = \"still-fine\"\n",
     );
     for args in [
@@ -99,7 +89,7 @@ fn a_trap_in_any_export_is_a_clear_error() {
 
 #[test]
 fn enormous_answers_are_refused() {
-    let home = kit_home("[providers.big]\nplugin = \"testkit\"\nmode = \"huge\"\n");
+    let home = testkit_home("[providers.big]\nplugin = \"testkit\"\nmode = \"huge\"\n");
     let out = home.run(&["token", "big"]);
     assert!(!out.status.success());
     assert!(
@@ -112,7 +102,7 @@ fn enormous_answers_are_refused() {
 
 #[test]
 fn a_plugin_calling_imports_in_a_loop_is_bounded() {
-    let home = kit_home(
+    let home = testkit_home(
         "[limits]\ncpu_ms = 500\n[providers.spam]\nplugin = \"testkit\"\nmode = \"log-loop\"\n",
     );
     let started = Instant::now();

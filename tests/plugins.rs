@@ -118,16 +118,10 @@ fn each_missing_grant_is_named_and_reaches_nothing() {
 /// (TOML lines) and granted `grants`.
 fn kit_home(options: &str, grants: &[String]) -> Home {
     let grants: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
-    let home = Home::with_config(&format!(
+    support::testkit_home(&format!(
         "[providers.kit]\nplugin = \"testkit\"\n{options}\n\n[plugins.testkit]\ngrant = [{}]\n",
         grants.join(", ")
-    ));
-    std::fs::copy(
-        workspace_component("testkit"),
-        home.plugins_dir().join("testkit.wasm"),
-    )
-    .unwrap();
-    home
+    ))
 }
 
 #[test]

@@ -109,6 +109,18 @@ impl Home {
     }
 }
 
+/// A home whose `config.toml` is `config`, with the test kit component
+/// (`tests/fixtures/testkit`) in its plugins folder.
+pub fn testkit_home(config: &str) -> Home {
+    let home = Home::with_config(config);
+    std::fs::copy(
+        workspace_component("testkit"),
+        home.plugins_dir().join("testkit.wasm"),
+    )
+    .unwrap();
+    home
+}
+
 /// Standard output as a string.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
