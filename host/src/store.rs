@@ -103,11 +103,36 @@ impl JsonStore {
         Ok(file)
     }
 
+    /// The prefix of this store's temporary files: `.auth.json-`.
+    fn temp_prefix(&self) -> String {
+        format!(
+            ".{}-",
+            self.path.file_name().unwrap_or_default().to_string_lossy()
+        )
+    }
+
+    /// Removes temporary files left by writers that were killed mid-write.
+    /// Called under the lock, so no live writer owns one.
+    fn remove_leftovers(&self, dir: &Path) {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn write(&self, dir: &Path, map: &Map<String, Value>) -> Result<(), Error> {
         let fail = |what, e| Error::io(what, &self.path, e);
+        self.remove_leftovers(dir);
         // tempfile creates the file with mode 0600 on Unix.
         let mut tmp = tempfile::Builder::new()
-            .prefix(".auth-")
+            .prefix(&self.temp_prefix())
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
