@@ -3,11 +3,11 @@
 use std::io;
 use std::process::{Command, Stdio};
 
-/// Opens `url` with the command in `BROWSER` (the URL appended as its last
-/// argument) when set, otherwise the platform's opener. The browser runs
+/// Opens `url` with the command in `BROWSER` (split like a shell would, the
+/// URL appended as its last argument) when set, otherwise the platform's opener. The browser runs
 /// detached with its output discarded; this returns once it has started.
 pub fn open(url: &str) -> io::Result<()> {
-    let mut cmd = opener();
+    let mut cmd = opener(std::env::var("BROWSER").ok());
     cmd.arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -23,9 +23,10 @@ fn opener() -> Command {
         .ok()
         .filter(|b| !b.trim().is_empty())
     {
-        let mut words = browser.split_whitespace();
-        let mut cmd = Command::new(words.next().unwrap_or_default());
-        cmd.args(words);
+        // Split like a shell would, so a quoted path with spaces works.
+        let words = shell_words::split(&browser).unwrap_or_else(|_| vec![browser.clone()]);
+        let mut cmd = Command::new(&words[0]);
+        cmd.args(&words[1..]);
         return cmd;
     }
     if cfg!(target_os = "macos") {
@@ -36,5 +37,30 @@ fn opener() -> Command {
         cmd
     } else {
         Command::new("xdg-open")
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #[test]
+    fn browser_commands_are_split_like_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("my browser.sh");
+        let out = dir.path().join("args");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s|' \"$@\" > '{}'\n", out.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let browser = format!("'{}' --new-tab", script.display());
+        let status = super::opener(Some(browser))
+            .arg("http://127.0.0.1:1/x")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let args = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(args, "--new-tab|http://127.0.0.1:1/x|");
     }
 }
