@@ -18,11 +18,10 @@ pub fn open(url: &str) -> io::Result<()> {
     Ok(())
 }
 
-fn opener() -> Command {
-    if let Some(browser) = std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    {
+/// The command that opens a URL: `browser` (the value of `BROWSER`) when
+/// set, otherwise the platform's opener.
+fn opener(browser: Option<String>) -> Command {
+    if let Some(browser) = browser.filter(|b| !b.trim().is_empty()) {
         // Split like a shell would, so a quoted path with spaces works.
         let words = shell_words::split(&browser).unwrap_or_else(|_| vec![browser.clone()]);
         let mut cmd = Command::new(&words[0]);
