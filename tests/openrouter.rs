@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use fake::{FakeOpenRouter, Mode};
-use support::{Home, assert_success, stderr, stdout};
+use support::{Home, assert_fails_with, assert_success, stderr, stdout};
 
 fn script(name: &str) -> PathBuf {
     support::workspace_root()
@@ -233,12 +233,7 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
 fn a_denied_login_stores_nothing() {
     let login = Login::new(Mode::Deny);
     let out = login.run(&script("curl-browser.sh"));
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("denied: access_denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "denied: access_denied");
     assert!(login.page().contains("denied"), "{}", login.page());
     login.assert_nothing_stored();
 }
@@ -247,12 +242,7 @@ fn a_denied_login_stores_nothing() {
 fn a_wrong_verifier_is_refused_by_the_service() {
     let login = Login::new(Mode::WrongChallenge);
     let out = login.run(&script("curl-browser.sh"));
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("refused the code or the verifier (403"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "refused the code or the verifier (403");
     assert!(login.page().contains("login failed"), "{}", login.page());
     login.assert_nothing_stored();
 }
@@ -420,12 +410,7 @@ fn waiting_ends_with_a_timeout_and_stores_nothing() {
 fn unknown_options_are_named() {
     let login = Login::with_options(Mode::Approve, "callback = 3");
     let out = login.run(&script("curl-browser.sh"));
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("unknown field `callback`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "unknown field `callback`");
 }
 
 #[test]

@@ -4,7 +4,9 @@
 mod support;
 
 use support::http::{Response, Server};
-use support::{Home, assert_success, example_component, stderr, stdout, workspace_component};
+use support::{
+    Home, assert_fails_with, assert_success, example_component, stderr, stdout, workspace_component,
+};
 
 /// A fake Acme token endpoint that accepts alice / hunter2.
 fn acme_server() -> Server {
@@ -77,21 +79,11 @@ fn each_missing_grant_is_named_and_reaches_nothing() {
 
     let home = acme_home(&server, std::slice::from_ref(&http));
     let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("capability denied: `prompt`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "capability denied: `prompt`");
 
     let home = acme_home(&server, &["prompt".into()]);
     let out = home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n");
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains(&format!("capability denied: `{http}`")),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, &format!("capability denied: `{http}`"));
     assert_eq!(
         server.connections(),
         0,
@@ -138,12 +130,7 @@ fn http_to_a_host_outside_the_grant_opens_no_connection() {
         &[format!("http:{}", allowed.url())],
     );
     let out = home.run(&["token", "kit"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("capability denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "capability denied");
     assert_eq!(other.connections(), 0);
 
     let home = kit_home(
@@ -168,12 +155,7 @@ fn a_redirect_to_a_host_outside_the_grant_is_refused_at_the_second_hop() {
         &[format!("http:{}", allowed.url())],
     );
     let out = home.run(&["token", "kit"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("capability denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, "capability denied");
     assert_eq!(allowed.connections(), 1);
     assert_eq!(other.connections(), 0);
 }
@@ -190,11 +172,9 @@ fn sockets_bind_only_loopback_and_only_with_a_loopback_grant() {
     let loopback = ["loopback".to_owned()];
     assert_eq!(stdout(&run("127.0.0.1:0", &loopback)), "bound\n");
     let out = run("0.0.0.0:0", &loopback);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("access-denied"), "{}", stderr(&out));
+    assert_fails_with(&out, "access-denied");
     let out = run("127.0.0.1:0", &[]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("access-denied"), "{}", stderr(&out));
+    assert_fails_with(&out, "access-denied");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing what a fresh machine lacks first:
-# the wasm32-wasip2 Rust target (for the provider components) and Chromium
-# (for the browser test of the OpenRouter login).
+# the wasm32-wasip2 Rust target (for the provider components) and the Debian
+# packages listed below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +10,18 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "tests/run.sh: installing Chromium for the browser tests" >&2
+# Debian packages the tests use: Chromium (a real browser), curl (a stand-in
+# browser) and pgrep (checks that no helper process survives).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "tests/run.sh: installing ${missing[*]}" >&2
     sudo_cmd=()
     if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
     "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cargo test --release --workspace "$@"

@@ -143,6 +143,22 @@ pub fn assert_success(output: &Output) {
     );
 }
 
+/// Asserts that the command failed and said `needle` on stderr.
+#[track_caller]
+pub fn assert_fails_with(output: &Output, needle: &str) {
+    assert!(
+        !output.status.success(),
+        "command succeeded\nstdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+    assert!(
+        stderr(output).contains(needle),
+        "expected `{needle}` in stderr:\n{}",
+        stderr(output)
+    );
+}
+
 /// Builds the guest crate `package` (a workspace member, e.g. `testkit`) for
 /// `wasm32-wasip2` and returns the component's path.
 pub fn workspace_component(package: &str) -> PathBuf {
