@@ -238,19 +238,34 @@ mod tests {
 /// rest of the file (comments, order, formatting) as it is. Returns the
 /// grants that were not there yet.
 pub fn add_grants(path: &Path, id: &str, grants: &[Capability]) -> Result<Vec<Capability>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let (edited, added) = edit_grants(&text, path, id, grants)?;
+    if !added.is_empty() {
+        write_config(path, &edited)?;
+    }
+    Ok(added)
+}
+
+/// [`add_grants`] on the text of the file at `path` (named in errors):
+/// returns the new text and the grants that were not there yet.
+pub fn edit_grants(
+    text: &str,
+    path: &Path,
+    id: &str,
+    grants: &[Capability],
+) -> Result<(String, Vec<Capability>), Error> {
     use toml_edit::{Array, DocumentMut, Item, Table, value};
 
     check_name(id).map_err(|message| Error::Config {
         path: path.to_path_buf(),
         message,
     })?;
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("cannot read", path, e)),
-    };
     // Refuse to edit a file that does not load: the user should see the error.
-    Config::parse(&text, path)?;
+    Config::parse(text, path)?;
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| Error::Config {
@@ -294,10 +309,7 @@ pub fn add_grants(path: &Path, id: &str, grants: &[Capability]) -> Result<Vec<Ca
             added.push(grant.clone());
         }
     }
-    if !added.is_empty() {
-        write_config(path, &doc.to_string())?;
-    }
-    Ok(added)
+    Ok((doc.to_string(), added))
 }
 
 /// Replaces `path` atomically with `text`.

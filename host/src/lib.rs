@@ -31,6 +31,9 @@ pub mod capability;
 pub mod config;
 pub mod credential;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 pub mod interact;
 pub mod loopback;

@@ -70,9 +70,9 @@ pub struct Response {
 type Finished = std::sync::mpsc::Receiver<()>;
 
 /// A request waiting for its answer.
-struct Pending {
-    request: Request,
-    reply: oneshot::Sender<Response>,
+pub(crate) struct Pending {
+    pub(crate) request: Request,
+    pub(crate) reply: oneshot::Sender<Response>,
     finished: Finished,
 }
 
@@ -231,23 +231,32 @@ async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
         };
         let requests = requests.clone();
         tokio::spawn(async move {
-            // Disconnects, and so signals, when this task ends in any way.
-            let (_finishing, finished) = std::sync::mpsc::channel::<()>();
-            let finished = Arc::new(Mutex::new(Some(finished)));
-            let service = service_fn(move |req| {
-                let finished = finished.lock().ok().and_then(|mut f| f.take());
-                handle(req, requests.clone(), finished)
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEAD)
-                .keep_alive(false)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
+            serve_connection(stream, requests).await;
             drop(slot);
         });
     }
+}
+
+/// Serves one connection: at most one request, handed to the [`Listener`],
+/// under the header and connection time limits.
+pub(crate) async fn serve_connection<S>(stream: S, requests: mpsc::Sender<Pending>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // Disconnects, and so signals, when this connection ends in any way.
+    let (_finishing, finished) = std::sync::mpsc::channel::<()>();
+    let finished = Arc::new(Mutex::new(Some(finished)));
+    let service = service_fn(move |req| {
+        let finished = finished.lock().ok().and_then(|mut f| f.take());
+        handle(req, requests.clone(), finished)
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
 }
 
 /// Hands one request to the [`Listener`] and waits for its answer; 503 when

@@ -43,25 +43,22 @@ impl JsonStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
             Err(e) => return Err(Error::io("cannot read", &self.path, e)),
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Map::new());
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(self.corrupt("the top level is not a JSON object".into())),
-            // serde_json's message names a position, never the content.
-            Err(e) => Err(self.corrupt(e.to_string())),
-        }
+        parse(&bytes).map_err(|message| self.corrupt(message))
     }
 
     /// Reads the entry for `key` as `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.read()?.remove(key) {
             None => Ok(None),
-            Some(value) => serde_json::from_value(value)
-                .map(Some)
-                .map_err(|e| self.corrupt(format!("entry `{key}`: {}", redact_serde(&e)))),
+            Some(value) => self.decode(key, value).map(Some),
         }
+    }
+
+    /// The entry `value` stored under `key` as `T`; the error names the entry
+    /// and what is wrong with it, never the values it holds.
+    pub fn decode<T: DeserializeOwned>(&self, key: &str, value: Value) -> Result<T, Error> {
+        serde_json::from_value(value)
+            .map_err(|e| self.corrupt(format!("entry `{key}`: {}", redact_serde(&e))))
     }
 
     /// Sets (`Some`) or removes (`None`) the entry for `key` under the lock;
@@ -155,6 +152,20 @@ impl JsonStore {
             path: self.path.clone(),
             message,
         }
+    }
+}
+
+/// The entries of a store file's contents; blank contents have none. The
+/// error says what is wrong and where, never what the file holds.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the top level is not a JSON object".into()),
+        // serde_json's syntax errors name a position, never the content.
+        Err(e) => Err(e.to_string()),
     }
 }
 

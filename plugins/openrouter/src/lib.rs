@@ -21,7 +21,8 @@
 
 wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
 
-mod callback;
+#[doc(hidden)]
+pub mod callback;
 mod exchange;
 mod page;
 
@@ -339,4 +340,7 @@ fn describe(error: &Error) -> String {
     }
 }
 
+// Component exports exist only in WebAssembly; natively (unit tests, the
+// fuzz targets) this crate is a library.
+#[cfg(target_family = "wasm")]
 export!(OpenRouter);
