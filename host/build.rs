@@ -60,9 +60,24 @@ fn main() {
             .as_ref()
             .and_then(|engine| engine.precompile_component(&wasm).ok())
             .unwrap_or_default();
-        std::fs::write(out_dir.join(file).with_extension("cwasm"), precompiled)
-            .expect("writing OUT_DIR");
+        write_precompiled(&out_dir.join(file), &precompiled);
     }
+}
+
+/// Writes the machine code of the component at `wasm` beside it, with a
+/// fingerprint of it (`.cwasm.id`) that names its copy in the runtime's
+/// cache.
+fn write_precompiled(wasm: &Path, precompiled: &[u8]) {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    precompiled.hash(&mut hasher);
+    let cwasm = wasm.with_extension("cwasm");
+    std::fs::write(&cwasm, precompiled).expect("writing OUT_DIR");
+    std::fs::write(
+        cwasm.with_extension("cwasm.id"),
+        format!("{:016x}", hasher.finish()),
+    )
+    .expect("writing OUT_DIR");
 }
 
 /// Empty built-in components: loading one fails with a clear error.
@@ -70,7 +85,7 @@ fn write_empty_builtins(out_dir: &Path) {
     for (_, file) in BUILTINS {
         let wasm = out_dir.join(file);
         std::fs::write(&wasm, b"").expect("writing OUT_DIR");
-        std::fs::write(wasm.with_extension("cwasm"), b"").expect("writing OUT_DIR");
+        write_precompiled(&wasm, b"");
     }
 }
 

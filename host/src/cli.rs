@@ -148,6 +148,15 @@ fn report(error: &anyhow::Error) -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let host = Host::open(HostOptions::from_env()?)?;
+    let result = execute(&host, command).await;
+    // The process ends next: tearing down the engine and the compiled
+    // plugins would cost more than the rest of `authhost token`. Nothing in
+    // the host is pending (the store writes are done and synced).
+    std::mem::forget(host);
+    result
+}
+
+async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Token { provider, refresh } => {
             let options = TokenOptions {

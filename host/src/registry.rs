@@ -15,6 +15,8 @@ pub struct BuiltinPlugin {
     /// Its machine code for the default engine configuration, made by the
     /// build script (empty if it could not be made).
     pub precompiled: &'static [u8],
+    /// A fingerprint of `precompiled`, naming its copy in the cache.
+    pub precompiled_id: &'static str,
     /// The capabilities the host grants it.
     pub grants: &'static [&'static str],
     /// An option naming the origin it may send HTTP requests to, with its
@@ -29,6 +31,7 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
         id: "shell-helper",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.cwasm")),
+        precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/shell_helper.cwasm.id")),
         grants: &["process"],
         http_origin_option: None,
     },
@@ -36,6 +39,7 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
         id: "openrouter",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.cwasm")),
+        precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/openrouter.cwasm.id")),
         grants: &["loopback", "browser", "prompt"],
         http_origin_option: Some(("base_url", "https://openrouter.ai")),
     },

@@ -672,7 +672,7 @@ impl Host {
             .runtime()
             .map_err(|e| PluginFailure::Load(e.to_string()))?;
         let component = match &source {
-            PluginSource::Builtin(b) => runtime.load_builtin(bytes, b.precompiled)?,
+            PluginSource::Builtin(b) => runtime.load_builtin(b)?,
             PluginSource::Folder(_) => runtime.load(bytes)?,
         };
         let call = Arc::new(CallContext {

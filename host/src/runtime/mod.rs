@@ -5,14 +5,15 @@ mod bindings;
 mod engine_config;
 mod imports;
 mod limits;
+mod linking;
 mod state;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
@@ -24,15 +25,19 @@ pub(crate) use state::CallContext;
 use crate::capability::Granter;
 use crate::config::Limits;
 use crate::error::PluginFailure;
+use crate::registry::BuiltinPlugin;
 use bindings::{Plugin, PluginPre};
 use limits::{CpuBudget, Stop, TICK};
+use linking::Needs;
 use state::PluginState;
 
 /// The engine, the linker and the component cache. Created on first use:
 /// commands that run no plugin never pay for it.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<PluginState>,
+    /// Linkers made on first use, one for each set of optional WASI
+    /// interfaces components import (see [`linking`]).
+    linkers: [OnceLock<Linker<PluginState>>; Needs::COUNT],
     cache_dir: PathBuf,
 }
 
@@ -73,16 +78,22 @@ impl Runtime {
 
     fn with_engine(engine: Engine, cache_dir: PathBuf) -> wasmtime::Result<Runtime> {
         start_epoch_ticker(&engine);
-
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |state| state)?;
         Ok(Runtime {
             engine,
-            linker,
+            linkers: Default::default(),
             cache_dir,
         })
+    }
+
+    /// A linker with the imports `needs` asks for (made on first use).
+    fn linker(&self, needs: Needs) -> Result<&Linker<PluginState>, PluginFailure> {
+        let cell = &self.linkers[needs.index()];
+        if let Some(linker) = cell.get() {
+            return Ok(linker);
+        }
+        let linker = linking::linker(&self.engine, needs)
+            .map_err(|e| PluginFailure::Load(root_cause(&e)))?;
+        Ok(cell.get_or_init(|| linker))
     }
 
     /// Validates, compiles (or loads from the cache) and links `bytes`.
@@ -95,34 +106,63 @@ impl Runtime {
     /// Loads a built-in component from the machine code the build script
     /// made for it, falling back to [`Runtime::load`] when that code does
     /// not fit this engine (e.g. the pooling allocator's).
-    pub fn load_builtin(
-        &self,
-        bytes: &[u8],
-        precompiled: &[u8],
-    ) -> Result<LoadedComponent, PluginFailure> {
-        if !precompiled.is_empty() {
-            // SAFETY: `precompiled` was produced by `Engine::precompile_component`
-            // in authhost's own build script and is embedded in this binary;
-            // wasmtime checks that it matches this engine's version and
-            // configuration before using it.
-            match unsafe { Component::deserialize(&self.engine, precompiled) } {
-                Ok(component) => return self.link(component),
-                Err(e) => tracing::debug!(
-                    "compiling a built-in instead of using its build-time code: {e}"
-                ),
+    pub fn load_builtin(&self, builtin: &BuiltinPlugin) -> Result<LoadedComponent, PluginFailure> {
+        match self.builtin_code(builtin) {
+            Some(component) => self.link(component),
+            None => self.load(builtin.component),
+        }
+    }
+
+    /// The build-time machine code of `builtin`. It is mapped from its copy
+    /// in the cache, so that only the pages in use are read; the first time,
+    /// it is copied out of the binary and the cache copy is written.
+    fn builtin_code(&self, builtin: &BuiltinPlugin) -> Option<Component> {
+        if builtin.precompiled.is_empty() {
+            return None;
+        }
+        let cached = self
+            .cache_dir
+            .join(format!("{}-{}.cwasm", builtin.id, builtin.precompiled_id));
+        if cached.is_file() {
+            // SAFETY: as in `compile`: a file this host wrote in its own
+            // cache directory, named by the fingerprint of the code.
+            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
+                Ok(component) => return Some(component),
+                Err(e) => {
+                    tracing::debug!(path = %cached.display(), "ignoring cached built-in: {e}")
+                }
             }
         }
-        self.load(bytes)
+        // SAFETY: `precompiled` was produced by `Engine::precompile_component`
+        // in authhost's own build script and is embedded in this binary;
+        // wasmtime checks that it matches this engine's version and
+        // configuration before using it.
+        match unsafe { Component::deserialize(&self.engine, builtin.precompiled) } {
+            Ok(component) => {
+                if let Err(e) = self.write_cache(&cached, builtin.precompiled) {
+                    tracing::debug!(path = %cached.display(), "cannot cache a built-in: {e:#}");
+                }
+                Some(component)
+            }
+            Err(e) => {
+                tracing::debug!("compiling a built-in instead of using its build-time code: {e}");
+                None
+            }
+        }
     }
 
     fn link(&self, component: Component) -> Result<LoadedComponent, PluginFailure> {
         let wit_version = provider_export_version(&self.engine, &component)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            PluginFailure::Load(format!(
-                "it needs an import this host does not provide: {}",
-                root_cause(&e)
-            ))
-        })?;
+        let needs = Needs::of(&self.engine, &component);
+        let pre = self
+            .linker(needs)?
+            .instantiate_pre(&component)
+            .map_err(|e| {
+                PluginFailure::Load(format!(
+                    "it needs an import this host does not provide: {}",
+                    root_cause(&e)
+                ))
+            })?;
         let pre = PluginPre::new(pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
         Ok(LoadedComponent { pre, wit_version })
     }
@@ -143,7 +183,10 @@ impl Runtime {
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginFailure::Load(format!("invalid component: {}", root_cause(&e))))?;
-        if let Err(e) = self.write_cache(&cached, &component) {
+        let written = component
+            .serialize()
+            .and_then(|bytes| self.write_cache(&cached, &bytes));
+        if let Err(e) = written {
             tracing::debug!(path = %cached.display(), "cannot cache compiled component: {e:#}");
         }
         Ok(component)
@@ -161,12 +204,13 @@ impl Runtime {
             .join(format!("{hex}-{:016x}.cwasm", engine_hash.finish()))
     }
 
-    fn write_cache(&self, path: &Path, component: &Component) -> wasmtime::Result<()> {
+    /// Writes machine code to the cache (atomically: readers see the whole
+    /// file or none).
+    fn write_cache(&self, path: &Path, bytes: &[u8]) -> wasmtime::Result<()> {
         use std::io::Write;
         crate::store::create_private_dir(&self.cache_dir)?;
-        let bytes = component.serialize()?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.cache_dir)?;
-        tmp.write_all(&bytes)?;
+        tmp.write_all(bytes)?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }

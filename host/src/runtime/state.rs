@@ -115,6 +115,12 @@ impl WasiView for PluginState {
     }
 }
 
+impl wasmtime_wasi_io::IoView for PluginState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
 impl WasiHttpView for PluginState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
