@@ -10,14 +10,17 @@
 //!   mismatched code, 400 for a bad body or method value, 405 for a wrong
 //!   HTTP method.
 //!
-//! Every request is recorded with the status it got.
+//! Every request is recorded with the status it got. The hostile modes
+//! answer a valid exchange the way a broken or malicious service would: with
+//! the wrong content type, a body cut short, too big or too slow.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::support::http::{Request, Response, Server};
+use crate::support::http::{Framing, Request, Response, Server};
 
 /// How the fake behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +36,30 @@ pub enum Mode {
     ServerError,
     /// The key endpoint answers 200 with something that is not JSON.
     Malformed,
+    /// The key endpoint answers 200 with an HTML page (that mentions the
+    /// code) instead of JSON.
+    HtmlPage,
+    /// The key endpoint answers 200 with the usual JSON key, labelled
+    /// `text/html`.
+    JsonAsHtml,
+    /// The key endpoint announces more body than it sends, then closes.
+    Truncated,
+    /// The key endpoint answers a valid key padded to 10 MB, with its
+    /// `content-length`.
+    Huge,
+    /// As [`Mode::Huge`], without a `content-length`: the body runs until
+    /// the connection closes.
+    HugeUntilClose,
+    /// The key endpoint sends its headers, then the body one byte a second.
+    SlowBody,
+    /// The exchange works, but the key endpoint takes two seconds to answer.
+    SlowExchange,
 }
+
+/// The size of the [`Mode::Huge`] bodies.
+const HUGE_BODY: usize = 10 << 20;
+/// How long [`Mode::SlowExchange`] takes to answer.
+const SLOW_EXCHANGE: Duration = Duration::from_secs(2);
 
 /// A request the fake received and the status it answered.
 #[derive(Debug, Clone)]
@@ -50,7 +76,8 @@ struct State {
     codes: HashMap<String, String>,
     /// Codes already exchanged (or tried).
     used: HashSet<String>,
-    /// Keys handed out.
+    /// Keys sent in an answer (for the hostile modes, perhaps only in part
+    /// or never in full).
     keys: Vec<String>,
     /// Every request, in order.
     seen: Vec<Seen>,
@@ -62,14 +89,25 @@ struct State {
 pub struct FakeOpenRouter {
     server: Server,
     state: Arc<Mutex<State>>,
+    /// Key requests received so far, counted on arrival (before the
+    /// answer), with a signal for [`FakeOpenRouter::wait_for_exchange`].
+    arrived: Arc<(Mutex<usize>, Condvar)>,
 }
 
 impl FakeOpenRouter {
     /// Starts the fake on a free port of 127.0.0.1.
     pub fn start(mode: Mode) -> FakeOpenRouter {
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = state.clone();
+        let arrived = Arc::new((Mutex::new(0), Condvar::new()));
+        let (shared, arriving) = (state.clone(), arrived.clone());
         let server = Server::start(move |request| {
+            if request.target.starts_with("/api/v1/auth/keys") {
+                *arriving.0.lock().unwrap() += 1;
+                arriving.1.notify_all();
+                if mode == Mode::SlowExchange {
+                    std::thread::sleep(SLOW_EXCHANGE);
+                }
+            }
             let mut state = shared.lock().unwrap();
             let response = route(&mut state, mode, request);
             state.seen.push(Seen {
@@ -78,7 +116,22 @@ impl FakeOpenRouter {
             });
             response
         });
-        FakeOpenRouter { server, state }
+        FakeOpenRouter {
+            server,
+            state,
+            arrived,
+        }
+    }
+
+    /// Waits until a request to the key endpoint has arrived (it may not be
+    /// answered yet); false if none came within `timeout`.
+    pub fn wait_for_exchange(&self, timeout: Duration) -> bool {
+        let (count, signal) = &*self.arrived;
+        let count = count.lock().unwrap();
+        let (count, _) = signal
+            .wait_timeout_while(count, timeout, |n| *n == 0)
+            .unwrap();
+        *count > 0
     }
 
     /// `http://127.0.0.1:PORT`, the `base_url` to configure.
@@ -100,7 +153,7 @@ impl FakeOpenRouter {
             .collect()
     }
 
-    /// The keys handed out so far.
+    /// The keys sent so far.
     pub fn keys(&self) -> Vec<String> {
         self.state.lock().unwrap().keys.clone()
     }
@@ -207,22 +260,54 @@ fn exchange(state: &mut State, mode: Mode, request: &Request) -> Response {
     let Some(challenge) = state.codes.get(&code).cloned() else {
         return error(403, "invalid code");
     };
-    if !state.used.insert(code) {
+    if !state.used.insert(code.clone()) {
         return error(403, "invalid code: already used");
     }
     if !valid_verifier(&verifier) || base64url(&Sha256::digest(verifier.as_bytes())) != challenge {
         return error(403, "invalid code_verifier");
     }
-    match mode {
-        Mode::ServerError => error(502, "upstream unavailable"),
-        Mode::Malformed => Response::new(200, "application/json", "{\"key\": \"sk-or-v1-trunc"),
-        _ => {
-            let key = format!("sk-or-v1-{}", hex(&Sha256::digest(verifier.as_bytes())));
-            state.keys.push(key.clone());
-            let body = serde_json::json!({ "key": key, "user_id": null });
-            Response::new(200, "application/json", body.to_string())
+    let key = format!("sk-or-v1-{}", hex(&Sha256::digest(verifier.as_bytes())));
+    let json = serde_json::json!({ "key": key, "user_id": null }).to_string();
+    let answer = match mode {
+        Mode::ServerError => return error(502, "upstream unavailable"),
+        Mode::Malformed => {
+            return Response::new(200, "application/json", "{\"key\": \"sk-or-v1-trunc");
         }
-    }
+        Mode::HtmlPage => {
+            let page = format!(
+                "<!doctype html><html><body><h1>Sign in</h1><p>{code} {key}</p></body></html>"
+            );
+            Response::new(200, "text/html; charset=utf-8", page)
+        }
+        Mode::JsonAsHtml => Response::new(200, "text/html", json),
+        Mode::Truncated => {
+            let half = json[..json.len() / 2].to_owned();
+            Response::new(200, "application/json", half).framed(Framing::Truncated {
+                declared: json.len(),
+            })
+        }
+        Mode::Huge | Mode::HugeUntilClose => {
+            // A valid answer, but 10 MB long.
+            let json = |padding: &str| {
+                format!(r#"{{"key":"{key}","user_id":null,"padding":"{padding}"}}"#)
+            };
+            let padding = "x".repeat(HUGE_BODY - json("").len());
+            let framing = if mode == Mode::Huge {
+                Framing::Exact
+            } else {
+                Framing::UntilClose
+            };
+            Response::new(200, "application/json", json(&padding)).framed(framing)
+        }
+        Mode::SlowBody => Response::new(200, "application/json", json).framed(Framing::Trickle {
+            interval: Duration::from_secs(1),
+        }),
+        Mode::Approve | Mode::Deny | Mode::WrongChallenge | Mode::SlowExchange => {
+            Response::new(200, "application/json", json)
+        }
+    };
+    state.keys.push(key);
+    answer
 }
 
 /// An OpenRouter-style JSON error.

@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for tests, with a handler per
-//! request and a count of the connections it accepted.
+//! request and a count of the connections it accepted. A response can also
+//! be framed the way a hostile or broken server would frame it ([`Framing`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -38,6 +39,30 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// How the body is declared and sent.
+    pub framing: Framing,
+}
+
+/// How a response body is declared and sent. Every response ends with the
+/// server closing the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Framing {
+    /// `content-length` of the body, then the body.
+    #[default]
+    Exact,
+    /// `content-length: declared` (more than the body), then only the body:
+    /// the answer is cut short.
+    Truncated {
+        /// The length announced.
+        declared: usize,
+    },
+    /// No `content-length`: the body runs until the connection closes.
+    UntilClose,
+    /// `content-length` of the body, then one byte of it per `interval`.
+    Trickle {
+        /// The pause before each byte.
+        interval: Duration,
+    },
 }
 
 impl Response {
@@ -47,7 +72,13 @@ impl Response {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
+            framing: Framing::Exact,
         }
+    }
+
+    /// The same response, sent with `framing`.
+    pub fn framed(self, framing: Framing) -> Response {
+        Response { framing, ..self }
     }
 
     /// A redirect to `location`.
@@ -56,6 +87,7 @@ impl Response {
             status: 302,
             headers: vec![("location".into(), location.into())],
             body: Vec::new(),
+            framing: Framing::Exact,
         }
     }
 }
@@ -171,18 +203,36 @@ fn serve(stream: TcpStream, handler: &Handler) {
         headers,
         body,
     });
-    let mut out = format!(
-        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-        response.status,
-        response.body.len()
-    );
-    for (name, value) in &response.headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
+    let _ = write_response(stream, &response);
+}
+
+/// Writes `response` framed as it asks, then closes the connection.
+fn write_response(mut stream: TcpStream, response: &Response) -> std::io::Result<()> {
+    let length = match response.framing {
+        Framing::Exact | Framing::Trickle { .. } => Some(response.body.len()),
+        Framing::Truncated { declared } => Some(declared),
+        Framing::UntilClose => None,
+    };
+    let mut head = format!("HTTP/1.1 {} X\r\nconnection: close\r\n", response.status);
+    if let Some(length) = length {
+        head.push_str(&format!("content-length: {length}\r\n"));
     }
-    out.push_str("\r\n");
-    let mut stream = stream;
-    let _ = stream.write_all(out.as_bytes());
-    let _ = stream.write_all(&response.body);
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.set_nodelay(true)?;
+    stream.write_all(head.as_bytes())?;
+    match response.framing {
+        Framing::Trickle { interval } => {
+            for byte in &response.body {
+                std::thread::sleep(interval);
+                stream.write_all(std::slice::from_ref(byte))?;
+            }
+        }
+        _ => stream.write_all(&response.body)?,
+    }
+    stream.shutdown(std::net::Shutdown::Both)
 }
 
 /// A `transfer-encoding: chunked` body.
