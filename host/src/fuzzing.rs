@@ -27,7 +27,11 @@ pub fn loopback_exchange(
         runtime.block_on(async {
             let (mut client, server) = tokio::io::duplex(8 * 1024);
             let (tx, mut pending) = mpsc::channel(4);
-            let serving = tokio::spawn(crate::loopback::serve_connection(server, tx));
+            let serving = tokio::spawn(crate::loopback::serve_connection(
+                server,
+                tx,
+                Default::default(),
+            ));
             let raw = raw.to_vec();
             let (mut reader, mut writer) = tokio::io::split(&mut client);
             let send = async move {

@@ -7,14 +7,16 @@
 //! request is handed to the caller, which answers it through
 //! [`Listener::respond`]. Everything a client controls is bounded: header size
 //! and count (hyper's limits), the time to send the headers, the life of a
-//! connection, the number of open connections, and the number of requests
-//! waiting for the caller (beyond it they get 503 at once). Request bodies are
-//! never read.
+//! connection, the number of open connections (when all are taken, the
+//! oldest that has not sent a request makes way, so idle clients cannot lock
+//! the browser out), and the number of requests waiting for the caller
+//! (beyond it they get 503 at once). Request bodies are never read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,9 +27,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-/// Connections served at once; more are closed on arrival.
+/// Connections served at once. A new one beyond it replaces the oldest
+/// that has not sent a request yet, or is closed when there is none.
 const MAX_CONNECTIONS: usize = 64;
 /// Requests waiting for the caller; more are answered 503 at once.
 const MAX_QUEUED: usize = 32;
@@ -213,8 +216,15 @@ fn serve(
     // Dropping the runtime cancels the connections still open.
 }
 
+/// A connection being served.
+struct Open {
+    task: tokio::task::AbortHandle,
+    /// Set once the client has sent a whole request head.
+    requested: Arc<AtomicBool>,
+}
+
 async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut open: VecDeque<Open> = VecDeque::new();
     loop {
         let stream = match socket.accept().await {
             Ok((stream, _)) => stream,
@@ -225,28 +235,54 @@ async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let requests = requests.clone();
-        tokio::spawn(async move {
-            serve_connection(stream, requests).await;
-            drop(slot);
+        open.retain(|c| !c.task.is_finished());
+        if open.len() >= MAX_CONNECTIONS {
+            // Make room by cutting the oldest connection that has not sent a
+            // request (idle or slow clients cannot lock the browser out);
+            // when every one has, refuse the new one.
+            match open
+                .iter()
+                .position(|c| !c.requested.load(Ordering::Relaxed))
+            {
+                Some(oldest_idle) => {
+                    if let Some(idle) = open.remove(oldest_idle) {
+                        idle.task.abort();
+                    }
+                }
+                None => {
+                    drop(stream);
+                    continue;
+                }
+            }
+        }
+        let requested = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(serve_connection(
+            stream,
+            requests.clone(),
+            requested.clone(),
+        ));
+        open.push_back(Open {
+            task: task.abort_handle(),
+            requested,
         });
     }
 }
 
 /// Serves one connection: at most one request, handed to the [`Listener`],
-/// under the header and connection time limits.
-pub(crate) async fn serve_connection<S>(stream: S, requests: mpsc::Sender<Pending>)
-where
+/// under the header and connection time limits. Sets `requested` when the
+/// request head has arrived.
+pub(crate) async fn serve_connection<S>(
+    stream: S,
+    requests: mpsc::Sender<Pending>,
+    requested: Arc<AtomicBool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     // Disconnects, and so signals, when this connection ends in any way.
     let (_finishing, finished) = std::sync::mpsc::channel::<()>();
     let finished = Arc::new(Mutex::new(Some(finished)));
     let service = service_fn(move |req| {
+        requested.store(true, Ordering::Relaxed);
         let finished = finished.lock().ok().and_then(|mut f| f.take());
         handle(req, requests.clone(), finished)
     });
