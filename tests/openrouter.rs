@@ -223,7 +223,7 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
         .unwrap()
         .1
         .into_owned();
-    let prefix = format!("http://localhost:{}/callback/", login.port);
+    let prefix = format!("http://127.0.0.1:{}/callback/", login.port);
     let nonce = callback.strip_prefix(&prefix).expect(&callback);
     assert!(
         nonce.len() >= 22

@@ -3,7 +3,9 @@
 //! 1. A PKCE verifier and its S256 challenge, and an unguessable nonce for
 //!    the callback path (OpenRouter echoes no `state`).
 //! 2. A loopback listener on `callback_port` (default 3000; a free port when
-//!    that one is busy), callback `http://localhost:PORT/callback/NONCE`.
+//!    that one is busy), callback `http://127.0.0.1:PORT/callback/NONCE`
+//!    (the address the listener is bound to: with `localhost`, a browser
+//!    trying `::1` first could reach another program on that port).
 //! 3. The browser opens `BASE/auth?callback_url=…&code_challenge=…&
 //!    code_challenge_method=S256`; the URL is always printed too.
 //! 4. The wait ends with the real callback, a pasted redirect URL or code,
@@ -169,7 +171,7 @@ impl Login {
         // 16 random bytes, base64url: 128 bits.
         let nonce = CsrfToken::new_random().secret().clone();
         let listener = bind(options.callback_port.unwrap_or(DEFAULT_PORT))?;
-        let callback_url = format!("http://localhost:{}/callback/{nonce}", listener.port());
+        let callback_url = format!("http://127.0.0.1:{}/callback/{nonce}", listener.port());
         let auth_url = url::Url::parse_with_params(
             &format!("{}/auth", options.base_url()),
             [
