@@ -215,7 +215,10 @@ fn authorize(state: &mut State, mode: Mode, query: &str) -> Response {
         hex(&Sha256::digest(challenge.as_bytes()))[..16].to_owned()
     );
     let remembered = if mode == Mode::WrongChallenge {
-        format!("{}A", &challenge[..42])
+        // Another last character (one of 16: it holds the digest's last 4
+        // bits), so the verifier never matches.
+        let other = if challenge.ends_with('A') { 'E' } else { 'A' };
+        format!("{}{other}", &challenge[..42])
     } else {
         challenge
     };
