@@ -349,3 +349,38 @@ fn stale_keys_are_used_on_error_only_when_asked() {
     let token = runtime.block_on(host.token("p", lenient)).unwrap();
     assert_eq!(token.expose_secret(), "sk-last");
 }
+
+/// A provider whose helper runs on every call is not looked up in the store
+/// every time, but a key another process stores is used within a second.
+#[test]
+fn a_key_stored_by_another_process_takes_over_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs.txt");
+    let home = helper_home(&counting(&log, "from-helper"), "ttl_ms = 0");
+    let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = || {
+        runtime
+            .block_on(host.token("p", authhost::TokenOptions::default()))
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    assert_eq!(token(), "from-helper");
+    assert_eq!(token(), "from-helper");
+    assert_eq!(
+        runs(&log),
+        2,
+        "the helper's key is not cached: it runs each time"
+    );
+
+    let store = home.path().join("auth.json");
+    std::fs::write(&store, r#"{"p": {"type": "api", "key": "stored-key"}}"#).unwrap();
+    std::fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(token(), "stored-key");
+    assert_eq!(runs(&log), 2);
+}

@@ -100,6 +100,10 @@ pub struct Host {
     folder: OnceCell<Folder>,
     inflight: Mutex<HashMap<String, Flight>>,
     memo: RwLock<HashMap<String, Memo>>,
+    /// Providers found with neither a stored nor a cached credential, and
+    /// when: trusted for [`STORE_RECHECK`], so that a provider whose plugin
+    /// runs on every call does not read both files every time.
+    absent: Mutex<HashMap<String, Instant>>,
     granters: Mutex<HashMap<String, Granter>>,
 }
 
@@ -119,6 +123,7 @@ impl Host {
             folder: OnceCell::new(),
             inflight: Mutex::new(HashMap::new()),
             memo: RwLock::new(HashMap::new()),
+            absent: Mutex::new(HashMap::new()),
             granters: Mutex::new(HashMap::new()),
         })
     }
@@ -139,6 +144,10 @@ impl Host {
     ///
     /// Repeated calls are answered from memory: a stored credential for up
     /// to one second, a helper credential for as long as it may be cached.
+    /// A provider found with no stored or cached credential is not looked up
+    /// in the files again for one second either, so a credential another
+    /// process stores takes effect within a second (one this host stores, at
+    /// once).
     pub async fn token(&self, provider: &str, options: TokenOptions) -> Result<Token, Error> {
         if !options.refresh
             && let Some(secret) = self.memo_get(provider)
@@ -146,7 +155,13 @@ impl Host {
             return Ok(Token::new(secret));
         }
         let now = now_ms();
-        if let Some(credential) = self.store.get::<Credential>(provider)? {
+        let known_absent = self.known_absent(provider);
+        let stored = match known_absent {
+            true => None,
+            false => self.store.get::<Credential>(provider)?,
+        };
+        let found_stored = stored.is_some();
+        if let Some(credential) = stored {
             if !credential.is_expired(now, EXPIRY_MARGIN_MS) {
                 let until = match &credential {
                     Credential::OAuth {
@@ -166,7 +181,16 @@ impl Host {
                 return Err(Error::Expired(provider.to_owned()));
             }
         }
-        let cached = self.cached(provider);
+        let cached = match known_absent {
+            true => None,
+            false => self.cached(provider),
+        };
+        if !found_stored && cached.is_none() && !known_absent {
+            self.absent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(provider.to_owned(), Instant::now());
+        }
         if !options.refresh
             && let Some(entry) = &cached
             && entry.until > now
@@ -191,6 +215,16 @@ impl Host {
         }
     }
 
+    /// True when `provider` was found without credentials less than
+    /// [`STORE_RECHECK`] ago.
+    fn known_absent(&self, provider: &str) -> bool {
+        self.absent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(provider)
+            .is_some_and(|seen| seen.elapsed() < STORE_RECHECK)
+    }
+
     fn memo_get(&self, provider: &str) -> Option<SecretString> {
         let memo = self.memo.read().unwrap_or_else(|e| e.into_inner());
         memo.get(provider)
@@ -201,6 +235,10 @@ impl Host {
     /// Remembers `secret` until `until_ms` (wall clock, ms since the epoch).
     fn memo_put(&self, provider: &str, secret: &SecretString, until_ms: u64) {
         let left = Duration::from_millis(until_ms.saturating_sub(now_ms()));
+        self.absent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(provider);
         let Some(fresh_until) = Instant::now().checked_add(left) else {
             return;
         };
@@ -217,6 +255,16 @@ impl Host {
     fn memo_forget(&self, provider: &str) {
         self.memo
             .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(provider);
+    }
+
+    /// Forgets what is remembered about `provider`'s credentials after this
+    /// host changed them.
+    fn credentials_changed(&self, provider: &str) {
+        self.memo_forget(provider);
+        self.absent
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(provider);
     }
@@ -332,6 +380,7 @@ impl Host {
             .map_err(|e| provider_error(provider, e))?;
         let credential = credential_from_wit(&plugin.metadata.id, credential)?;
         self.store.put(provider, Some(&credential))?;
+        self.credentials_changed(provider);
         Ok(LoginOutcome {
             kind: credential.kind(),
             saved: Saved::Stored,
@@ -353,6 +402,7 @@ impl Host {
             });
         }
         self.store.put(provider, Some(&Credential::Api { key }))?;
+        self.credentials_changed(provider);
         Ok(LoginOutcome {
             kind: CredentialKind::Api,
             saved: Saved::Stored,
@@ -365,7 +415,7 @@ impl Host {
         let stored = self.store.put::<Credential>(provider, None)?;
         let cached = self.cache.read()?.contains_key(provider)
             && self.cache.put::<Credential>(provider, None)?;
-        self.memo_forget(provider);
+        self.credentials_changed(provider);
         Ok(stored || cached)
     }
 
