@@ -613,15 +613,7 @@ fn a_second_callback_is_refused_and_the_stored_key_is_unchanged() {
     );
     let replay = format!("/callback/{}?code={}", waiting.nonce, waiting.code);
     let other = format!("/callback/{}?code=forged-second", waiting.nonce);
-    for target in [&replay, &other] {
-        let answer = raw::send(
-            waiting.port,
-            &waiting.request("GET", target),
-            PROMPT,
-            target,
-        );
-        assert!(answer.is_refusal(), "{target}: {answer:?}");
-    }
+    assert_all_refused(&waiting, &[&replay, &other]);
     let (status, body, _) = browser.join().unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Logged in to OpenRouter"), "{body}");
@@ -630,7 +622,15 @@ fn a_second_callback_is_refused_and_the_stored_key_is_unchanged() {
     assert!(stored["openrouter"]["key"].is_string(), "{stored}");
 
     // After the login, nothing listens any more.
-    for target in [&replay, &other] {
+    assert_all_refused(&waiting, &[&replay, &other]);
+    waiting.assert_only_the_real_code_was_exchanged();
+    assert_eq!(waiting.login.home.store_json(), stored);
+}
+
+/// Sends a GET of each target to the listener; asserts each is refused.
+#[track_caller]
+fn assert_all_refused(waiting: &Waiting, targets: &[&str]) {
+    for target in targets {
         let answer = raw::send(
             waiting.port,
             &waiting.request("GET", target),
@@ -639,8 +639,6 @@ fn a_second_callback_is_refused_and_the_stored_key_is_unchanged() {
         );
         assert!(answer.is_refusal(), "{target}: {answer:?}");
     }
-    waiting.assert_only_the_real_code_was_exchanged();
-    assert_eq!(waiting.login.home.store_json(), stored);
 }
 
 #[test]
