@@ -90,6 +90,20 @@ fn a_trap_in_any_export_is_a_clear_error() {
 }
 
 #[test]
+fn secrets_with_control_characters_are_refused() {
+    // TOML escapes: an escape sequence, a line break, a NUL.
+    for key in [r"sk-a\u001b[2Jb", r"sk-line\nsk-other", r"sk-nul\u0000"] {
+        let home = testkit_home(&format!(
+            "[providers.odd]\nplugin = \"testkit\"\nkey = \"{key}\"\n"
+        ));
+        let out = home.run(&["token", "odd"]);
+        assert_fails_with(&out, "a secret with control characters");
+        assert_eq!(stdout(&out), "", "{key}");
+        assert!(!stderr(&out).contains("sk-"), "{key}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn enormous_answers_are_refused() {
     let home = testkit_home("[providers.big]\nplugin = \"testkit\"\nmode = \"huge\"\n");
     let out = home.run(&["token", "big"]);

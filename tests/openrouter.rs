@@ -833,7 +833,10 @@ fn assert_exchange_fails(mode: Mode, extra: &str, expected: &str, within: Durati
 fn hostile_key_exchange_answers_end_the_login_with_a_clear_error() {
     let quickly = Duration::from_secs(15);
     for (mode, expected) in [
-        (Mode::HtmlPage, "without a `key` in a JSON object"),
+        (
+            Mode::HtmlPage,
+            "with an HTML page (is a proxy in the way?), without a `key` in a JSON object",
+        ),
         (Mode::Truncated, "failed while reading the answer"),
         (Mode::Huge, "with a body over 64 KiB"),
         (Mode::HugeUntilClose, "with a body over 64 KiB"),

@@ -106,6 +106,17 @@ pub(super) fn credential_from_wit(
             "a secret of {longest} bytes (at most {MAX_SECRET} are accepted)"
         )));
     }
+    let controls = match &credential {
+        WitCredential::ApiKey(key) => has_control(key),
+        WitCredential::Oauth(t) => {
+            has_control(&t.access) || t.refresh.as_deref().is_some_and(has_control)
+        }
+    };
+    if controls {
+        // A line break or an escape sequence would corrupt `authhost token`
+        // output, a terminal, or the header the secret goes into.
+        return Err(invalid("a secret with control characters"));
+    }
     match credential {
         WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
         WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),
@@ -118,6 +129,10 @@ pub(super) fn credential_from_wit(
             expires: tokens.expires,
         }),
     }
+}
+
+fn has_control(secret: &str) -> bool {
+    secret.chars().any(char::is_control)
 }
 
 pub(super) fn provider_error(provider: &str, error: WitError) -> Error {

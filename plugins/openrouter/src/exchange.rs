@@ -101,9 +101,15 @@ fn interpret(status: u16, body: &[u8], grant: &Grant) -> Result<String, Error> {
     match status {
         200 => {
             let parsed: KeyResponse = serde_json::from_slice(body).map_err(|_| {
-                Error::InvalidResponse(
-                    "the key exchange answered 200 without a `key` in a JSON object".into(),
-                )
+                let html = body.trim_ascii_start().starts_with(b"<");
+                let what = if html {
+                    " with an HTML page (is a proxy in the way?),"
+                } else {
+                    ""
+                };
+                Error::InvalidResponse(format!(
+                    "the key exchange answered 200{what} without a `key` in a JSON object"
+                ))
             })?;
             if parsed.key.trim().is_empty() {
                 return Err(Error::InvalidResponse(
