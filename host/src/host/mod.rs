@@ -156,9 +156,10 @@ impl Host {
         }
         let now = now_ms();
         let known_absent = self.known_absent(provider);
-        let stored = match known_absent {
-            true => None,
-            false => self.store.get::<Credential>(provider)?,
+        let stored = if known_absent {
+            None
+        } else {
+            self.store.get::<Credential>(provider)?
         };
         let found_stored = stored.is_some();
         if let Some(credential) = stored {
@@ -181,15 +182,13 @@ impl Host {
                 return Err(Error::Expired(provider.to_owned()));
             }
         }
-        let cached = match known_absent {
-            true => None,
-            false => self.cached(provider),
+        let cached = if known_absent {
+            None
+        } else {
+            self.cached(provider)
         };
         if !found_stored && cached.is_none() && !known_absent {
-            self.absent
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(provider.to_owned(), Instant::now());
+            self.absent().insert(provider.to_owned(), Instant::now());
         }
         if !options.refresh
             && let Some(entry) = &cached
@@ -218,11 +217,13 @@ impl Host {
     /// True when `provider` was found without credentials less than
     /// [`STORE_RECHECK`] ago.
     fn known_absent(&self, provider: &str) -> bool {
-        self.absent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.absent()
             .get(provider)
             .is_some_and(|seen| seen.elapsed() < STORE_RECHECK)
+    }
+
+    fn absent(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.absent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn memo_get(&self, provider: &str) -> Option<SecretString> {
@@ -235,10 +236,7 @@ impl Host {
     /// Remembers `secret` until `until_ms` (wall clock, ms since the epoch).
     fn memo_put(&self, provider: &str, secret: &SecretString, until_ms: u64) {
         let left = Duration::from_millis(until_ms.saturating_sub(now_ms()));
-        self.absent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(provider);
+        self.absent().remove(provider);
         let Some(fresh_until) = Instant::now().checked_add(left) else {
             return;
         };
@@ -263,10 +261,7 @@ impl Host {
     /// host changed them.
     fn credentials_changed(&self, provider: &str) {
         self.memo_forget(provider);
-        self.absent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(provider);
+        self.absent().remove(provider);
     }
 
     fn cached(&self, provider: &str) -> Option<CachedCredential> {
