@@ -134,6 +134,34 @@ fn a_plugin_calling_imports_in_a_loop_is_bounded() {
     );
 }
 
+/// The built-ins' machine code copied into `cache/components/` is only a
+/// cache: a damaged copy is replaced and the plugin keeps working.
+#[test]
+fn a_damaged_cached_built_in_is_replaced() {
+    let home = Home::with_config(
+        "[providers.p]\nplugin = \"shell-helper\"\ncommand = \"echo sk-fine\"\nttl_ms = 0\n",
+    );
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-fine\n");
+    let dir = home.path().join("cache/components");
+    let cached: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("shell-helper-")
+        })
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let good = std::fs::read(&cached[0]).unwrap();
+    for damage in [&good[..good.len() / 2], b"garbage" as &[u8], b""] {
+        std::fs::write(&cached[0], damage).unwrap();
+        assert_eq!(stdout(&home.run(&["token", "p"])), "sk-fine\n");
+        assert_eq!(std::fs::read(&cached[0]).unwrap(), good, "not rewritten");
+    }
+}
+
 #[test]
 fn a_symlinked_store_is_refused() {
     let home = Home::new();
