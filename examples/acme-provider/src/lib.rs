@@ -7,7 +7,7 @@
 
 // The bindings of authhost's WIT world. A plugin outside the authhost
 // repository copies authhost's `wit/` folder and points `path` at it.
-wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
 
 use authhost::provider::types::{Credential, Error, OauthTokens};
 use authhost::provider::{config, interact, log};

@@ -21,7 +21,7 @@
 //! timeout_ms = 300000
 //! ```
 
-wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
 
 #[doc(hidden)]
 pub mod callback;

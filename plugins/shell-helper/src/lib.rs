@@ -28,7 +28,7 @@
 //! contains them. A failing command's error shows its exit code and a short
 //! excerpt of its stderr.
 
-wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
