@@ -69,14 +69,17 @@ fn broken_component_files_each_get_a_reason() {
 #[test]
 fn a_trap_in_any_export_is_a_clear_error() {
     let home = testkit_home(
-        "[providers.d]\nplugin = \"testkit\"\nmode = \"trap-describe\"\n[providers.t]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.ok]\nplugin = \"testkit\"\nkey = \"still-fine\"\n",
+        "[providers.d]\nplugin = \"hostile-aaaa\"\n[providers.t]\nplugin = \"testkit\"\nmode = \"trap\"\n[providers.ok]\nplugin = \"testkit\"\nkey = \"still-fine\"\n",
     );
-    for args in [
-        &["token", "d"][..],
-        &["token", "t"],
-        &["login", "t"],
-        &["login", "d"],
-    ] {
+    // `describe` sees no configuration, so a component that traps there is
+    // one whose every description traps (`tests/fixtures/hostile-text`).
+    let crashy = rewrite(
+        &std::fs::read(workspace_component("hostile-text")).unwrap(),
+        b"variant:plain___",
+        b"variant:trap____",
+    );
+    std::fs::write(home.plugins_dir().join("crashy.wasm"), crashy).unwrap();
+    for args in [&["token", "t"][..], &["login", "t"]] {
         let out = home.run(args);
         assert!(!out.status.success(), "{args:?}");
         assert!(
@@ -85,6 +88,16 @@ fn a_trap_in_any_export_is_a_clear_error() {
             stderr(&out)
         );
     }
+    for args in [&["token", "d"][..], &["login", "d"]] {
+        let out = home.run(args);
+        assert!(!out.status.success(), "{args:?}");
+    }
+    let listed = stdout(&home.run(&["plugins", "list"]));
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("crashy.wasm"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("crashed"), "{line}");
     assert_eq!(stdout(&home.run(&["token", "ok"])), "still-fine\n");
     assert_eq!(home.store_json(), serde_json::Value::Null);
 }

@@ -342,10 +342,7 @@ fn stale_keys_are_used_on_error_only_when_asked() {
         .unwrap();
     let strict = runtime.block_on(host.token("p", authhost::TokenOptions::default()));
     assert!(strict.is_err());
-    let lenient = authhost::TokenOptions {
-        stale_on_error: true,
-        ..Default::default()
-    };
+    let lenient = authhost::TokenOptions::default().stale_on_error(true);
     let token = runtime.block_on(host.token("p", lenient)).unwrap();
     assert_eq!(token.expose_secret(), "sk-last");
 }

@@ -10,7 +10,7 @@
 
 #![no_main]
 
-use authhost::loopback::{Request, Response};
+use authhost::fuzzing::{Request, Response};
 use libfuzzer_sys::fuzz_target;
 use openrouter::callback::{self, Callback};
 

@@ -8,8 +8,7 @@
 
 use std::path::Path;
 
-use authhost::capability::Capability;
-use authhost::config::{self, Config};
+use authhost::fuzzing::{Capability, Config, edit_grants};
 use libfuzzer_sys::fuzz_target;
 
 fn summary(config: &Config) -> String {
@@ -50,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|g| g.parse().unwrap())
         .collect();
-    let Ok((edited, added)) = config::edit_grants(text, path, "fuzz", &grants) else {
+    let Ok((edited, added)) = edit_grants(text, path, "fuzz", &grants, None) else {
         // `plugins` or `plugins.fuzz` is not a table, or `grant` not an
         // array: reported, nothing written.
         return;
@@ -70,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     for grant in &added {
         assert!(!had.contains(grant));
     }
-    let (again, added_again) = config::edit_grants(&edited, path, "fuzz", &grants).unwrap();
+    let (again, added_again) = edit_grants(&edited, path, "fuzz", &grants, None).unwrap();
     assert!(added_again.is_empty());
     assert_eq!(again, edited);
 });

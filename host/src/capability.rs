@@ -12,7 +12,11 @@
 //! | `prompt`                     | ask the user for input at the terminal          |
 //! | `http:SCHEME://HOST[:PORT]`  | outbound HTTP to that origin (`*.HOST` for subdomains) |
 //!
-//! The effective set of a plugin is what it requested AND the user granted.
+//! A plugin may also request `http:{OPTION}` (or `http:{OPTION=DEFAULT}`):
+//! the origin of the URL in its provider's option `OPTION` ([`Request`]).
+//!
+//! The effective set of a plugin is what it requested AND the user granted
+//! (decided in `crate::policy`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -20,6 +24,7 @@ use std::str::FromStr;
 
 /// One capability.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Capability {
     /// Run programs: any (`None`) or the one named.
     Process(Option<String>),
@@ -237,9 +242,109 @@ impl Capability {
     }
 }
 
+/// A capability as a plugin requests it: a [`Capability`], or an HTTP
+/// origin taken from one of the provider's options, written
+/// `http:{OPTION}` or `http:{OPTION=DEFAULT-URL}` (e.g.
+/// `http:{base_url=https://openrouter.ai}`). The host expands it for each
+/// provider instance from `[providers.NAME] OPTION` (see
+/// `crate::policy`), so a plugin's metadata stays the same for every
+/// instance while each instance gets exactly the origin it is configured
+/// for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Request {
+    /// A fixed capability.
+    Fixed(Capability),
+    /// The origin of the URL in a provider option.
+    HttpFromOption {
+        /// The option's name.
+        option: String,
+        /// The origin used when the option is not set.
+        default: Option<Origin>,
+    },
+}
+
+impl FromStr for Request {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let Some(template) = text
+            .strip_prefix("http:{")
+            .and_then(|rest| rest.strip_suffix('}'))
+        else {
+            return text.parse().map(Request::Fixed);
+        };
+        let fail = |reason: &str| ParseError {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (option, default) = match template.split_once('=') {
+            Some((option, default)) => (option, Some(default)),
+            None => (template, None),
+        };
+        let valid_option = !option.is_empty()
+            && option.len() <= 64
+            && option
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !valid_option {
+            return Err(fail(
+                "expected an option name like `http:{base_url}` (lowercase letters, digits, `_`, `-`)",
+            ));
+        }
+        let default = match default {
+            None => None,
+            Some(url) => Some(
+                origin_of_url(url)
+                    .ok_or_else(|| fail("the default must be an http or https URL"))?,
+            ),
+        };
+        Ok(Request::HttpFromOption {
+            option: option.to_owned(),
+            default,
+        })
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Fixed(c) => c.fmt(f),
+            Request::HttpFromOption {
+                option,
+                default: None,
+            } => write!(f, "http:{{{option}}}"),
+            Request::HttpFromOption {
+                option,
+                default: Some(origin),
+            } => write!(f, "http:{{{option}={origin}}}"),
+        }
+    }
+}
+
+impl serde::Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The origin (`scheme://host[:port]`) of an http or https URL such as
+/// `https://openrouter.ai/api`; `None` for anything else.
+pub(crate) fn origin_of_url(url: &str) -> Option<Origin> {
+    let url = url::Url::parse(url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = url.origin();
+    if !origin.is_tuple() {
+        return None;
+    }
+    origin.ascii_serialization().parse().ok()
+}
+
 /// Something a plugin is about to do that needs a capability.
 #[derive(Debug, Clone, Copy)]
-pub enum Use<'a> {
+pub(crate) enum Use<'a> {
     /// Run `program` (its file name; `sh` / `cmd` for a shell line).
     Process {
         /// The program's file name.
@@ -275,7 +380,8 @@ pub enum Use<'a> {
 /// The capability a use needs, as it would be written in a grant.
 fn needed(use_: &Use<'_>) -> String {
     match use_ {
-        Use::Process { program } => format!("process:{program}"),
+        // The program name comes from the plugin: it is shown and logged.
+        Use::Process { program } => format!("process:{}", crate::sanitize::plugin_text(program, 200)),
         Use::Loopback { port: Some(p) } => format!("loopback:{p}"),
         Use::Loopback { port: None } => "loopback".into(),
         Use::Browser => "browser".into(),
@@ -289,7 +395,7 @@ fn needed(use_: &Use<'_>) -> String {
 /// A use that the grants do not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("plugin `{plugin}` was not granted `{capability}`")]
-pub struct Denied {
+pub(crate) struct Denied {
     /// The plugin.
     pub plugin: String,
     /// The capability it would need.
@@ -299,7 +405,7 @@ pub struct Denied {
 /// The single place that decides whether a plugin may do something. Every
 /// import that reaches a process, a socket, a URL or the user asks it.
 #[derive(Debug, Clone, Default)]
-pub struct Granter {
+pub(crate) struct Granter {
     plugin: String,
     effective: Vec<Capability>,
 }
@@ -314,6 +420,7 @@ impl Granter {
     }
 
     /// The effective set: each requested capability that some grant covers.
+    #[cfg(test)]
     pub fn new(
         plugin: impl Into<String>,
         requested: &[Capability],
@@ -325,10 +432,15 @@ impl Granter {
         }
     }
 
-    /// The capabilities in force.
-    pub fn effective(&self) -> &[Capability] {
-        &self.effective
+    /// A granter allowing exactly `effective` (already the intersection of
+    /// what was requested and granted; see `crate::policy`).
+    pub fn allowing(plugin: impl Into<String>, effective: Vec<Capability>) -> Granter {
+        Granter {
+            plugin: plugin.into(),
+            effective,
+        }
     }
+
 
     /// Allows or denies `use_`; a denial is logged.
     pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {
@@ -336,12 +448,17 @@ impl Granter {
             tracing::debug!(plugin = %self.plugin, capability = %needed(&use_), "capability used");
             return Ok(());
         }
-        let denied = Denied {
-            plugin: self.plugin.clone(),
-            capability: needed(&use_),
-        };
+        let denied = self.denial(use_);
         tracing::warn!("{denied}");
         Err(denied)
+    }
+
+    /// The denial of `use_`, without checking or logging.
+    pub fn denial(&self, use_: Use<'_>) -> Denied {
+        Denied {
+            plugin: self.plugin.clone(),
+            capability: needed(&use_),
+        }
     }
 
     fn allows(&self, use_: &Use<'_>) -> bool {
@@ -367,7 +484,7 @@ impl Granter {
 /// granted. A request covered by a grant stays as requested; a grant
 /// narrower than a request (`loopback:3000` for `loopback`, `process:op`
 /// for `process`) gives the grant.
-pub fn effective(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
+pub(crate) fn effective(requested: &[Capability], granted: &[Capability]) -> Vec<Capability> {
     let mut out: Vec<Capability> = Vec::new();
     for r in requested {
         for g in granted {
@@ -438,6 +555,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("too broad"), "{err}");
+    }
+
+    #[test]
+    fn option_templates_parse_and_print() {
+        for s in [
+            "http:{base_url}",
+            "http:{base_url=https://openrouter.ai}",
+            "prompt",
+        ] {
+            assert_eq!(s.parse::<Request>().unwrap().to_string(), s);
+        }
+        assert_eq!(
+            "http:{issuer=https://login.example.com/tenant/x}"
+                .parse::<Request>()
+                .unwrap()
+                .to_string(),
+            "http:{issuer=https://login.example.com}"
+        );
+        for bad in [
+            "http:{}",
+            "http:{Base}",
+            "http:{a b}",
+            "http:{x=ftp://a.example}",
+            "http:{x=nope}",
+        ] {
+            assert!(bad.parse::<Request>().is_err(), "{bad} parsed");
+        }
     }
 
     #[test]

@@ -121,8 +121,12 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHHOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only for a person at a terminal, and never with NO_COLOR.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
@@ -159,10 +163,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Token { provider, refresh } => {
-            let options = TokenOptions {
-                refresh,
-                ..TokenOptions::default()
-            };
+            let options = TokenOptions::default().refresh(refresh);
             let token = host.token(&provider, options).await?;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{}", token.expose_secret())
@@ -174,7 +175,10 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             method,
             no_browser,
         } => {
-            let options = LoginOptions { method, no_browser };
+            let mut options = LoginOptions::default().no_browser(no_browser);
+            if let Some(method) = method {
+                options = options.method(method);
+            }
             let outcome = tokio::select! {
                 outcome = host.login(&provider, options) => outcome?,
                 _ = tokio::signal::ctrl_c() => return Err(authhost::Error::Cancelled.into()),
@@ -186,6 +190,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                     format!("the helper works; its key is cached for {seconds} s")
                 }
                 Saved::Cached(None) => "the helper works; its key is not cached".to_owned(),
+                _ => "saved".to_owned(),
             };
             eprintln!("Logged in to {provider} ({}; {saved})", outcome.kind);
         }
@@ -230,11 +235,8 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::Grant { id, capabilities },
         } => {
-            if authhost::registry::builtin(&id).is_some() {
-                anyhow::bail!("{id} is a built-in plugin; its capabilities are fixed in authhost");
-            }
             let file = &host.paths().config_file;
-            let added = authhost::config::add_grants(file, &id, &capabilities)?;
+            let added = host.grant(&id, &capabilities).await?;
             if added.is_empty() {
                 eprintln!("{id} already had those grants");
             } else {
@@ -288,6 +290,9 @@ fn print_plugins(plugins: &[PluginInfo]) {
                     if !p.missing.is_empty() {
                         detail.push_str(&format!("; missing: {}", list(&p.missing)));
                     }
+                    if p.grants_suspended.is_some() {
+                        detail.push_str("; grants suspended: the file changed since they were made");
+                    }
                     detail
                 }
             };
@@ -320,9 +325,13 @@ fn print_inspection(inspection: &authhost::Inspection) {
         );
         let methods: Vec<&str> = metadata.methods.iter().map(|m| m.id.as_str()).collect();
         println!("methods:     {}", methods.join(", "));
-        println!("requests:    {}", list(&metadata.requested));
+        let requested: Vec<String> = metadata.requested.iter().map(ToString::to_string).collect();
+        println!("requests:    {}", or_none(requested.join(", ")));
         println!("granted:     {}", list(&info.granted));
         println!("missing:     {}", list(&info.missing));
+        if let Some(reason) = &info.grants_suspended {
+            println!("grants:      suspended: {reason}");
+        }
     }
     match &info.error {
         None => println!("would load:  yes"),

@@ -2,10 +2,14 @@
 //! token, helper command or helper output.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Everything that can go wrong in authhost.
+///
+/// Concurrent callers that share one resolution each get the same variant
+/// (see [`Error::duplicate`]), so `matches!(e, Error::NoCredential(_))` holds
+/// for all of them.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// No provider of that name is configured and no plugin has that id.
     #[error("unknown provider `{0}` (see `authhost list`)")]
@@ -92,10 +96,6 @@ pub enum Error {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
-
-    /// The same failure, shared with concurrent callers of one resolution.
-    #[error(transparent)]
-    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -117,10 +117,70 @@ impl Error {
             failure,
         }
     }
+
+    /// The same error again, variant and message kept: for handing one
+    /// failure to every caller that waited on it. An I/O cause keeps its
+    /// kind and message.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::UnknownProvider(p) => Error::UnknownProvider(p.clone()),
+            Error::UnknownPlugin { provider, plugin } => Error::UnknownPlugin {
+                provider: provider.clone(),
+                plugin: plugin.clone(),
+            },
+            Error::NoCredential(p) => Error::NoCredential(p.clone()),
+            Error::Expired(p) => Error::Expired(p.clone()),
+            Error::UnknownMethod {
+                provider,
+                method,
+                available,
+            } => Error::UnknownMethod {
+                provider: provider.clone(),
+                method: method.clone(),
+                available: available.clone(),
+            },
+            Error::Config { path, message } => Error::Config {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            Error::CorruptStore { path, message } => Error::CorruptStore {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            Error::Io { what, path, source } => Error::Io {
+                what,
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Plugin { plugin, failure } => Error::Plugin {
+                plugin: plugin.clone(),
+                failure: failure.clone(),
+            },
+            Error::Provider { provider, error } => Error::Provider {
+                provider: provider.clone(),
+                error: error.clone(),
+            },
+            Error::Cancelled => Error::Cancelled,
+        }
+    }
 }
 
-/// How a plugin failed at the host level.
+/// `error` and its sources joined with `: `, for one-line messages.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// How a plugin failed at the host level. Texts that quote the plugin are
+/// sanitised (see the `sanitize` module) before they are put here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PluginFailure {
     /// The file is not a usable component.
     #[error("cannot load: {0}")]
@@ -163,8 +223,10 @@ pub enum PluginFailure {
     Invalid(String),
 }
 
-/// An error a provider plugin returned (the WIT `error` variant).
+/// An error a provider plugin returned (the WIT `error` variant). The texts
+/// are the plugin's, sanitised and bounded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProviderError {
     /// The user cancelled.
     #[error("cancelled")]
@@ -181,9 +243,14 @@ pub enum ProviderError {
     /// An unusable answer from a service or program.
     #[error("invalid response: {0}")]
     InvalidResponse(String),
-    /// The plugin used a capability it was not granted.
+    /// The plugin used a capability it was not granted; authhost itself
+    /// denied it during the call.
     #[error("capability denied: `{0}` was not granted (see `authhost plugins list`)")]
     CapabilityDenied(String),
+    /// The plugin says a capability was denied, but authhost denied nothing
+    /// during the call: the claim is the plugin's alone.
+    #[error("the plugin reports that `{0}` was denied, but authhost denied it nothing in this call")]
+    ClaimedDenied(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),

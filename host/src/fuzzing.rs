@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::loopback::{Request, Response};
+pub use crate::capability::Capability;
+pub use crate::config::{Config, edit_grants};
+pub use crate::loopback::{Request, Response};
 use crate::{Error, store};
 
 /// Writes `raw` to the loopback listener's connection handling as one

@@ -2,11 +2,11 @@
 //! authentication provider a sandboxed WebAssembly component.
 //!
 //! Providers implement the WIT world `authhost:provider/plugin` (see
-//! `wit/provider.wit`). The built-in ones are listed in
-//! [`registry::INTERNAL_PLUGINS`]; `*.wasm` files in the plugins folder join
-//! them. Each plugin gets only the capabilities it requested and was granted
-//! ([`capability`]), and every call runs under a timeout, a CPU budget and a
-//! memory cap.
+//! `wit/`, one folder per released version). The built-in ones are
+//! registered in one list, `INTERNAL_PLUGINS`; `*.wasm` files in the plugins
+//! folder join them. Each plugin gets only the capabilities it requested and
+//! was granted ([`capability`]), and every call runs under a timeout, a CPU
+//! budget and a memory cap.
 //!
 //! # Embedding
 //!
@@ -24,42 +24,37 @@
 //!
 //! [`Host::token`] returns a stored key without compiling any WebAssembly;
 //! helper providers run their plugin, once for any number of concurrent
-//! callers, and their credentials are cached as the plugin allows.
+//! callers, and their credentials are cached as the plugin allows. Errors
+//! are typed ([`Error`]); a failure shared by concurrent callers reaches
+//! each of them as the same variant.
 
-pub mod browser;
+mod api;
+mod browser;
 pub mod capability;
-pub mod config;
+mod config;
 pub mod credential;
+mod credentials;
 mod error;
+mod files;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
-mod host;
 pub mod interact;
-pub mod loopback;
-pub mod paths;
-pub mod process;
-pub mod registry;
+mod loopback;
+mod paths;
+mod plugins;
+mod policy;
+mod process;
 mod runtime;
-pub mod store;
+mod sanitize;
+mod store;
 
-pub use credential::{Credential, CredentialKind, Token};
-pub use error::{Error, PluginFailure, ProviderError};
-pub use host::{
-    API_KEY_METHOD, AuthMethod, Host, HostOptions, Inspection, LoginOptions, LoginOutcome,
-    MethodKind, PluginInfo, PluginMetadata, ProviderStatus, Saved, TokenOptions,
+pub use api::{
+    Host, HostOptions, Inspection, LoginOptions, LoginOutcome, PluginInfo, ProviderStatus, Saved,
+    TokenOptions,
 };
+pub use credential::{Credential, CredentialKind, Token};
+pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use paths::Paths;
-pub use runtime::WIT_VERSION;
-
-/// `error` and its sources joined with `: `, for one-line messages.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use plugins::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
+pub use runtime::{SUPPORTED_WIT_VERSIONS, WIT_VERSION};

@@ -57,6 +57,12 @@ impl Paths {
         self.cache_dir.join("credentials.json")
     }
 
+    /// The index of the plugins folder: what each component said in
+    /// `describe`.
+    pub fn plugin_index_file(&self) -> PathBuf {
+        self.cache_dir.join("plugins.json")
+    }
+
     /// Compiled components.
     pub fn component_cache_dir(&self) -> PathBuf {
         self.cache_dir.join("components")

@@ -10,7 +10,6 @@
 //! reported with its path and never overwritten.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -18,6 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
+pub(crate) use crate::files::create_private_dir;
+use crate::files::{self, Access};
 
 /// A JSON object file of secrets, keyed by provider.
 #[derive(Debug, Clone)]
@@ -31,10 +32,6 @@ impl JsonStore {
         JsonStore { path: path.into() }
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 
     /// Reads every entry; a missing file has none.
     pub fn read(&self) -> Result<Map<String, Value>, Error> {
@@ -80,7 +77,7 @@ impl JsonStore {
         let _lock = self.lock()?;
         let mut map = self.read()?;
         let result = change(&mut map);
-        self.write(dir, &map)?;
+        self.write(&map)?;
         Ok(result)
     }
 
@@ -100,51 +97,11 @@ impl JsonStore {
         Ok(file)
     }
 
-    /// The prefix of this store's temporary files: `.auth.json-`.
-    fn temp_prefix(&self) -> String {
-        format!(
-            ".{}-",
-            self.path.file_name().unwrap_or_default().to_string_lossy()
-        )
-    }
-
-    /// Removes temporary files left by writers that were killed mid-write.
-    /// Called under the lock, so no live writer owns one.
-    fn remove_leftovers(&self, dir: &Path) {
-        let prefix = self.temp_prefix();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-
-    fn write(&self, dir: &Path, map: &Map<String, Value>) -> Result<(), Error> {
-        let fail = |what, e| Error::io(what, &self.path, e);
-        self.remove_leftovers(dir);
-        // tempfile creates the file with mode 0600 on Unix.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix())
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    fn write(&self, map: &Map<String, Value>) -> Result<(), Error> {
+        files::remove_leftovers(&self.path);
         let mut bytes = serde_json::to_vec_pretty(map).expect("a JSON map always encodes");
         bytes.push(b'\n');
-        tmp.write_all(&bytes).map_err(|e| fail("cannot write", e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| fail("cannot sync", e))?;
-        tmp.persist(&self.path)
-            .map_err(|e| fail("cannot replace", e.error))?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        files::write_atomic(&self.path, &bytes, Access::Private)
     }
 
     fn corrupt(&self, message: String) -> Error {
@@ -212,20 +169,6 @@ fn private_options() -> OpenOptions {
         options.mode(0o600);
     }
     options
-}
-
-/// Creates `dir` (mode 0700 on Unix) and its parents if missing.
-pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("cannot create directory", dir, e))
 }
 
 #[cfg(test)]

@@ -49,7 +49,6 @@ struct Acme;
 
 impl Guest for Acme {
     fn describe() -> Metadata {
-        let base_url = Options::load().unwrap_or_default().base_url().to_owned();
         Metadata {
             id: "acme".into(),
             display_name: "Acme AI (example)".into(),
@@ -60,8 +59,13 @@ impl Guest for Acme {
                 kind: MethodKind::Oauth,
             }],
             // Ask for exactly what `login` uses; the user grants these in
-            // `[plugins.acme] grant = [...]`.
-            capabilities: vec!["prompt".into(), format!("http:{}", origin(&base_url))],
+            // `[plugins.acme] grant = [...]`. Metadata is the same for every
+            // provider instance: the host fills in the origin of each
+            // instance's `base_url` option.
+            capabilities: vec![
+                "prompt".into(),
+                format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
+            ],
             resolves: false,
         }
     }

@@ -1,50 +1,73 @@
-//! The host side of the WIT imports. Each capability check is one call to
-//! the granter ([`super::state::Grants::check`]); nothing here reaches a
-//! process, a socket, a URL or the user without it.
+//! The host side of the contract's imports, independent of the WIT version:
+//! each version module in [`super::wit`] converts its types and calls these.
+//!
+//! Each capability check is one call to the granter
+//! ([`super::state::Grants::check`]); nothing here reaches a process, a
+//! socket, a URL or the user without it. While a plugin describes itself it
+//! has no grants, sees an empty configuration, and its messages and log
+//! lines are dropped: `describe` can use nothing.
 
 use std::time::Duration;
 
 use wasmtime::component::Resource;
 
-use super::bindings::authhost::provider::{
-    browser, config, interact, log, loopback, process, types,
-};
 use super::state::PluginState;
+use super::wit::WitError;
 use crate::capability::{Denied, Use};
-use crate::loopback::Listener;
+use crate::loopback::{Listener, Request, Response};
 use crate::process::{Command, RunError, RunSpec};
+use crate::sanitize;
 
-use types::Error;
-
-/// Longest text accepted from a guest for a message or a log line.
-const MAX_TEXT: usize = 4096;
 /// Caps on what a guest may ask of `process.run`.
 const MAX_PROCESS_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_PROCESS_OUTPUT: usize = 16 << 20;
+/// Longest prompt or paste label shown, in characters.
+const MAX_LABEL: usize = 200;
+/// Longest message shown, in characters: room for a long login URL.
+const MAX_MESSAGE: usize = 4096;
 
-fn denied(d: Denied) -> Error {
-    Error::CapabilityDenied(d.capability)
+/// What to run (`process.run`).
+pub(crate) enum RunCommand {
+    Shell(String),
+    Argv(Vec<String>),
 }
 
-/// `text`, cut at [`MAX_TEXT`] bytes on a character boundary.
-fn bounded(text: &str) -> &str {
-    if text.len() <= MAX_TEXT {
-        return text;
-    }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+/// A `process.run` request.
+pub(crate) struct RunRequest {
+    pub command: RunCommand,
+    pub env: Vec<(String, String)>,
+    pub timeout_ms: u32,
+    pub max_output: u32,
 }
 
-impl types::Host for PluginState {}
+/// How the program ended.
+pub(crate) struct RunOutput {
+    pub exit_code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// What `listener.next` received.
+pub(crate) enum Event {
+    Request(u64, Request),
+    Pasted(String),
+}
 
 impl PluginState {
+    /// Asks the granter (which records a denial).
+    fn check(&self, use_: Use<'_>) -> Result<(), WitError> {
+        self.grants
+            .check(use_)
+            .map_err(|d: Denied| WitError::CapabilityDenied(d.capability))
+    }
+
     /// Counts one log line or message; false once the plugin has used up
     /// its allowance (a plugin that logs in a loop cannot flood the
-    /// terminal).
+    /// terminal), and always while it describes itself.
     fn take_line(&mut self) -> bool {
+        if self.describing() {
+            return false;
+        }
         match self.lines_left {
             0 => false,
             1 => {
@@ -60,33 +83,32 @@ impl PluginState {
     }
 }
 
-impl process::Host for PluginState {
-    async fn run(&mut self, request: process::RunRequest) -> Result<process::RunOutput, Error> {
-        let command = match request.command {
-            process::Command::Shell(line) => Command::Shell(line),
-            process::Command::Argv(argv) => Command::Argv(argv),
-        };
-        self.grants
-            .check(Use::Process {
-                program: &program_name(&command),
-            })
-            .map_err(denied)?;
-        let spec = RunSpec {
-            command,
-            env: request.env,
-            timeout: Duration::from_millis(request.timeout_ms.into()).min(MAX_PROCESS_TIMEOUT),
-            max_output: (request.max_output as usize).min(MAX_PROCESS_OUTPUT),
-        };
-        match crate::process::run(spec).await {
-            Ok(out) => Ok(process::RunOutput {
-                exit_code: out.exit_code,
-                stdout: out.stdout,
-                stderr: out.stderr,
-            }),
-            Err(e @ RunError::Timeout(_)) => Err(Error::Timeout(e.to_string())),
-            Err(e @ RunError::OutputTooLarge { .. }) => Err(Error::InvalidResponse(e.to_string())),
-            Err(e) => Err(Error::Other(crate::error_chain(&e))),
-        }
+pub(crate) async fn process_run(
+    state: &mut PluginState,
+    request: RunRequest,
+) -> Result<RunOutput, WitError> {
+    let command = match request.command {
+        RunCommand::Shell(line) => Command::Shell(line),
+        RunCommand::Argv(argv) => Command::Argv(argv),
+    };
+    state.check(Use::Process {
+        program: &program_name(&command),
+    })?;
+    let spec = RunSpec {
+        command,
+        env: request.env,
+        timeout: Duration::from_millis(request.timeout_ms.into()).min(MAX_PROCESS_TIMEOUT),
+        max_output: (request.max_output as usize).min(MAX_PROCESS_OUTPUT),
+    };
+    match crate::process::run(spec).await {
+        Ok(out) => Ok(RunOutput {
+            exit_code: out.exit_code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }),
+        Err(e @ RunError::Timeout(_)) => Err(WitError::Timeout(e.to_string())),
+        Err(e @ RunError::OutputTooLarge { .. }) => Err(WitError::InvalidResponse(e.to_string())),
+        Err(e) => Err(WitError::Other(crate::error::error_chain(&e))),
     }
 }
 
@@ -107,142 +129,160 @@ fn program_name(command: &Command) -> String {
     }
 }
 
-impl loopback::Host for PluginState {}
-
-impl loopback::HostListener for PluginState {
-    async fn bind(
-        &mut self,
-        port: Option<u16>,
-    ) -> wasmtime::Result<Result<Resource<Listener>, Error>> {
-        if let Err(d) = self.grants.check(Use::Loopback { port }) {
-            return Ok(Err(denied(d)));
-        }
-        match Listener::bind(port).await {
-            Ok(listener) => Ok(Ok(self.table.push(listener)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Ok(Err(Error::Other(format!(
-                "port {} is in use",
-                port.unwrap_or_default()
-            )))),
-            Err(e) => Ok(Err(Error::Other(format!(
-                "cannot listen on 127.0.0.1: {e}"
-            )))),
-        }
+pub(crate) async fn loopback_bind(
+    state: &mut PluginState,
+    port: Option<u16>,
+) -> wasmtime::Result<Result<Resource<Listener>, WitError>> {
+    if let Err(e) = state.check(Use::Loopback { port }) {
+        return Ok(Err(e));
     }
-
-    async fn port(&mut self, listener: Resource<Listener>) -> wasmtime::Result<u16> {
-        Ok(self.table.get(&listener)?.port())
-    }
-
-    async fn next(
-        &mut self,
-        listener: Resource<Listener>,
-        timeout_ms: u32,
-        paste_label: Option<String>,
-    ) -> wasmtime::Result<Result<loopback::Event, Error>> {
-        if paste_label.is_some()
-            && let Err(d) = self.grants.check(Use::Prompt)
-        {
-            return Ok(Err(denied(d)));
-        }
-        let interaction = self.call.interaction.clone();
-        let timeout = Duration::from_millis(timeout_ms.into());
-        let listener = self.table.get_mut(&listener)?;
-        let pasted = async {
-            match &paste_label {
-                Some(label) => interaction.pasted_line(bounded(label)).await,
-                None => std::future::pending().await,
-            }
-        };
-        Ok(tokio::select! {
-            request = listener.next(timeout) => match request {
-                Some((ticket, r)) => Ok(loopback::Event::Request((ticket, loopback::Request {
-                    method: r.method,
-                    path_and_query: r.path_and_query,
-                    headers: r.headers,
-                }))),
-                None => Err(Error::Timeout(format!("no request arrived within {timeout_ms} ms"))),
-            },
-            line = pasted => Ok(loopback::Event::Pasted(line)),
-        })
-    }
-
-    async fn respond(
-        &mut self,
-        listener: Resource<Listener>,
-        ticket: u64,
-        response: loopback::Response,
-    ) -> wasmtime::Result<()> {
-        self.table.get_mut(&listener)?.respond(
-            ticket,
-            crate::loopback::Response {
-                status: response.status,
-                headers: response.headers,
-                body: response.body,
-            },
-        );
-        Ok(())
-    }
-
-    async fn drop(&mut self, listener: Resource<Listener>) -> wasmtime::Result<()> {
-        self.table.delete(listener)?;
-        Ok(())
+    match Listener::bind(port).await {
+        Ok(listener) => Ok(Ok(state.table.push(listener)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Ok(Err(WitError::Other(format!(
+            "port {} is in use",
+            port.unwrap_or_default()
+        )))),
+        Err(e) => Ok(Err(WitError::Other(format!(
+            "cannot listen on 127.0.0.1: {e}"
+        )))),
     }
 }
 
-impl browser::Host for PluginState {
-    async fn open(&mut self, url: String) -> Result<(), Error> {
-        self.grants.check(Use::Browser).map_err(denied)?;
-        let parsed = url::Url::parse(&url).map_err(|e| Error::Other(format!("not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Other(
-                "only http and https URLs can be opened".into(),
-            ));
+pub(crate) fn loopback_port(
+    state: &mut PluginState,
+    listener: &Resource<Listener>,
+) -> wasmtime::Result<u16> {
+    Ok(state.table.get(listener)?.port())
+}
+
+pub(crate) async fn loopback_next(
+    state: &mut PluginState,
+    listener: &Resource<Listener>,
+    timeout_ms: u32,
+    paste_label: Option<String>,
+) -> wasmtime::Result<Result<Event, WitError>> {
+    if paste_label.is_some()
+        && let Err(e) = state.check(Use::Prompt)
+    {
+        return Ok(Err(e));
+    }
+    let interaction = state.call.interaction.clone();
+    let label = paste_label.map(|l| state.label(&l));
+    let timeout = Duration::from_millis(timeout_ms.into());
+    let listener = state.table.get_mut(listener)?;
+    let pasted = async {
+        match &label {
+            Some(label) => interaction.pasted_line(label).await,
+            None => std::future::pending().await,
         }
-        crate::browser::open(parsed.as_str())
-            .map_err(|e| Error::Other(format!("cannot start the browser: {e}")))
+    };
+    Ok(tokio::select! {
+        request = listener.next(timeout) => match request {
+            Some((ticket, r)) => Ok(Event::Request(ticket, r)),
+            None => Err(WitError::Timeout(format!("no request arrived within {timeout_ms} ms"))),
+        },
+        line = pasted => Ok(Event::Pasted(line)),
+    })
+}
+
+pub(crate) fn loopback_respond(
+    state: &mut PluginState,
+    listener: &Resource<Listener>,
+    ticket: u64,
+    response: Response,
+) -> wasmtime::Result<()> {
+    state.table.get_mut(listener)?.respond(ticket, response);
+    Ok(())
+}
+
+pub(crate) fn loopback_drop(
+    state: &mut PluginState,
+    listener: Resource<Listener>,
+) -> wasmtime::Result<()> {
+    state.table.delete(listener)?;
+    Ok(())
+}
+
+pub(crate) fn browser_open(state: &mut PluginState, url: &str) -> Result<(), WitError> {
+    state.check(Use::Browser)?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| WitError::Other(format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(WitError::Other(
+            "only http and https URLs can be opened".into(),
+        ));
+    }
+    crate::browser::open(parsed.as_str())
+        .map_err(|e| WitError::Other(format!("cannot start the browser: {e}")))
+}
+
+pub(crate) fn message(state: &mut PluginState, text: &str) {
+    if state.take_line() {
+        let line = state.line(text);
+        state.call.interaction.message(&line);
     }
 }
 
-impl interact::Host for PluginState {
-    async fn message(&mut self, text: String) {
-        if self.take_line() {
-            self.call.interaction.message(bounded(&text));
-        }
-    }
+pub(crate) async fn prompt(
+    state: &mut PluginState,
+    label: &str,
+    secret: bool,
+) -> Result<String, WitError> {
+    state.check(Use::Prompt)?;
+    let interaction = state.call.interaction.clone();
+    let label = state.label(label);
+    interaction
+        .prompt(&label, secret)
+        .await
+        .ok_or(WitError::Cancelled)
+}
 
-    async fn prompt(&mut self, label: String, secret: bool) -> Result<String, Error> {
-        self.grants.check(Use::Prompt).map_err(denied)?;
-        let interaction = self.call.interaction.clone();
-        interaction
-            .prompt(bounded(&label), secret)
-            .await
-            .ok_or(Error::Cancelled)
+pub(crate) fn provider_name(state: &mut PluginState) -> String {
+    if state.describing() {
+        return String::new();
+    }
+    state.call.provider.clone()
+}
+
+pub(crate) fn config_get(state: &mut PluginState) -> String {
+    if state.describing() {
+        return "{}".into();
+    }
+    state.call.config_json.clone()
+}
+
+pub(crate) fn log_write(state: &mut PluginState, level: tracing::Level, message: &str) {
+    if !state.take_line() {
+        return;
+    }
+    let plugin = sanitize::plugin_text(&state.call.plugin, 64);
+    let message = sanitize::short(message);
+    match level {
+        tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
+        tracing::Level::DEBUG => tracing::debug!(plugin, "{message}"),
+        tracing::Level::INFO => tracing::info!(plugin, "{message}"),
+        tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
+        _ => tracing::error!(plugin, "{message}"),
     }
 }
 
-impl config::Host for PluginState {
-    async fn provider_name(&mut self) -> String {
-        self.call.provider.clone()
-    }
-
-    async fn get(&mut self) -> String {
-        self.call.config_json.clone()
-    }
-}
-
-impl log::Host for PluginState {
-    async fn write(&mut self, level: log::Level, message: String) {
-        if !self.take_line() {
-            return;
+impl PluginState {
+    /// A message line of this plugin for the user: sanitised, and
+    /// attributed unless the plugin is built in.
+    fn line(&self, text: &str) -> String {
+        if self.call.builtin {
+            sanitize::plugin_text(text, MAX_MESSAGE)
+        } else {
+            sanitize::attributed(&self.call.plugin, text, MAX_MESSAGE)
         }
-        let plugin = &self.call.plugin;
-        let message = bounded(&message);
-        match level {
-            log::Level::Trace => tracing::trace!(plugin, "{message}"),
-            log::Level::Debug => tracing::debug!(plugin, "{message}"),
-            log::Level::Info => tracing::info!(plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(plugin, "{message}"),
-            log::Level::Error => tracing::error!(plugin, "{message}"),
+    }
+
+    /// A prompt label of this plugin, as [`PluginState::line`] but shorter.
+    fn label(&self, text: &str) -> String {
+        if self.call.builtin {
+            sanitize::plugin_text(text, MAX_LABEL)
+        } else {
+            sanitize::attributed(&self.call.plugin, text, MAX_LABEL)
         }
     }
 }

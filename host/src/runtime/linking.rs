@@ -8,7 +8,7 @@
 //! and `wasmtime_wasi_http::p2::add_only_http_to_linker_async` link.
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
@@ -16,7 +16,6 @@ use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
-use super::bindings::Plugin;
 use super::state::PluginState;
 
 /// The optional groups of interfaces a component imports.
@@ -97,6 +96,6 @@ pub(super) fn linker(engine: &Engine, needs: Needs) -> wasmtime::Result<Linker<P
     if needs.http {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(l)?;
     }
-    Plugin::add_to_linker::<T, HasSelf<T>>(l, |state| state)?;
+    super::wit::add_to_linker(l)?;
     Ok(linker)
 }

@@ -1,12 +1,12 @@
 //! The WebAssembly side: one engine, the linker with every import, a disk
 //! cache of compiled components, and plugin calls under limits.
 
-mod bindings;
 mod engine_config;
 mod imports;
 mod limits;
 mod linking;
 mod state;
+mod wit;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -18,18 +18,18 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-pub(crate) use bindings::{Metadata, Resolved, WitCredential, WitError};
-pub use bindings::{MethodKind, Reason, WIT_VERSION};
 pub(crate) use state::CallContext;
+pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
+pub(crate) use wit::{Credential as WitCredential, Metadata, Method, Reason, Resolved, WitError};
 
 use crate::capability::Granter;
 use crate::config::Limits;
 use crate::error::PluginFailure;
-use crate::registry::BuiltinPlugin;
-use bindings::{Plugin, PluginPre};
+use crate::plugins::BuiltinPlugin;
 use limits::{CpuBudget, Stop, TICK};
 use linking::Needs;
 use state::PluginState;
+use wit::{Provider, ProviderPre};
 
 /// The engine, the linker and the component cache. Created on first use:
 /// commands that run no plugin never pay for it.
@@ -43,7 +43,7 @@ pub struct Runtime {
 
 /// A compiled, linked component, ready to instantiate.
 pub struct LoadedComponent {
-    pre: PluginPre<PluginState>,
+    pre: ProviderPre,
     /// The `authhost:provider` version it was built against.
     pub wit_version: String,
 }
@@ -152,7 +152,7 @@ impl Runtime {
     }
 
     fn link(&self, component: Component) -> Result<LoadedComponent, PluginFailure> {
-        let wit_version = provider_export_version(&self.engine, &component)?;
+        let (wit_version, served_by) = provider_export_version(&self.engine, &component)?;
         let needs = Needs::of(&self.engine, &component);
         let pre = self
             .linker(needs)?
@@ -163,7 +163,7 @@ impl Runtime {
                     root_cause(&e)
                 ))
             })?;
-        let pre = PluginPre::new(pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
+        let pre = ProviderPre::new(served_by, pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
         Ok(LoadedComponent { pre, wit_version })
     }
 
@@ -237,13 +237,13 @@ impl Runtime {
             }
         });
         let limits = *limits;
-        let bindings = guard(&limits, limits.call_timeout_ms, "call_timeout_ms", async {
-            component.pre.instantiate_async(&mut store).await
+        let provider = guard(&limits, limits.call_timeout_ms, "call_timeout_ms", async {
+            component.pre.instantiate(&mut store).await
         })
         .await?;
         Ok(Instance {
             store,
-            bindings,
+            provider,
             limits,
         })
     }
@@ -252,19 +252,21 @@ impl Runtime {
 /// One instantiated plugin; dropped after the call it was made for.
 pub struct Instance {
     store: Store<PluginState>,
-    bindings: Plugin,
+    provider: Provider,
     limits: Limits,
 }
 
 impl Instance {
-    /// Calls `describe`.
+    /// Calls `describe` on an instance with no grants: its imports give
+    /// nothing, and it must answer within `describe_timeout_ms`.
     pub async fn describe(&mut self) -> Result<Metadata, PluginFailure> {
-        let provider = self.bindings.authhost_provider_provider();
+        debug_assert!(self.store.data().describing());
+        let ms = self.limits.describe_timeout_ms;
         guard(
             &self.limits,
-            self.limits.call_timeout_ms,
-            "call_timeout_ms",
-            provider.call_describe(&mut self.store),
+            ms,
+            "describe_timeout_ms",
+            self.provider.describe(&mut self.store),
         )
         .await
     }
@@ -274,14 +276,18 @@ impl Instance {
         self.store.data().grants.set(granter);
     }
 
+    /// The capabilities the granter denied so far in this instance.
+    pub fn denied(&self) -> Vec<String> {
+        self.store.data().grants.denied()
+    }
+
     /// Calls `login`.
     pub async fn login(
         &mut self,
         method: &str,
         options: &[(String, String)],
     ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
-        let provider = self.bindings.authhost_provider_provider();
-        let call = provider.call_login(&mut self.store, method, options);
+        let call = self.provider.login(&mut self.store, method, options);
         guard(
             &self.limits,
             self.limits.login_timeout_ms,
@@ -296,8 +302,7 @@ impl Instance {
         &mut self,
         reason: Reason,
     ) -> Result<Result<Resolved, WitError>, PluginFailure> {
-        let provider = self.bindings.authhost_provider_provider();
-        let call = provider.call_resolve(&mut self.store, reason);
+        let call = self.provider.resolve(&mut self.store, reason);
         guard(
             &self.limits,
             self.limits.call_timeout_ms,
@@ -359,13 +364,13 @@ fn check_header(bytes: &[u8]) -> Result<(), PluginFailure> {
     Ok(())
 }
 
-/// The version of `authhost:provider/provider` the component exports,
-/// checked against the host's.
+/// The version of `authhost:provider/provider` the component exports, and
+/// the supported version that serves it.
 fn provider_export_version(
     engine: &Engine,
     component: &Component,
-) -> Result<String, PluginFailure> {
-    let prefix = format!("{}@", bindings::PROVIDER_EXPORT);
+) -> Result<(String, &'static str), PluginFailure> {
+    let prefix = format!("{}@", wit::PROVIDER_EXPORT);
     let version = component
         .component_type()
         .exports(engine)
@@ -373,31 +378,11 @@ fn provider_export_version(
         .ok_or_else(|| {
             PluginFailure::Load(format!(
                 "it does not export {}: not an authhost provider",
-                bindings::PROVIDER_EXPORT
+                wit::PROVIDER_EXPORT
             ))
         })?;
-    if compatible(&version, WIT_VERSION) {
-        Ok(version)
-    } else {
-        Err(PluginFailure::Incompatible {
-            found: version,
-            supported: WIT_VERSION.to_owned(),
-        })
-    }
-}
-
-/// Semver compatibility as the component model applies it: same major, and
-/// for 0.x the same minor.
-fn compatible(found: &str, supported: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split(['.', '-', '+']);
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    };
-    match (parts(found), parts(supported)) {
-        (Some((0, a)), Some((0, b))) => a == b,
-        (Some((a, _)), Some((b, _))) => a == b,
-        _ => false,
-    }
+    let served_by = wit::version_for(&version)?;
+    Ok((version, served_by))
 }
 
 /// Plugin instances that can be alive at once (each call uses one).
@@ -437,16 +422,6 @@ fn start_epoch_ticker(engine: &Engine) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_compatibility() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("1.0.0", "0.1.0"));
-        assert!(compatible("1.4.0", "1.0.0"));
-        assert!(!compatible("x", "0.1.0"));
-    }
 
     #[test]
     fn headers_are_explained() {

@@ -2,7 +2,7 @@
 //! limits, and what the call is about.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
@@ -18,6 +18,9 @@ use crate::interact::Interaction;
 pub struct CallContext {
     /// The plugin id.
     pub plugin: String,
+    /// Whether the plugin is built into authhost (its messages are then
+    /// authhost's own words, not attributed to a third party).
+    pub builtin: bool,
     /// The provider instance (`[providers.NAME]`).
     pub provider: String,
     /// The provider's options as a JSON object.
@@ -31,6 +34,9 @@ pub struct CallContext {
 pub struct Grants {
     plugin: String,
     granter: OnceLock<Granter>,
+    /// What was denied during the call, so the host can name the missing
+    /// grant whatever the plugin then returns.
+    denied: Mutex<Vec<String>>,
 }
 
 impl Grants {
@@ -38,6 +44,7 @@ impl Grants {
         Grants {
             plugin: plugin.to_owned(),
             granter: OnceLock::new(),
+            denied: Mutex::new(Vec::new()),
         }
     }
 
@@ -46,12 +53,32 @@ impl Grants {
         let _ = self.granter.set(granter);
     }
 
-    /// Asks the granter; denies everything before [`Grants::set`].
+    /// True until [`Grants::set`]: the instance is describing itself.
+    pub fn unset(&self) -> bool {
+        self.granter.get().is_none()
+    }
+
+    /// Asks the granter; denies everything before [`Grants::set`]. Denials
+    /// are remembered (see [`Grants::denied`]).
     pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {
-        match self.granter.get() {
+        let result = match self.granter.get() {
             Some(granter) => granter.check(use_),
-            None => Granter::deny_all(self.plugin.clone()).check(use_),
+            // Describing: everything is denied, quietly (components built
+            // against 0.1.0 may call imports from `describe`).
+            None => Err(Granter::deny_all(self.plugin.clone()).denial(use_)),
+        };
+        if let Err(denied) = &result {
+            let mut list = self.denied.lock().unwrap_or_else(|e| e.into_inner());
+            if !list.contains(&denied.capability) && list.len() < 16 {
+                list.push(denied.capability.clone());
+            }
         }
+        result
+    }
+
+    /// The capabilities denied so far in this call.
+    pub fn denied(&self) -> Vec<String> {
+        self.denied.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -103,6 +130,12 @@ impl PluginState {
             call,
             lines_left: MAX_LINES,
         }
+    }
+
+    /// True while the plugin describes itself: no grants are set, and its
+    /// imports give nothing.
+    pub fn describing(&self) -> bool {
+        self.grants.unset()
     }
 }
 

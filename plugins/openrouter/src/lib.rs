@@ -104,10 +104,6 @@ struct OpenRouter;
 
 impl Guest for OpenRouter {
     fn describe() -> Metadata {
-        let origin = Options::load()
-            .ok()
-            .and_then(|o| o.origin().ok())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         Metadata {
             id: "openrouter".into(),
             display_name: "OpenRouter".into(),
@@ -122,7 +118,8 @@ impl Guest for OpenRouter {
                 "loopback".into(),
                 "browser".into(),
                 "prompt".into(),
-                format!("http:{origin}"),
+                // The host fills in the origin of `[providers.NAME] base_url`.
+                format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
             ],
             resolves: false,
         }

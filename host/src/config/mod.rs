@@ -1,4 +1,6 @@
 //! `config.toml`: provider instances, grants for folder plugins, and limits.
+//! Reading it is here; editing it (`authhost plugins grant`) is in
+//! [`grants`].
 //!
 //! ```toml
 //! [providers.anthropic]        # a provider instance named "anthropic"
@@ -20,6 +22,11 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::capability::Capability;
+
+mod grants;
+pub(crate) use grants::add_grants;
+#[cfg(fuzzing)]
+pub(crate) use grants::edit_grants;
 
 /// The parsed configuration.
 #[derive(Debug, Default, Clone)]
@@ -59,6 +66,12 @@ pub struct PluginConfig {
     /// Capabilities the user grants the plugin.
     #[serde(default, deserialize_with = "deserialize_grants")]
     pub grant: Vec<Capability>,
+    /// The SHA-256 (hex) of the component the grants were made for, recorded
+    /// by `authhost plugins grant`: the grants apply to that file only, and
+    /// are suspended when the plugin's file changes. Without it (a grant
+    /// written by hand) they apply to whichever single file has the id.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 /// `[limits]`: bounds on every plugin call.
@@ -70,7 +83,10 @@ pub struct Limits {
     /// CPU time a plugin call may use, in milliseconds (stops endless loops;
     /// time spent waiting in host calls does not count).
     pub cpu_ms: u64,
-    /// Wall-clock limit of a non-interactive call (`describe`, `resolve`).
+    /// Wall-clock limit of `describe` (which may call no import, so needs
+    /// little time: a slow one must not hold up every command).
+    pub describe_timeout_ms: u64,
+    /// Wall-clock limit of a non-interactive call (`resolve`).
     pub call_timeout_ms: u64,
     /// Wall-clock limit of an interactive `login`.
     pub login_timeout_ms: u64,
@@ -81,6 +97,7 @@ impl Default for Limits {
         Limits {
             memory_mib: 64,
             cpu_ms: 10_000,
+            describe_timeout_ms: 500,
             call_timeout_ms: 120_000,
             login_timeout_ms: 900_000,
         }
@@ -146,8 +163,15 @@ impl Config {
             };
             providers.insert(name, ProviderConfig { plugin, options });
         }
-        for id in raw.plugins.keys() {
-            check_name(id).map_err(|m| invalid(format!("[plugins.{id}]: {m}")))?;
+        for (id, settings) in &raw.plugins {
+            crate::plugins::check_id(id).map_err(|m| invalid(format!("[plugins.{id}]: {m}")))?;
+            if let Some(digest) = &settings.sha256
+                && (digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                return Err(invalid(format!(
+                    "[plugins.{id}] sha256 must be 64 hexadecimal digits"
+                )));
+            }
         }
         Ok(Config {
             providers,
@@ -231,134 +255,5 @@ mod tests {
         assert!(err.to_string().contains("too broad"), "{err}");
         assert!(parse("[providers.\"a b\"]").is_err());
         assert!(parse("[providers.x]\nplugin = 3").is_err());
-    }
-}
-
-/// Adds `grants` to `[plugins.ID] grant` in the file at `path`, keeping the
-/// rest of the file (comments, order, formatting) as it is. Returns the
-/// grants that were not there yet.
-pub fn add_grants(path: &Path, id: &str, grants: &[Capability]) -> Result<Vec<Capability>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("cannot read", path, e)),
-    };
-    let (edited, added) = edit_grants(&text, path, id, grants)?;
-    if !added.is_empty() {
-        write_config(path, &edited)?;
-    }
-    Ok(added)
-}
-
-/// [`add_grants`] on the text of the file at `path` (named in errors):
-/// returns the new text and the grants that were not there yet.
-pub fn edit_grants(
-    text: &str,
-    path: &Path,
-    id: &str,
-    grants: &[Capability],
-) -> Result<(String, Vec<Capability>), Error> {
-    use toml_edit::{Array, DocumentMut, Item, Table, value};
-
-    check_name(id).map_err(|message| Error::Config {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    // Refuse to edit a file that does not load: the user should see the error.
-    Config::parse(text, path)?;
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    let not_a_table = |what: &str| Error::Config {
-        path: path.to_path_buf(),
-        message: format!("{what} is not a table"),
-    };
-    let plugins = doc
-        .entry("plugins")
-        .or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        })
-        .as_table_like_mut()
-        .ok_or_else(|| not_a_table("`plugins`"))?;
-    let plugin = plugins
-        .entry(id)
-        .or_insert(Item::Table(Table::new()))
-        .as_table_like_mut()
-        .ok_or_else(|| not_a_table(&format!("`plugins.{id}`")))?;
-    let array = plugin
-        .entry("grant")
-        .or_insert(value(Array::new()))
-        .as_array_mut()
-        .ok_or_else(|| Error::Config {
-            path: path.to_path_buf(),
-            message: format!("`plugins.{id}.grant` is not an array"),
-        })?;
-    let present: Vec<Capability> = array
-        .iter()
-        .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()))
-        .collect();
-    let mut added = Vec::new();
-    for grant in grants {
-        if !present.contains(grant) && !added.contains(grant) {
-            array.push(grant.to_string());
-            added.push(grant.clone());
-        }
-    }
-    Ok((doc.to_string(), added))
-}
-
-/// Replaces `path` atomically with `text`.
-fn write_config(path: &Path, text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write to", dir, e))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = tmp.as_file().set_permissions(meta.permissions());
-    }
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot replace", path, e.error))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod edit_tests {
-    use super::*;
-
-    #[test]
-    fn grants_keep_comments_and_formatting() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        let original = "# my providers\n[providers.openrouter]\nbase_url = \"https://openrouter.ai\"  # prod\n\n[plugins.acme]\ngrant = [\"browser\"] # ok\n";
-        std::fs::write(&path, original).unwrap();
-        let caps: Vec<Capability> = ["browser", "prompt", "http:https://api.acme.example"]
-            .iter()
-            .map(|c| c.parse().unwrap())
-            .collect();
-        let added = add_grants(&path, "acme", &caps).unwrap();
-        assert_eq!(added.len(), 2);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("# my providers\n"), "{text}");
-        assert!(
-            text.contains("base_url = \"https://openrouter.ai\"  # prod"),
-            "{text}"
-        );
-        let config = Config::load(&path).unwrap();
-        assert_eq!(config.plugins["acme"].grant, caps);
-        assert!(add_grants(&path, "acme", &caps).unwrap().is_empty());
-        add_grants(&path, "other", &caps[..1]).unwrap();
-        assert_eq!(
-            Config::load(&path).unwrap().plugins["other"].grant,
-            caps[..1]
-        );
     }
 }

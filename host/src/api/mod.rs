@@ -1,0 +1,385 @@
+//! [`Host`]: the operations of the CLI as an async library API, a thin
+//! facade over the two jobs it coordinates, the plugin registry
+//! (`crate::plugins`) and the credentials (`crate::credentials`).
+
+mod options;
+mod reports;
+
+pub use options::{HostOptions, LoginOptions, TokenOptions};
+pub use reports::{Inspection, LoginOutcome, PluginInfo, ProviderStatus, Saved};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::capability::Capability;
+use crate::config::Config;
+use crate::credential::{Credential, CredentialKind, Token};
+use crate::credentials::{Ask, Credentials, Resolver};
+use crate::error::{Error, PluginFailure, ProviderError};
+use crate::interact::Interaction;
+use crate::paths::Paths;
+use crate::plugins::{
+    API_KEY_METHOD, MethodKind, Plugin, Plugins, builtin, credential_from_wit, provider_error,
+};
+use crate::policy;
+use crate::runtime::Reason;
+use crate::store::JsonStore;
+
+/// The authhost host: configuration, credential store and plugins.
+///
+/// `Host` is `Send + Sync`; share it in an [`Arc`]. Nothing touches
+/// WebAssembly until a plugin must run: reading a stored key compiles
+/// nothing.
+///
+/// The async methods never block their executor on another process: file
+/// locks and writes run on tokio's blocking pool (so they need a tokio
+/// runtime). Reading `auth.json` and the helper cache, which are small
+/// local files read without a lock, is done inline.
+pub struct Host {
+    paths: Paths,
+    config: Config,
+    interaction: Arc<dyn Interaction>,
+    plugins: Plugins,
+    credentials: Credentials,
+}
+
+impl Host {
+    /// Opens the host: reads `config.toml` (an invalid one is an error).
+    pub fn open(options: HostOptions) -> Result<Host, Error> {
+        let config = Config::load(&options.paths.config_file)?;
+        let paths = options.paths;
+        Ok(Host {
+            plugins: Plugins::new(
+                paths.plugins_dir.clone(),
+                paths.plugin_index_file(),
+                paths.component_cache_dir(),
+                config.limits,
+                options.instance_pool,
+                options.interaction.clone(),
+            ),
+            credentials: Credentials::new(
+                JsonStore::new(&paths.store_file),
+                JsonStore::new(paths.resolved_cache_file()),
+            ),
+            interaction: options.interaction,
+            config,
+            paths,
+        })
+    }
+
+    /// The files in use.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// A usable secret for `provider`: a stored credential, else a fresh
+    /// cached helper credential, else one from the provider's plugin
+    /// (`resolve`). Concurrent calls for one provider run the plugin once.
+    ///
+    /// Repeated calls are answered from memory: a stored credential for up
+    /// to one second, a helper credential for as long as it may be cached.
+    /// A provider found with no stored or cached credential is not looked up
+    /// in the files again for one second either, so a credential another
+    /// process stores takes effect within a second (one this host stores, at
+    /// once).
+    pub async fn token(&self, provider: &str, options: TokenOptions) -> Result<Token, Error> {
+        let ask = Ask {
+            refresh: options.refresh,
+            stale_on_error: options.stale_on_error,
+        };
+        self.credentials.token(provider, ask, self).await
+    }
+
+    /// Logs in to `provider` and stores (or, for helpers, caches) the
+    /// credential. Nothing is stored when the login fails.
+    pub async fn login(
+        &self,
+        provider: &str,
+        options: LoginOptions,
+    ) -> Result<LoginOutcome, Error> {
+        let plugin = self.plugin_for(provider).await?;
+        let methods = &plugin.metadata.methods;
+        let method = match &options.method {
+            None => methods
+                .first()
+                .expect("every plugin has the api-key method"),
+            Some(id) => methods
+                .iter()
+                .find(|m| &m.id == id)
+                .ok_or_else(|| Error::UnknownMethod {
+                    provider: provider.to_owned(),
+                    method: crate::sanitize::plugin_text(id, 64),
+                    available: methods
+                        .iter()
+                        .map(|m| m.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+        };
+        if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
+            return self.login_with_pasted_key(provider).await;
+        }
+        if method.kind == MethodKind::Helper {
+            self.credentials
+                .resolve(provider, Reason::Login, self)
+                .await?;
+            return Ok(LoginOutcome {
+                kind: CredentialKind::Api,
+                saved: Saved::Cached(self.credentials.cached_until(provider)),
+            });
+        }
+        let mut instance = self.instance(&plugin, provider).await?;
+        let mut plugin_options = Vec::new();
+        if options.no_browser {
+            plugin_options.push(("no-browser".to_owned(), "true".to_owned()));
+        }
+        let id = &plugin.metadata.id;
+        let credential = instance
+            .login(&method.id, &plugin_options)
+            .await
+            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        let credential = credential_from_wit(id, credential)?;
+        let kind = credential.kind();
+        self.credentials.store(provider, credential).await?;
+        Ok(LoginOutcome {
+            kind,
+            saved: Saved::Stored,
+        })
+    }
+
+    async fn login_with_pasted_key(&self, provider: &str) -> Result<LoginOutcome, Error> {
+        let label = format!("API key for {provider}: ");
+        let key = self
+            .interaction
+            .prompt(&label, true)
+            .await
+            .ok_or(Error::Cancelled)?;
+        let key = SecretString::from(key.trim().to_owned());
+        if key.expose_secret().is_empty() {
+            return Err(Error::Provider {
+                provider: provider.to_owned(),
+                error: ProviderError::Other("the API key is empty".into()),
+            });
+        }
+        self.credentials.store_key(provider, key).await?;
+        Ok(LoginOutcome {
+            kind: CredentialKind::Api,
+            saved: Saved::Stored,
+        })
+    }
+
+    /// Removes the stored and cached credentials of `provider`; false when
+    /// there were none.
+    pub async fn logout(&self, provider: &str) -> Result<bool, Error> {
+        self.credentials.remove(provider).await
+    }
+
+    /// Every known provider: configured ones, one per plugin, and any with
+    /// a stored credential. Runs no helper.
+    pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
+        let stored = self.credentials.stored()?;
+        let cached = self.credentials.fresh_cached();
+        let mut plugins: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
+        for (id, plugin) in self.plugins.builtins().await {
+            if let Ok(plugin) = plugin {
+                plugins.insert(id.to_owned(), plugin);
+            }
+        }
+        for plugin in &self.plugins.folder().await.plugins {
+            plugins.insert(plugin.metadata.id.clone(), plugin.clone());
+        }
+        let names: BTreeSet<&String> = self
+            .config
+            .providers
+            .keys()
+            .chain(plugins.keys())
+            .chain(stored.keys())
+            .collect();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let plugin_id = self.config.plugin_of(name).to_owned();
+                let plugin = plugins.get(&plugin_id);
+                let (credential, entry_error) = match stored.get(name) {
+                    None => (None, None),
+                    Some(value) => match serde_json::from_value::<Credential>(value.clone()) {
+                        Ok(c) => (Some(c.kind()), None),
+                        Err(_) => (
+                            None,
+                            Some("its entry in the credential store is not readable".to_owned()),
+                        ),
+                    },
+                };
+                let error = match plugin {
+                    None => Some(format!("plugin `{plugin_id}` is not installed")),
+                    Some(_) => entry_error,
+                };
+                ProviderStatus {
+                    configured: self.config.providers.contains_key(name),
+                    helper: plugin.is_some_and(|p| p.metadata.resolves),
+                    cached: cached.contains_key(name),
+                    provider: name.clone(),
+                    plugin: plugin_id,
+                    credential,
+                    error,
+                }
+            })
+            .collect())
+    }
+
+    /// Every plugin, built-in first, with its grants and load errors.
+    pub async fn plugins(&self) -> Result<Vec<PluginInfo>, Error> {
+        let mut infos = Vec::new();
+        for (id, plugin) in self.plugins.builtins().await {
+            infos.push(match plugin {
+                Ok(plugin) => self.info(&plugin),
+                Err(failure) => failed_info(id, "built-in".into(), &failure),
+            });
+        }
+        let folder = self.plugins.folder().await;
+        infos.extend(folder.plugins.iter().map(|p| self.info(p)));
+        for (path, failure) in &folder.failures {
+            infos.push(failed_info(&file_name(path), display(path), failure));
+        }
+        Ok(infos)
+    }
+
+    /// Examines a component file as the plugins folder would: validates,
+    /// compiles and links it, and calls only its `describe` export, with no
+    /// capability granted. Never runs `login` or `resolve`.
+    pub async fn inspect(&self, path: &Path) -> Inspection {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut info = match self.plugins.inspect_file(path).await {
+            Ok(plugin) => self.info(&plugin),
+            Err(failure) => failed_info(&file_name(path), display(path), &failure),
+        };
+        if info.error.is_none() && builtin(&info.id).is_some() {
+            info.error = Some(format!(
+                "its id `{}` clashes with a built-in plugin",
+                info.id
+            ));
+        }
+        Inspection {
+            size,
+            would_load: info.error.is_none(),
+            info,
+        }
+    }
+
+    /// Grants `capabilities` to the folder plugin `id` in `config.toml`
+    /// (keeping the file's comments and formatting), bound to the plugin's
+    /// current file: the grants are suspended when the file changes.
+    /// Returns the capabilities that were not granted yet.
+    pub async fn grant(&self, id: &str, capabilities: &[Capability]) -> Result<Vec<Capability>, Error> {
+        if builtin(id).is_some() {
+            return Err(Error::Config {
+                path: self.paths.config_file.clone(),
+                message: format!("`{id}` is a built-in plugin; its capabilities are fixed in authhost"),
+            });
+        }
+        let digest = match self.plugins.get(id).await? {
+            Some(plugin) => Some(plugin.digest.clone()),
+            None => None,
+        };
+        crate::config::add_grants(&self.paths.config_file, id, capabilities, digest.as_deref())
+    }
+
+    fn info(&self, plugin: &Plugin) -> PluginInfo {
+        let id = &plugin.metadata.id;
+        let decision = policy::decide(plugin, self.config.providers.get(id), &self.config);
+        PluginInfo {
+            id: id.clone(),
+            source: plugin.source.describe(),
+            wit_version: Some(plugin.wit_version.clone()),
+            metadata: Some(plugin.metadata.clone()),
+            granted: decision.effective,
+            missing: decision.missing,
+            grants_suspended: decision.suspended,
+            error: None,
+        }
+    }
+
+    /// A fresh instance of `plugin` for `provider`, with its grants in
+    /// force.
+    async fn instance(
+        &self,
+        plugin: &Plugin,
+        provider: &str,
+    ) -> Result<crate::runtime::Instance, Error> {
+        let provider_config = self.config.providers.get(provider);
+        let config_json = provider_config
+            .map(|p| serde_json::Value::Object(p.options.clone()).to_string())
+            .unwrap_or_else(|| "{}".into());
+        let decision = policy::decide(plugin, provider_config, &self.config);
+        if let Some(reason) = &decision.suspended {
+            tracing::warn!("{reason}");
+        }
+        let mut instance = self.plugins.instance(plugin, provider, config_json).await?;
+        instance.grant(decision.granter(&plugin.metadata.id));
+        Ok(instance)
+    }
+
+    /// The plugin implementing `provider`.
+    async fn plugin_for(&self, provider: &str) -> Result<Arc<Plugin>, Error> {
+        let plugin_id = self.config.plugin_of(provider);
+        match self.plugins.get(plugin_id).await? {
+            Some(plugin) => Ok(plugin),
+            None if self.config.providers.contains_key(provider) => Err(Error::UnknownPlugin {
+                provider: provider.to_owned(),
+                plugin: plugin_id.to_owned(),
+            }),
+            None => Err(Error::UnknownProvider(provider.to_owned())),
+        }
+    }
+}
+
+/// The plugin side of [`Credentials::token`].
+impl Resolver for Host {
+    async fn resolves(&self, provider: &str) -> Result<bool, Error> {
+        Ok(self.plugin_for(provider).await?.metadata.resolves)
+    }
+
+    async fn resolve(
+        &self,
+        provider: &str,
+        reason: Reason,
+    ) -> Result<(Credential, Option<u64>), Error> {
+        let plugin = self.plugin_for(provider).await?;
+        let id = &plugin.metadata.id;
+        let mut instance = self.instance(&plugin, provider).await?;
+        let resolved = instance
+            .resolve(reason)
+            .await
+            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        let credential = credential_from_wit(id, resolved.credential)?;
+        Ok((credential, resolved.cache_until))
+    }
+}
+
+fn failed_info(id: &str, source: String, failure: &PluginFailure) -> PluginInfo {
+    PluginInfo {
+        id: id.to_owned(),
+        source,
+        wit_version: None,
+        metadata: None,
+        granted: Vec::new(),
+        missing: Vec::new(),
+        grants_suspended: None,
+        error: Some(crate::sanitize::short(&failure.to_string())),
+    }
+}
+
+/// A file's name, safe to print.
+fn file_name(path: &Path) -> String {
+    crate::sanitize::short(&path.file_name().unwrap_or_default().to_string_lossy())
+}
+
+/// A path, safe to print.
+fn display(path: &Path) -> String {
+    crate::sanitize::short(&path.display().to_string())
+}

@@ -1,0 +1,109 @@
+//! How to open a [`Host`](super::Host) and how to ask it for things.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::interact::{Interaction, Terminal};
+use crate::paths::Paths;
+
+/// How to open a [`Host`](super::Host).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct HostOptions {
+    /// Where the files are.
+    pub paths: Paths,
+    /// How to talk to the user.
+    pub interaction: Arc<dyn Interaction>,
+    /// Use wasmtime's pooling allocator: each plugin call gets a fresh
+    /// instance faster, but setting the pool up costs a few milliseconds.
+    /// Worth it in long-running programs that call plugins often; off by
+    /// default (and in the CLI).
+    pub instance_pool: bool,
+}
+
+impl HostOptions {
+    /// `AUTHHOST_HOME` or the platform directories, talking to the terminal.
+    pub fn from_env() -> Result<HostOptions, Error> {
+        Ok(HostOptions::with_paths(Paths::from_env()?))
+    }
+
+    /// Every file under `home` (the `AUTHHOST_HOME` layout), talking to the
+    /// terminal.
+    pub fn with_home(home: impl Into<PathBuf>) -> HostOptions {
+        HostOptions::with_paths(Paths::in_home(home.into()))
+    }
+
+    /// The files at `paths`, talking to the terminal.
+    pub fn with_paths(paths: Paths) -> HostOptions {
+        HostOptions {
+            paths,
+            interaction: Arc::new(Terminal),
+            instance_pool: false,
+        }
+    }
+
+    /// Turns the pooling allocator on or off (see
+    /// [`HostOptions::instance_pool`]).
+    pub fn instance_pool(mut self, on: bool) -> HostOptions {
+        self.instance_pool = on;
+        self
+    }
+
+    /// Replaces how the host talks to the user.
+    pub fn interaction(mut self, interaction: Arc<dyn Interaction>) -> HostOptions {
+        self.interaction = interaction;
+        self
+    }
+}
+
+/// Options of [`Host::login`](super::Host::login).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LoginOptions {
+    /// The method id; the provider's first method when `None`.
+    pub method: Option<String>,
+    /// Print the URL instead of opening a browser.
+    pub no_browser: bool,
+}
+
+impl LoginOptions {
+    /// Uses login method `id`.
+    pub fn method(mut self, id: impl Into<String>) -> LoginOptions {
+        self.method = Some(id.into());
+        self
+    }
+
+    /// Prints the URL instead of opening a browser.
+    pub fn no_browser(mut self, on: bool) -> LoginOptions {
+        self.no_browser = on;
+        self
+    }
+}
+
+/// Options of [`Host::token`](super::Host::token).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TokenOptions {
+    /// Ask a helper provider for a fresh credential even if one is cached.
+    pub refresh: bool,
+    /// When asking a helper fails, return its last cached credential even if
+    /// it is past its cache lifetime (with a warning in the log). Off by
+    /// default: a failing helper is an error.
+    pub stale_on_error: bool,
+}
+
+impl TokenOptions {
+    /// Asks a helper for a fresh credential (see [`TokenOptions::refresh`]).
+    pub fn refresh(mut self, on: bool) -> TokenOptions {
+        self.refresh = on;
+        self
+    }
+
+    /// Falls back to the last cached credential when a helper fails (see
+    /// [`TokenOptions::stale_on_error`]).
+    pub fn stale_on_error(mut self, on: bool) -> TokenOptions {
+        self.stale_on_error = on;
+        self
+    }
+}

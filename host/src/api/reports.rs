@@ -1,0 +1,86 @@
+//! What the [`Host`](super::Host) API reports. None of it ever holds a
+//! secret, and every text that came from a plugin is sanitised.
+
+use serde::Serialize;
+
+use crate::capability::Capability;
+use crate::credential::CredentialKind;
+use crate::plugins::PluginMetadata;
+
+/// What [`Host::login`](super::Host::login) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LoginOutcome {
+    /// The kind of credential obtained.
+    pub kind: CredentialKind,
+    /// `Stored` in the credential store, or `Cached` (helper providers).
+    pub saved: Saved,
+}
+
+/// Where a login put its credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Saved {
+    /// In `auth.json`.
+    Stored,
+    /// In the helper cache until the given time (ms since the epoch).
+    Cached(Option<u64>),
+}
+
+/// A plugin in `authhost plugins list`.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PluginInfo {
+    /// Its id, or for a file that did not load, the file name.
+    pub id: String,
+    /// `built-in`, or the file's path.
+    pub source: String,
+    /// The `authhost:provider` version it was built against.
+    pub wit_version: Option<String>,
+    /// What it says about itself, when it loaded.
+    pub metadata: Option<PluginMetadata>,
+    /// Requested and granted (for the provider named like the plugin).
+    pub granted: Vec<Capability>,
+    /// Requested but not granted.
+    pub missing: Vec<Capability>,
+    /// Why the user's grants are not in force (the file changed since
+    /// they were made), if so.
+    pub grants_suspended: Option<String>,
+    /// Why it did not load.
+    pub error: Option<String>,
+}
+
+/// What `authhost plugins inspect` finds in a file.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// The file's size in bytes.
+    pub size: u64,
+    /// Whether it would load from the plugins folder.
+    pub would_load: bool,
+    /// What it is, or why it does not load.
+    #[serde(flatten)]
+    pub info: PluginInfo,
+}
+
+/// A provider in `authhost list`. Never contains a secret or a helper's
+/// command.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ProviderStatus {
+    /// The provider name.
+    pub provider: String,
+    /// The plugin implementing it.
+    pub plugin: String,
+    /// Whether `config.toml` has a `[providers.NAME]` table for it.
+    pub configured: bool,
+    /// The kind of stored credential, if any.
+    pub credential: Option<CredentialKind>,
+    /// Whether the plugin produces credentials at run time.
+    pub helper: bool,
+    /// Whether a helper credential is cached and still fresh.
+    pub cached: bool,
+    /// Why the provider is unusable (missing plugin, unreadable entry).
+    pub error: Option<String>,
+}

@@ -1,0 +1,77 @@
+//! Credentials of helper providers, cached in `cache/credentials.json`
+//! (mode 0600) for as long as their plugin allows, shared by every authhost
+//! process.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::credential::{Credential, now_ms};
+use crate::error::Error;
+use crate::store::JsonStore;
+
+/// A helper credential in the cache file.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Cached {
+    pub credential: Credential,
+    /// Reusable until then (ms since the epoch).
+    pub until: u64,
+}
+
+impl Cached {
+    /// Whether it may still be used at `now` (ms since the epoch).
+    pub fn fresh(&self, now: u64) -> bool {
+        self.until > now
+    }
+}
+
+/// The cache file.
+#[derive(Clone)]
+pub(super) struct HelperCache {
+    file: JsonStore,
+}
+
+impl HelperCache {
+    pub fn new(file: JsonStore) -> HelperCache {
+        HelperCache { file }
+    }
+
+    /// The entry of `provider`; a cache that cannot be read is ignored with
+    /// a warning (it only saves work).
+    pub fn get(&self, provider: &str) -> Option<Cached> {
+        match self.file.get::<Cached>(provider) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!("ignoring the helper cache: {e}");
+                None
+            }
+        }
+    }
+
+    /// Caches `credential` for `provider` until `until` (blocking: takes
+    /// the file's lock).
+    pub fn put(&self, provider: &str, credential: &Credential, until: u64) -> Result<(), Error> {
+        let entry = Cached {
+            credential: credential.clone(),
+            until,
+        };
+        self.file.put(provider, Some(&entry)).map(drop)
+    }
+
+    /// Removes the entry of `provider`; whether there was one (blocking).
+    pub fn remove(&self, provider: &str) -> Result<bool, Error> {
+        if !self.file.read()?.contains_key(provider) {
+            return Ok(false);
+        }
+        self.file.put::<Value>(provider, None)
+    }
+
+    /// The providers with a fresh entry.
+    pub fn fresh(&self) -> Map<String, Value> {
+        let now = now_ms();
+        let mut entries = self.file.read().unwrap_or_default();
+        entries.retain(|_, v| {
+            serde_json::from_value::<Cached>(v.clone()).is_ok_and(|c| c.fresh(now))
+        });
+        entries
+    }
+}

@@ -1,0 +1,93 @@
+//! The plugins folder: every `*.wasm` file, loaded and described, with a
+//! reason for each file that cannot be used.
+//!
+//! Ids are unique: a file whose id is a built-in's is refused, and when two
+//! files report the same id both are refused, so that neither can take the
+//! other's grants and options (the user removes the one they do not want).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::index::Index;
+use super::{Plugin, Plugins, builtin};
+use crate::error::PluginFailure;
+
+/// The plugins folder after a scan.
+#[derive(Default)]
+pub(crate) struct Folder {
+    /// Plugins that loaded, in file-name order.
+    pub plugins: Vec<Arc<Plugin>>,
+    /// Files that did not, with why.
+    pub failures: Vec<(PathBuf, PluginFailure)>,
+}
+
+impl Folder {
+    /// Describes every component file in `files` (from `index` where it
+    /// can).
+    pub(super) async fn scan(plugins: &Plugins, files: &[PathBuf], index: &mut Index) -> Folder {
+        let mut folder = Folder::default();
+        let mut by_id: BTreeMap<String, Vec<(PathBuf, Plugin)>> = BTreeMap::new();
+        for path in files.iter().cloned() {
+            match plugins.load_file(&path, index).await {
+                Ok(plugin) => by_id
+                    .entry(plugin.metadata.id.clone())
+                    .or_default()
+                    .push((path, plugin)),
+                Err(failure) => {
+                    tracing::warn!(
+                        path = %crate::sanitize::short(&path.display().to_string()),
+                        "skipping plugin: {failure}"
+                    );
+                    folder.failures.push((path, failure));
+                }
+            }
+        }
+        for (id, mut claims) in by_id {
+            if builtin(&id).is_some() {
+                for (path, _) in claims {
+                    let reason = format!("its id `{id}` clashes with a built-in plugin");
+                    folder.failures.push((path, PluginFailure::Load(reason)));
+                }
+            } else if claims.len() > 1 {
+                // Refuse every claimant: neither may take the other's grants
+                // and options.
+                let files: Vec<String> = claims
+                    .iter()
+                    .map(|(path, _)| crate::sanitize::short(&path.display().to_string()))
+                    .collect();
+                let reason = format!(
+                    "id `{id}` is claimed by {}; none of them is loaded until only one is left",
+                    files.join(" and ")
+                );
+                for (path, _) in claims {
+                    folder
+                        .failures
+                        .push((path, PluginFailure::Load(reason.clone())));
+                }
+            } else if let Some((_, plugin)) = claims.pop() {
+                folder.plugins.push(Arc::new(plugin));
+            }
+        }
+        folder.failures.sort_by(|a, b| a.0.cmp(&b.0));
+        folder
+    }
+
+    /// The plugin with id `id`.
+    pub fn get(&self, id: &str) -> Option<Arc<Plugin>> {
+        self.plugins.iter().find(|p| p.metadata.id == id).cloned()
+    }
+}
+
+/// The `*.wasm` files in `dir`, sorted; none when it does not exist.
+pub(crate) fn component_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}

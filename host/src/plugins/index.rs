@@ -1,0 +1,281 @@
+//! The index of the plugins folder, `cache/plugins.json` (mode 0600): for
+//! each component file, its identity on disk and the SHA-256 of its
+//! contents; for each content hash, what that component said in `describe`
+//! (or why it could not be used).
+//!
+//! It makes a component's first answer the one every later command
+//! enforces: a component is described once per content, so a plugin cannot
+//! show the user one set of requests and use another. And it lets ordinary
+//! commands know every folder plugin without reading, compiling or running
+//! any: a file whose identity (device, inode, size, modification and change
+//! times) is unchanged is not read again. Before a component is run, its
+//! contents are hashed again and must match (see `Plugin::component`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PluginFailure;
+use crate::plugins::MethodKind;
+use crate::runtime;
+
+/// The index file's contents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Index {
+    #[serde(default)]
+    files: BTreeMap<String, FileEntry>,
+    #[serde(default)]
+    components: BTreeMap<String, Described>,
+    #[serde(skip)]
+    changed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileEntry {
+    identity: Identity,
+    sha256: String,
+}
+
+/// What identifies a file's contents without reading it: any write,
+/// replacement or rename changes one of these (the change time cannot be
+/// set back by an unprivileged user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Identity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+impl Identity {
+    /// The identity of the file `path` names (following symbolic links).
+    pub fn of(path: &Path) -> std::io::Result<Identity> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Identity {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                size: meta.size(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let nanos = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i64)
+            };
+            Ok(Identity {
+                dev: 0,
+                ino: 0,
+                size: meta.len(),
+                mtime_ns: nanos(meta.modified()),
+                ctime_ns: nanos(meta.created()),
+            })
+        }
+    }
+}
+
+/// What a component said in `describe`, as it said it (checked again on
+/// every use), or why it cannot be used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Described {
+    Metadata {
+        wit_version: String,
+        metadata: StoredMetadata,
+    },
+    Failed {
+        reason: StoredFailure,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredMetadata {
+    id: String,
+    display_name: String,
+    description: String,
+    methods: Vec<StoredMethod>,
+    capabilities: Vec<String>,
+    resolves: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredMethod {
+    id: String,
+    label: String,
+    kind: MethodKind,
+}
+
+/// A failure that depends only on the component's contents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum StoredFailure {
+    Load(String),
+    Incompatible { found: String, supported: String },
+    Trap(String),
+    Invalid(String),
+}
+
+impl Described {
+    /// What to remember of a load-and-describe; `None` when the outcome
+    /// may differ next time (a limit that depends on the machine's load or
+    /// the user's settings).
+    pub fn of(result: &Result<(String, runtime::Metadata), PluginFailure>) -> Option<Described> {
+        Some(match result {
+            Ok((wit_version, m)) => Described::Metadata {
+                wit_version: wit_version.clone(),
+                metadata: StoredMetadata {
+                    id: m.id.clone(),
+                    display_name: m.display_name.clone(),
+                    description: m.description.clone(),
+                    methods: m
+                        .methods
+                        .iter()
+                        .map(|method| StoredMethod {
+                            id: method.id.clone(),
+                            label: method.label.clone(),
+                            kind: method.kind,
+                        })
+                        .collect(),
+                    capabilities: m.capabilities.clone(),
+                    resolves: m.resolves,
+                },
+            },
+            Err(PluginFailure::Load(reason)) => Described::Failed {
+                reason: StoredFailure::Load(reason.clone()),
+            },
+            Err(PluginFailure::Incompatible { found, supported }) => Described::Failed {
+                reason: StoredFailure::Incompatible {
+                    found: found.clone(),
+                    supported: supported.clone(),
+                },
+            },
+            Err(PluginFailure::Trap(m)) => Described::Failed {
+                reason: StoredFailure::Trap(m.clone()),
+            },
+            Err(PluginFailure::Invalid(m)) => Described::Failed {
+                reason: StoredFailure::Invalid(m.clone()),
+            },
+            Err(_) => return None,
+        })
+    }
+
+    /// The remembered outcome.
+    pub fn outcome(&self) -> Result<(String, runtime::Metadata), PluginFailure> {
+        match self {
+            Described::Metadata {
+                wit_version,
+                metadata: m,
+            } => Ok((
+                wit_version.clone(),
+                runtime::Metadata {
+                    id: m.id.clone(),
+                    display_name: m.display_name.clone(),
+                    description: m.description.clone(),
+                    methods: m
+                        .methods
+                        .iter()
+                        .map(|method| runtime::Method {
+                            id: method.id.clone(),
+                            label: method.label.clone(),
+                            kind: method.kind,
+                        })
+                        .collect(),
+                    capabilities: m.capabilities.clone(),
+                    resolves: m.resolves,
+                },
+            )),
+            Described::Failed { reason } => Err(match reason.clone() {
+                StoredFailure::Load(r) => PluginFailure::Load(r),
+                StoredFailure::Incompatible { found, supported } => {
+                    PluginFailure::Incompatible { found, supported }
+                }
+                StoredFailure::Trap(m) => PluginFailure::Trap(m),
+                StoredFailure::Invalid(m) => PluginFailure::Invalid(m),
+            }),
+        }
+    }
+}
+
+impl Index {
+    /// Reads the index at `path`; a missing or unreadable one is empty
+    /// (it only saves work).
+    pub fn load(path: &Path) -> Index {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::debug!(path = %path.display(), "ignoring the plugins index: {e}");
+                Index::default()
+            }),
+            Err(_) => Index::default(),
+        }
+    }
+
+    /// The content hash recorded for the file at `path` when it still has
+    /// `identity`.
+    pub fn sha256_of(&self, path: &Path, identity: Identity) -> Option<&str> {
+        self.files
+            .get(&key(path))
+            .filter(|e| e.identity == identity)
+            .map(|e| e.sha256.as_str())
+    }
+
+    /// Records that the file at `path`, with `identity`, has contents
+    /// `sha256`.
+    pub fn set_file(&mut self, path: &Path, identity: Identity, sha256: &str) {
+        let entry = FileEntry {
+            identity,
+            sha256: sha256.to_owned(),
+        };
+        if self.files.get(&key(path)) != Some(&entry) {
+            self.files.insert(key(path), entry);
+            self.changed = true;
+        }
+    }
+
+    /// What the component with contents `sha256` said.
+    pub fn described(&self, sha256: &str) -> Option<&Described> {
+        self.components.get(sha256)
+    }
+
+    /// Records what the component with contents `sha256` said.
+    pub fn set_described(&mut self, sha256: &str, described: Described) {
+        self.components.insert(sha256.to_owned(), described);
+        self.changed = true;
+    }
+
+    /// Forgets files that are gone and components no file has, then writes
+    /// the index if anything changed. Failing to write only costs work
+    /// next time.
+    pub fn save(mut self, path: &Path, present: &[&Path]) {
+        let keep: Vec<String> = present.iter().map(|p| key(p)).collect();
+        let before = self.files.len();
+        self.files.retain(|k, _| keep.contains(k));
+        let shas: Vec<String> = self.files.values().map(|e| e.sha256.clone()).collect();
+        let components = self.components.len();
+        self.components.retain(|sha, _| shas.contains(sha));
+        if !self.changed && self.files.len() == before && self.components.len() == components {
+            return;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), crate::files::create_private_dir)
+            .and_then(|()| {
+                let bytes = serde_json::to_vec(&self).expect("the index always encodes");
+                crate::files::write_atomic(path, &bytes, crate::files::Access::Private)
+            });
+        if let Err(e) = written {
+            tracing::debug!("cannot write the plugins index: {e}");
+        }
+    }
+}
+
+fn key(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}

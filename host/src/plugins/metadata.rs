@@ -1,0 +1,303 @@
+//! What a plugin says about itself, checked, and the other answers of a
+//! plugin turned into the host's types.
+//!
+//! Every text a plugin returns is bounded and sanitised here, once, where
+//! it enters the host (see `crate::sanitize`); ids must follow the WIT's
+//! rule so that look-alikes cannot stand beside each other.
+
+use serde::Serialize;
+
+use crate::capability::Request;
+use crate::credential::Credential;
+use crate::error::{Error, PluginFailure, ProviderError};
+use crate::runtime::{self, WitCredential, WitError};
+use crate::sanitize;
+
+/// The login method every provider has unless it defines its own.
+pub const API_KEY_METHOD: &str = "api-key";
+
+/// How a login method works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum MethodKind {
+    /// The user pastes a key.
+    ApiKey,
+    /// A browser OAuth flow.
+    OAuth,
+    /// A helper run at token time.
+    Helper,
+}
+
+/// One login method of a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuthMethod {
+    /// The id, as given to `--method`.
+    pub id: String,
+    /// A label for people (sanitised).
+    pub label: String,
+    /// How it works.
+    pub kind: MethodKind,
+}
+
+/// What a plugin says about itself (sanitised and bounded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PluginMetadata {
+    /// The plugin id.
+    pub id: String,
+    /// Its name for people.
+    pub display_name: String,
+    /// What it is for.
+    pub description: String,
+    /// Login methods, preferred first, including the host's `api-key`.
+    pub methods: Vec<AuthMethod>,
+    /// Capabilities it asks for, as written (with `http:{OPTION}`
+    /// templates).
+    pub requested: Vec<Request>,
+    /// Whether it produces credentials at run time (`resolve`).
+    pub resolves: bool,
+}
+
+impl PluginMetadata {
+    /// Whether the plugin itself implements method `id` (the host's
+    /// `api-key` paste does not count).
+    pub(crate) fn implements(&self, id: &str) -> bool {
+        self.methods
+            .iter()
+            .any(|m| m.id == id && m.kind != MethodKind::ApiKey)
+    }
+}
+
+/// Bounds on what `describe` may return.
+const MAX_METHODS: usize = 32;
+const MAX_CAPABILITIES: usize = 64;
+const MAX_METADATA_TEXT: usize = 1024;
+/// The longest secret a plugin may return.
+const MAX_SECRET: usize = 64 << 10;
+
+/// Plugin ids and method ids follow the WIT's rule: 1-64 lowercase ASCII
+/// letters, digits and `-`, starting with a letter.
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid id (use lowercase letters, digits and `-`, starting with a letter)",
+            sanitize::plugin_text(id, 64)
+        ))
+    }
+}
+
+/// Checks and converts what `describe` returned.
+pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailure> {
+    let invalid = PluginFailure::Invalid;
+    check_id(&m.id).map_err(|e| invalid(format!("reports id {e}")))?;
+    let too_long = [&m.display_name, &m.description]
+        .into_iter()
+        .chain(
+            m.methods
+                .iter()
+                .flat_map(|method| [&method.id, &method.label]),
+        )
+        .chain(&m.capabilities)
+        .any(|text| text.len() > MAX_METADATA_TEXT);
+    if m.methods.len() > MAX_METHODS || m.capabilities.len() > MAX_CAPABILITIES || too_long {
+        return Err(invalid(format!(
+            "metadata over the limits ({MAX_METHODS} methods, {MAX_CAPABILITIES} capabilities, {MAX_METADATA_TEXT} bytes a text)"
+        )));
+    }
+    let mut methods = Vec::with_capacity(m.methods.len() + 1);
+    for method in m.methods {
+        check_id(&method.id).map_err(|e| invalid(format!("has a method whose id {e}")))?;
+        if methods.iter().any(|known: &AuthMethod| known.id == method.id) {
+            return Err(invalid(format!("lists method `{}` twice", method.id)));
+        }
+        methods.push(AuthMethod {
+            id: method.id,
+            label: sanitize::plugin_text(&method.label, MAX_METADATA_TEXT),
+            kind: method.kind,
+        });
+    }
+    if !methods.iter().any(|method| method.id == API_KEY_METHOD) {
+        methods.push(AuthMethod {
+            id: API_KEY_METHOD.into(),
+            label: "Paste an API key".into(),
+            kind: MethodKind::ApiKey,
+        });
+    }
+    let requested = m
+        .capabilities
+        .iter()
+        .map(|text| {
+            text.parse::<Request>().map_err(|e| {
+                invalid(format!(
+                    "requests an invalid capability: {}",
+                    sanitize::short(&e.to_string())
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(PluginMetadata {
+        id: m.id,
+        display_name: sanitize::plugin_text(&m.display_name, MAX_METADATA_TEXT),
+        description: sanitize::plugin_text(&m.description, MAX_METADATA_TEXT),
+        methods,
+        requested,
+        resolves: m.resolves,
+    })
+}
+
+/// Checks a credential a plugin returned.
+pub(crate) fn credential_from_wit(
+    plugin: &str,
+    credential: WitCredential,
+) -> Result<Credential, Error> {
+    let invalid = |what: &str| Error::plugin(plugin, PluginFailure::Invalid(what.to_owned()));
+    let longest = match &credential {
+        WitCredential::ApiKey(key) => key.len(),
+        WitCredential::OAuth {
+            access, refresh, ..
+        } => access.len().max(refresh.as_ref().map_or(0, String::len)),
+    };
+    if longest > MAX_SECRET {
+        return Err(invalid(&format!(
+            "a secret of {longest} bytes (at most {MAX_SECRET} are accepted)"
+        )));
+    }
+    let controls = match &credential {
+        WitCredential::ApiKey(key) => has_control(key),
+        WitCredential::OAuth {
+            access, refresh, ..
+        } => has_control(access) || refresh.as_deref().is_some_and(has_control),
+    };
+    if controls {
+        // A line break or an escape sequence would corrupt `authhost token`
+        // output, a terminal, or the header the secret goes into.
+        return Err(invalid("a secret with control characters"));
+    }
+    match credential {
+        WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
+        WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),
+        WitCredential::OAuth { access, .. } if access.is_empty() => {
+            Err(invalid("an empty access token"))
+        }
+        WitCredential::OAuth {
+            access,
+            refresh,
+            expires,
+        } => Ok(Credential::OAuth {
+            access: access.into(),
+            refresh: refresh.map(Into::into),
+            expires,
+        }),
+    }
+}
+
+fn has_control(secret: &str) -> bool {
+    secret.chars().any(char::is_control)
+}
+
+/// The error a provider returned, as the user sees it: its texts sanitised
+/// and bounded. `denied` lists what the host denied during the call; the
+/// error names those capabilities whatever the plugin returned, and a
+/// plugin's claim that a capability was denied when the host denied
+/// nothing is shown as its claim.
+pub(crate) fn provider_error(provider: &str, error: WitError, denied: &[String]) -> Error {
+    let text = |m: String| sanitize::short(&m);
+    let denied: Vec<String> = denied.iter().map(|d| sanitize::short(d)).collect();
+    // What the host denied in this call, in its own words: the cause the
+    // user can act on, whatever the plugin made of it (a JavaScript `fetch`
+    // reports a denial as a failed connection).
+    let note = |m: String| match denied.as_slice() {
+        [] => text(m),
+        denied => format!(
+            "{} (authhost denied `{}` during this call; see `authhost plugins list`)",
+            text(m),
+            denied.join("`, `")
+        ),
+    };
+    let error = match error {
+        WitError::Cancelled => return Error::Cancelled,
+        WitError::CapabilityDenied(m) if denied.is_empty() => ProviderError::ClaimedDenied(text(m)),
+        WitError::CapabilityDenied(_) => ProviderError::CapabilityDenied(denied.join("`, `")),
+        WitError::Denied(m) => ProviderError::Denied(note(m)),
+        WitError::Timeout(m) => ProviderError::Timeout(note(m)),
+        WitError::Network(m) => ProviderError::Network(note(m)),
+        WitError::InvalidResponse(m) => ProviderError::InvalidResponse(note(m)),
+        WitError::Other(m) => ProviderError::Other(note(m)),
+    };
+    Error::Provider {
+        provider: provider.to_owned(),
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(id: &str) -> runtime::Metadata {
+        runtime::Metadata {
+            id: id.into(),
+            display_name: "Acme\u{1b}[31m".into(),
+            description: "line\r\nerror: forged".into(),
+            methods: vec![runtime::Method {
+                id: "password".into(),
+                label: "Log in\u{7}".into(),
+                kind: MethodKind::OAuth,
+            }],
+            capabilities: vec!["prompt".into(), "http:{base_url}".into()],
+            resolves: false,
+        }
+    }
+
+    #[test]
+    fn ids_follow_the_wit_rule() {
+        for good in ["openrouter", "acme-2", "a"] {
+            assert!(check_id(good).is_ok(), "{good}");
+        }
+        for bad in ["OpenRouter", "acme_2", "", "-x", "2x", "a b", "ａcme", &"a".repeat(65)] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+        assert!(from_wit(metadata("OpenRouter")).is_err());
+    }
+
+    #[test]
+    fn texts_are_sanitised_on_the_way_in() {
+        let m = from_wit(metadata("acme")).unwrap();
+        assert_eq!(m.display_name, "Acme\\u{1b}[31m");
+        assert_eq!(m.description, "line\\r\\nerror: forged");
+        assert_eq!(m.methods[0].label, "Log in\\u{7}");
+        assert_eq!(m.methods.last().unwrap().id, API_KEY_METHOD);
+        let mut bad = metadata("acme");
+        bad.capabilities = vec!["\u{1b}]0;owned\u{7}".into()];
+        let err = from_wit(bad).unwrap_err().to_string();
+        assert!(!crate::sanitize::has_unsafe(&err), "{err:?}");
+    }
+
+    #[test]
+    fn a_claimed_denial_is_not_the_hosts_word() {
+        let claimed = provider_error("acme", WitError::CapabilityDenied("process:op".into()), &[]);
+        assert!(matches!(
+            claimed,
+            Error::Provider {
+                error: ProviderError::ClaimedDenied(_),
+                ..
+            }
+        ));
+        let real = provider_error(
+            "acme",
+            WitError::CapabilityDenied("anything".into()),
+            &["prompt".into()],
+        );
+        assert!(real.to_string().contains("capability denied: `prompt`"), "{real}");
+    }
+}

@@ -1,0 +1,335 @@
+//! The plugins job: the built-ins ([`INTERNAL_PLUGINS`]) and the `*.wasm`
+//! files of the plugins folder in one registry, each component compiled (or
+//! loaded from the cache), described once, and instantiated fresh for every
+//! call.
+//!
+//! A component is described once per content, by an instance that has no
+//! grants and whose imports give nothing; that answer, kept in the folder's
+//! index (`cache/plugins.json`), is what `plugins list` shows, what the user
+//! grants against, and what the granter enforces. A folder plugin's code is
+//! compiled or mapped only when one of its providers is used.
+
+mod builtins;
+mod folder;
+mod index;
+mod metadata;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+pub(crate) use builtins::{BuiltinPlugin, INTERNAL_PLUGINS, builtin};
+pub(crate) use folder::Folder;
+use index::{Described, Identity, Index};
+pub(crate) use metadata::{check_id, credential_from_wit, provider_error};
+pub use metadata::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
+
+use crate::config::Limits;
+use crate::error::{Error, PluginFailure};
+use crate::interact::Interaction;
+use crate::runtime::{CallContext, Instance, LoadedComponent, Runtime};
+
+/// The largest plugin file authhost reads.
+pub(crate) const MAX_PLUGIN_FILE: u64 = 64 << 20;
+
+/// A described plugin.
+pub(crate) struct Plugin {
+    pub source: PluginSource,
+    pub metadata: PluginMetadata,
+    /// The `authhost:provider` version it was built against.
+    pub wit_version: String,
+    /// SHA-256 of the component, hex: what a grant is bound to (empty for
+    /// built-ins).
+    pub digest: String,
+    /// The compiled, linked component: loaded with the description, or on
+    /// first use when the description came from the index.
+    component: OnceCell<Result<LoadedComponent, PluginFailure>>,
+}
+
+/// Where a plugin comes from.
+pub(crate) enum PluginSource {
+    Builtin,
+    Folder(PathBuf),
+}
+
+impl PluginSource {
+    /// `built-in` or the file's path, safe to print.
+    pub fn describe(&self) -> String {
+        match self {
+            PluginSource::Builtin => "built-in".into(),
+            PluginSource::Folder(path) => crate::sanitize::short(&path.display().to_string()),
+        }
+    }
+}
+
+/// The plugin registry.
+pub(crate) struct Plugins {
+    plugins_dir: PathBuf,
+    /// The folder's index (see [`index`]).
+    index_file: PathBuf,
+    component_cache: PathBuf,
+    limits: Limits,
+    instance_pool: bool,
+    interaction: Arc<dyn Interaction>,
+    runtime: OnceLock<Result<Arc<Runtime>, String>>,
+    builtins: Vec<OnceCell<Result<Arc<Plugin>, PluginFailure>>>,
+    folder: OnceCell<Folder>,
+}
+
+impl Plugins {
+    /// A registry of the built-ins and the files in `plugins_dir`; nothing
+    /// is loaded until asked for.
+    pub fn new(
+        plugins_dir: PathBuf,
+        index_file: PathBuf,
+        component_cache: PathBuf,
+        limits: Limits,
+        instance_pool: bool,
+        interaction: Arc<dyn Interaction>,
+    ) -> Plugins {
+        Plugins {
+            plugins_dir,
+            index_file,
+            component_cache,
+            limits,
+            instance_pool,
+            interaction,
+            runtime: OnceLock::new(),
+            builtins: INTERNAL_PLUGINS.iter().map(|_| OnceCell::new()).collect(),
+            folder: OnceCell::new(),
+        }
+    }
+
+    /// The plugin with id `id`: a built-in (loading only that one) or one
+    /// from the plugins folder.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Plugin>>, Error> {
+        if let Some(i) = INTERNAL_PLUGINS.iter().position(|b| b.id == id) {
+            return self
+                .builtin(i)
+                .await
+                .map(Some)
+                .map_err(|f| Error::plugin(id, f));
+        }
+        Ok(self.folder().await.get(id))
+    }
+
+    /// Every built-in, loaded, in registry order.
+    pub async fn builtins(&self) -> Vec<(&'static str, Result<Arc<Plugin>, PluginFailure>)> {
+        let mut out = Vec::with_capacity(INTERNAL_PLUGINS.len());
+        for (i, b) in INTERNAL_PLUGINS.iter().enumerate() {
+            out.push((b.id, self.builtin(i).await));
+        }
+        out
+    }
+
+    async fn builtin(&self, index: usize) -> Result<Arc<Plugin>, PluginFailure> {
+        let b = &INTERNAL_PLUGINS[index];
+        self.builtins[index]
+            .get_or_init(|| async {
+                let runtime = self.runtime()?;
+                let component = runtime.load_builtin(b)?;
+                let metadata = self
+                    .describe(&runtime, &component, PluginSource::Builtin.describe())
+                    .await?;
+                let metadata = metadata::from_wit(metadata)?;
+                if metadata.id != b.id {
+                    return Err(PluginFailure::Invalid(format!(
+                        "reports id `{}`",
+                        metadata.id
+                    )));
+                }
+                Ok(Arc::new(Plugin {
+                    source: PluginSource::Builtin,
+                    metadata,
+                    wit_version: component.wit_version.clone(),
+                    digest: String::new(),
+                    component: OnceCell::new_with(Some(Ok(component))),
+                }))
+            })
+            .await
+            .clone()
+    }
+
+    /// The plugins folder, scanned once.
+    pub async fn folder(&self) -> &Folder {
+        self.folder
+            .get_or_init(|| async {
+                let mut index = Index::load(&self.index_file);
+                let files = folder::component_files(&self.plugins_dir);
+                let folder = Folder::scan(self, &files, &mut index).await;
+                let present: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+                index.save(&self.index_file, &present);
+                folder
+            })
+            .await
+    }
+
+    /// Describes the component file at `path` as the plugins folder would
+    /// (from the index when its contents were described before), and
+    /// records the answer.
+    pub async fn inspect_file(&self, path: &Path) -> Result<Plugin, PluginFailure> {
+        let mut index = Index::load(&self.index_file);
+        let result = self.load_file(path, &mut index).await;
+        let mut present = folder::component_files(&self.plugins_dir);
+        present.push(path.to_path_buf());
+        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
+        index.save(&self.index_file, &present);
+        result
+    }
+
+    /// The plugin in the file at `path`: its description from `index` when
+    /// the same contents were described before, otherwise loaded and
+    /// described now (and recorded in `index`).
+    async fn load_file(&self, path: &Path, index: &mut Index) -> Result<Plugin, PluginFailure> {
+        let identity = Identity::of(path)
+            .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?;
+        let known = index.sha256_of(path, identity).map(str::to_owned);
+        let mut bytes = None;
+        let digest = match known {
+            Some(digest) if index.described(&digest).is_some() => digest,
+            _ => {
+                let read = read_component_file(path)?;
+                let digest = hex(&Sha256::digest(&read));
+                bytes = Some(read);
+                digest
+            }
+        };
+        index.set_file(path, identity, &digest);
+        let mut component = None;
+        let outcome = match (index.described(&digest), bytes) {
+            (Some(described), _) => described.outcome(),
+            (None, Some(bytes)) => {
+                let runtime = self.runtime()?;
+                let result = match runtime.load(&bytes) {
+                    Ok(loaded) => {
+                        let described = self
+                            .describe(&runtime, &loaded, PluginSource::Folder(path.into()).describe())
+                            .await;
+                        let version = loaded.wit_version.clone();
+                        component = Some(Ok(loaded));
+                        described.map(|m| (version, m))
+                    }
+                    Err(failure) => Err(failure),
+                };
+                if let Some(described) = Described::of(&result) {
+                    index.set_described(&digest, described);
+                }
+                result
+            }
+            (None, None) => unreachable!("an undescribed component is read above"),
+        };
+        let (wit_version, raw) = outcome?;
+        Ok(Plugin {
+            source: PluginSource::Folder(path.to_path_buf()),
+            metadata: metadata::from_wit(raw)?,
+            wit_version,
+            digest,
+            component: OnceCell::new_with(component),
+        })
+    }
+
+    /// Calls `describe` on a fresh instance of `component` that has no
+    /// grants.
+    async fn describe(
+        &self,
+        runtime: &Runtime,
+        component: &LoadedComponent,
+        source: String,
+    ) -> Result<crate::runtime::Metadata, PluginFailure> {
+        let call = CallContext {
+            plugin: source,
+            builtin: false,
+            provider: String::new(),
+            config_json: "{}".into(),
+            interaction: self.interaction.clone(),
+        };
+        let mut instance = runtime
+            .instantiate(component, Arc::new(call), &self.limits)
+            .await?;
+        instance.describe().await
+    }
+
+    /// The compiled component of `plugin`, loaded on first use. A folder
+    /// plugin's file must still hold the contents that were described.
+    async fn component<'p>(&self, plugin: &'p Plugin) -> Result<&'p LoadedComponent, PluginFailure> {
+        plugin
+            .component
+            .get_or_init(|| async {
+                let PluginSource::Folder(path) = &plugin.source else {
+                    unreachable!("built-ins are loaded with their description")
+                };
+                let bytes = read_component_file(path)?;
+                if hex(&Sha256::digest(&bytes)) != plugin.digest {
+                    return Err(PluginFailure::Load(
+                        "the file changed since it was described; run the command again".into(),
+                    ));
+                }
+                self.runtime()?.load(&bytes)
+            })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// A fresh instance of `plugin` for one call, with no grants yet.
+    pub async fn instance(
+        &self,
+        plugin: &Plugin,
+        provider: &str,
+        config_json: String,
+    ) -> Result<Instance, Error> {
+        let id = &plugin.metadata.id;
+        let call = CallContext {
+            plugin: id.clone(),
+            builtin: matches!(plugin.source, PluginSource::Builtin),
+            provider: provider.to_owned(),
+            config_json,
+            interaction: self.interaction.clone(),
+        };
+        let component = self
+            .component(plugin)
+            .await
+            .map_err(|f| Error::plugin(id, f))?;
+        self.runtime()
+            .map_err(|f| Error::plugin(id, f))?
+            .instantiate(component, Arc::new(call), &self.limits)
+            .await
+            .map_err(|f| Error::plugin(id, f))
+    }
+
+    /// The engine, made on first use.
+    fn runtime(&self) -> Result<Arc<Runtime>, PluginFailure> {
+        self.runtime
+            .get_or_init(|| {
+                Runtime::new(
+                    self.component_cache.clone(),
+                    &self.limits,
+                    self.instance_pool,
+                )
+                .map(Arc::new)
+                .map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+            .map_err(PluginFailure::Load)
+    }
+}
+
+/// Reads a component file, refusing what is not a regular file or is larger
+/// than [`MAX_PLUGIN_FILE`].
+fn read_component_file(path: &Path) -> Result<Vec<u8>, PluginFailure> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?
+        .len();
+    if size > MAX_PLUGIN_FILE {
+        return Err(PluginFailure::Load(format!(
+            "the file is {size} bytes; plugins may be at most {MAX_PLUGIN_FILE}"
+        )));
+    }
+    std::fs::read(path).map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,147 @@
+//! What a plugin may do: the one place that decides.
+//!
+//! A plugin's effective capabilities for a provider instance are the
+//! intersection of
+//!
+//! - what it **requests** in its metadata (described once per component),
+//!   with `http:{OPTION}` requests expanded from that instance's
+//!   `[providers.NAME]` options, and
+//! - what it is **granted**: a built-in, whose code ships with authhost, is
+//!   granted what it requests; a folder plugin what the user wrote in
+//!   `[plugins.ID] grant`, and only while the component is the one the
+//!   grant was made for (`sha256`, recorded by `authhost plugins grant`).
+//!
+//! The result is a [`Granter`], the check every import goes through.
+
+use crate::capability::{Capability, Granter, Request, effective, origin_of_url};
+use crate::config::{Config, ProviderConfig};
+use crate::plugins::{Plugin, PluginSource};
+
+/// What a plugin may do for one provider instance, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct Decision {
+    /// Requested and granted: what the granter allows.
+    pub effective: Vec<Capability>,
+    /// Requested, and no grant covers or narrows it.
+    pub missing: Vec<Capability>,
+    /// Why the user's grants are not in force, when they are not.
+    pub suspended: Option<String>,
+}
+
+impl Decision {
+    /// The granter for calls under this decision.
+    pub fn granter(&self, plugin: &str) -> Granter {
+        Granter::allowing(plugin, self.effective.clone())
+    }
+}
+
+/// Decides what `plugin` may do as provider `provider` (its options, when
+/// configured).
+pub(crate) fn decide(
+    plugin: &Plugin,
+    provider: Option<&ProviderConfig>,
+    config: &Config,
+) -> Decision {
+    let requested = expand(&plugin.metadata.requested, provider);
+    let (granted, suspended) = match &plugin.source {
+        PluginSource::Builtin => (requested.clone(), None),
+        PluginSource::Folder(_) => folder_grants(plugin, config),
+    };
+    let effective = effective(&requested, &granted);
+    let missing = requested
+        .iter()
+        .filter(|r| !granted.iter().any(|g| g.covers(r) || r.covers(g)))
+        .cloned()
+        .collect();
+    Decision {
+        effective,
+        missing,
+        suspended,
+    }
+}
+
+/// The user's grants for a folder plugin, unless they were made for
+/// another component than this one.
+fn folder_grants(plugin: &Plugin, config: &Config) -> (Vec<Capability>, Option<String>) {
+    let Some(settings) = config.plugins.get(&plugin.metadata.id) else {
+        return (Vec::new(), None);
+    };
+    match &settings.sha256 {
+        Some(granted_for) if !granted_for.eq_ignore_ascii_case(&plugin.digest) => (
+            Vec::new(),
+            Some(format!(
+                "the grants in [plugins.{}] were made for another build of this plugin \
+                 (sha256 {}…, this file is {}…); review it and grant again with \
+                 `authhost plugins grant {}`",
+                plugin.metadata.id,
+                &granted_for[..granted_for.len().min(12)],
+                &plugin.digest[..12],
+                plugin.metadata.id,
+            )),
+        ),
+        _ => (settings.grant.clone(), None),
+    }
+}
+
+/// `requests` for one provider instance: each `http:{OPTION}` becomes the
+/// origin of that option's URL, or its default; a request whose option is
+/// unset and has no default, or is not an http(s) URL, asks for nothing.
+pub(crate) fn expand(requests: &[Request], provider: Option<&ProviderConfig>) -> Vec<Capability> {
+    let mut out: Vec<Capability> = Vec::new();
+    for request in requests {
+        let capability = match request {
+            Request::Fixed(c) => Some(c.clone()),
+            Request::HttpFromOption { option, default } => {
+                match provider.and_then(|p| p.options.get(option)) {
+                    Some(value) => value
+                        .as_str()
+                        .and_then(origin_of_url)
+                        .map(Capability::Http),
+                    None => default.clone().map(Capability::Http),
+                }
+            }
+        };
+        if let Some(c) = capability
+            && !out.contains(&c)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requests(texts: &[&str]) -> Vec<Request> {
+        texts.iter().map(|t| t.parse().unwrap()).collect()
+    }
+
+    fn strings(caps: &[Capability]) -> Vec<String> {
+        caps.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn option_requests_expand_per_instance() {
+        let reqs = requests(&["prompt", "http:{base_url=https://openrouter.ai}", "http:{extra}"]);
+        assert_eq!(
+            strings(&expand(&reqs, None)),
+            ["prompt", "http:https://openrouter.ai"]
+        );
+        let mut local = ProviderConfig::default();
+        local
+            .options
+            .insert("base_url".into(), "http://127.0.0.1:4567/api".into());
+        local
+            .options
+            .insert("extra".into(), "https://x.example/y".into());
+        assert_eq!(
+            strings(&expand(&reqs, Some(&local))),
+            ["prompt", "http:http://127.0.0.1:4567", "http:https://x.example"]
+        );
+        let mut bad = ProviderConfig::default();
+        bad.options.insert("base_url".into(), "file:///etc".into());
+        assert_eq!(strings(&expand(&reqs, Some(&bad))), ["prompt"]);
+    }
+}

@@ -1,0 +1,233 @@
+//! A hostile plugin (`tests/fixtures/hostile-text`) with no grant tries to
+//! write raw escape sequences to the terminal through every channel a
+//! plugin has, to act while describing itself, to hold every command up,
+//! and to take another plugin's id or grants.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use support::{Home, assert_fails_with, assert_success, stderr, stdout, workspace_component};
+
+/// The hostile component with its `ID` and `VARIANT` markers rewritten.
+fn hostile(id: &str, variant: &str) -> Vec<u8> {
+    let bytes = std::fs::read(workspace_component("hostile-text")).unwrap();
+    let bytes = rewrite(&bytes, "hostile-aaaa", id);
+    rewrite(&bytes, "variant:plain___", &format!("variant:{variant:_<8}"))
+}
+
+fn rewrite(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "{to}");
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    let mut out = bytes.to_vec();
+    let mut found = 0;
+    for i in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[i..i + from.len()] == from {
+            out[i..i + to.len()].copy_from_slice(to);
+            found += 1;
+        }
+    }
+    assert!(found > 0, "marker {} not found", String::from_utf8_lossy(from));
+    out
+}
+
+fn install(home: &Home, file: &str, bytes: &[u8]) -> PathBuf {
+    let path = home.plugins_dir().join(file);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Both streams of `out`, checked: nothing a terminal would act on, no line
+/// that starts like authhost's own error, and a bounded size.
+#[track_caller]
+fn assert_neutralised(what: &str, out: &Output) -> String {
+    let both = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let text = String::from_utf8_lossy(&both).into_owned();
+    for (bad, name) in [
+        ('\u{1b}', "ESC"),
+        ('\u{7}', "BEL"),
+        ('\r', "CR"),
+        ('\u{9b}', "CSI"),
+        ('\u{202e}', "RLO"),
+    ] {
+        assert!(!text.contains(bad), "{what}: raw {name} in output:\n{text}");
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("error: authhost: run")),
+        "{what}: a forged line:\n{text}"
+    );
+    assert!(both.len() < 1 << 20, "{what}: {} bytes of output", both.len());
+    text
+}
+
+fn hostile_home(config: &str) -> Home {
+    let home = Home::with_config(config);
+    install(&home, "hostile.wasm", &hostile("hostile-aaaa", "plain"));
+    home
+}
+
+#[test]
+fn plugin_text_reaches_the_terminal_only_neutralised_and_attributed() {
+    let home = hostile_home(
+        "[providers.h]\nplugin = \"hostile-aaaa\"\n\n[providers.p]\nplugin = \"hostile-aaaa\"\nmode = \"prompt\"\n\n[plugins.hostile-aaaa]\ngrant = [\"prompt\"]\n",
+    );
+    let path = home.plugins_dir().join("hostile.wasm");
+    let runs: Vec<(&str, Output)> = vec![
+        ("plugins list", home.run(&["plugins", "list"])),
+        ("plugins list --json", home.run(&["plugins", "list", "--json"])),
+        (
+            "plugins inspect",
+            home.run(&["plugins", "inspect", path.to_str().unwrap()]),
+        ),
+        ("list", home.run(&["list"])),
+        ("token", home.run(&["token", "h"])),
+        ("-vv token", home.run(&["-vv", "token", "h"])),
+        ("login", home.run(&["login", "h", "--method", "login"])),
+        (
+            "login with a prompt",
+            home.run_with_stdin(&["login", "p", "--method", "login"], "my answer\n"),
+        ),
+    ];
+    for (what, out) in &runs {
+        assert_neutralised(what, out);
+    }
+    // The 32 MiB error is cut, and says whose it is.
+    let token = stderr(&runs[4].1);
+    assert!(token.contains("error: h: "), "{token}");
+    assert!(token.contains('…'), "{token}");
+    // Messages of a folder plugin are attributed to it.
+    let login = stderr(&runs[6].1);
+    assert!(login.contains("[hostile-aaaa] "), "{login}");
+    // The inspection shows the texts escaped, not dropped.
+    let inspect = stdout(&runs[2].1);
+    assert!(inspect.contains("Hostile\\u{1b}[2J"), "{inspect}");
+    // The tracing line of the plugin's log is one line.
+    let verbose = stderr(&runs[5].1);
+    assert!(
+        verbose
+            .lines()
+            .filter(|l| l.contains("authhost plugins grant hostile"))
+            .all(|l| l.contains("\\n")),
+        "{verbose}"
+    );
+}
+
+#[test]
+fn a_claimed_denial_does_not_speak_for_authhost() {
+    let home = hostile_home("[providers.c]\nplugin = \"hostile-aaaa\"\nmode = \"claim\"\n");
+    let out = home.run(&["token", "c"]);
+    let err = assert_neutralised("claim", &out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("the plugin reports that `process:op"),
+        "{err}"
+    );
+    assert!(!err.contains("capability denied: `process:op"), "{err}");
+}
+
+#[test]
+fn describe_gets_nothing_from_its_imports() {
+    let home = Home::with_config(
+        "[providers.hostile-aaaa]\nsecret_option = \"sk-config-canary\"\n\n[plugins.hostile-aaaa]\ngrant = [\"process\", \"loopback\"]\n",
+    );
+    let marker = Path::new("/tmp/authhost-describe-ran");
+    let _ = std::fs::remove_file(marker);
+    let path = install(&home, "imports.wasm", &hostile("hostile-aaaa", "imports"));
+    for out in [
+        home.run(&["plugins", "inspect", path.to_str().unwrap()]),
+        home.run(&["plugins", "list", "--json"]),
+        home.run(&["list"]),
+    ] {
+        let text = assert_neutralised("describe", &out);
+        assert_success(&out);
+        assert!(!text.contains("sk-config-canary"), "{text}");
+        // Messages and log lines from `describe` are dropped (the forged
+        // text is part of the plugin's name on stdout, escaped, but never a
+        // line of its own on stderr).
+        assert!(
+            !stderr(&out).contains("authhost plugins grant hostile"),
+            "{text}"
+        );
+    }
+    let inspect = stdout(&home.run(&["plugins", "inspect", path.to_str().unwrap()]));
+    assert!(inspect.contains("config={} name=\"\""), "{inspect}");
+    assert!(inspect.contains("run=Error::CapabilityDenied"), "{inspect}");
+    assert!(inspect.contains("bind=Error::CapabilityDenied"), "{inspect}");
+    assert!(!marker.exists(), "describe ran a program");
+}
+
+#[test]
+fn a_slow_or_crashing_describe_holds_up_nothing() {
+    let home = Home::with_config(
+        "[providers.helper]\nplugin = \"shell-helper\"\ncommand = \"echo helper-key\"\n",
+    );
+    install(&home, "a-sleepy.wasm", &hostile("hostile-aaaa", "sleep"));
+    install(&home, "b-sleepy.wasm", &hostile("hostile-bbbb", "sleep"));
+    install(&home, "c-crashy.wasm", &hostile("hostile-cccc", "trap"));
+    let started = Instant::now();
+    let out = home.run(&["plugins", "list"]);
+    // Each `describe` would wait 30 s; it is stopped well before.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let text = assert_neutralised("slow", &out);
+    assert!(text.contains("describe_timeout_ms"), "{text}");
+    let crashed = text.lines().find(|l| l.contains("c-crashy.wasm")).unwrap();
+    assert!(crashed.contains("crashed"), "{crashed}");
+    // A built-in provider never waits on the folder.
+    let out = home.run(&["token", "helper"]);
+    assert_eq!(stdout(&out), "helper-key\n");
+}
+
+#[test]
+fn two_files_with_one_id_are_both_refused() {
+    let home = Home::with_config(
+        "[providers.acme]\nplugin = \"hostile-aaaa\"\napi_secret = \"sk-acme-option\"\n\n[plugins.hostile-aaaa]\ngrant = [\"prompt\"]\n",
+    );
+    install(&home, "aaa-cool-tool.wasm", &hostile("hostile-aaaa", "plain"));
+    install(&home, "zzz-acme.wasm", &hostile("hostile-aaaa", "imports"));
+    let out = home.run(&["plugins", "list"]);
+    let text = assert_neutralised("duplicates", &out);
+    for file in ["aaa-cool-tool.wasm", "zzz-acme.wasm"] {
+        let line = text.lines().find(|l| l.starts_with(file)).unwrap();
+        assert!(line.contains("is claimed by"), "{line}");
+    }
+    let out = home.run(&["token", "acme"]);
+    assert_fails_with(&out, "not installed");
+}
+
+#[test]
+fn look_alike_ids_are_refused() {
+    let home = Home::new();
+    install(&home, "real.wasm", &hostile("hostile-aaaa", "plain"));
+    install(&home, "fake.wasm", &hostile("Hostile-aaaa", "plain"));
+    let text = assert_neutralised("look-alike", &home.run(&["plugins", "list"]));
+    let line = text.lines().find(|l| l.starts_with("fake.wasm")).unwrap();
+    assert!(line.contains("not a valid id"), "{line}");
+    assert!(text.lines().any(|l| l.starts_with("hostile-aaaa")), "{text}");
+}
+
+#[test]
+fn grants_do_not_pass_to_a_changed_file() {
+    let home = Home::with_config("[providers.p]\nplugin = \"hostile-aaaa\"\nmode = \"prompt\"\n");
+    let path = install(&home, "hostile.wasm", &hostile("hostile-aaaa", "plain"));
+    assert_success(&home.run(&["plugins", "grant", "hostile-aaaa", "prompt"]));
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains("sha256 = \""), "{config}");
+    // Granted: the prompt is shown.
+    let out = home.run_with_stdin(&["login", "p"], "an answer\n");
+    assert!(stderr(&out).contains("wrong answer"), "{}", stderr(&out));
+
+    // Another build under the same name and id does not inherit the grant.
+    std::fs::write(&path, hostile("hostile-aaaa", "imports")).unwrap();
+    let listed = stdout(&home.run(&["plugins", "list"]));
+    assert!(listed.contains("grants suspended"), "{listed}");
+    let out = home.run_with_stdin(&["login", "p"], "an answer\n");
+    assert_fails_with(&out, "capability denied: `prompt`");
+}
