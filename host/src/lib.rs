@@ -28,6 +28,7 @@
 
 pub mod browser;
 pub mod capability;
+mod component_file;
 pub mod config;
 pub mod credential;
 mod error;

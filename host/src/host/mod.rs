@@ -697,16 +697,7 @@ impl Host {
     }
 
     async fn load_file(&self, path: &std::path::Path) -> Result<Plugin, PluginFailure> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?
-            .len();
-        if size > MAX_PLUGIN_FILE {
-            return Err(PluginFailure::Load(format!(
-                "the file is {size} bytes; plugins may be at most {MAX_PLUGIN_FILE}"
-            )));
-        }
-        let bytes =
-            std::fs::read(path).map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?;
+        let bytes = crate::component_file::read(path, MAX_PLUGIN_FILE)?;
         self.load(PluginSource::Folder(path.to_path_buf()), &bytes)
             .await
     }
