@@ -31,6 +31,7 @@
 mod api;
 mod browser;
 pub mod capability;
+mod component_file;
 mod config;
 pub mod credential;
 mod credentials;

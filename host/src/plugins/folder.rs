@@ -79,14 +79,37 @@ impl Folder {
     }
 }
 
-/// The `*.wasm` files in `dir`, sorted; none when it does not exist.
+/// The `*.wasm` regular files in `dir` (symbolic links followed), sorted;
+/// none when it does not exist. Anything else named `*.wasm` (a FIFO, a
+/// device, a directory) is skipped with a warning; nothing is opened here.
 pub(crate) fn component_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .filter_map(Result::ok)
+        .filter(|e| {
+            Path::new(&e.file_name())
+                .extension()
+                .is_some_and(|x| x == "wasm")
+        })
+        .filter(|e| {
+            // The entry's own type needs no system call; a link's target
+            // is looked up with `stat`, which never blocks on a FIFO.
+            let is_file = match e.file_type() {
+                Ok(t) if t.is_symlink() => std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()),
+                Ok(t) => t.is_file(),
+                Err(_) => false,
+            };
+            if !is_file {
+                tracing::warn!(
+                    path = %crate::sanitize::short(&e.path().display().to_string()),
+                    "skipping: not a regular file"
+                );
+            }
+            is_file
+        })
+        .map(|e| e.path())
         .collect();
     files.sort();
     files

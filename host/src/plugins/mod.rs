@@ -319,15 +319,7 @@ impl Plugins {
 /// Reads a component file, refusing what is not a regular file or is larger
 /// than [`MAX_PLUGIN_FILE`].
 fn read_component_file(path: &Path) -> Result<Vec<u8>, PluginFailure> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?
-        .len();
-    if size > MAX_PLUGIN_FILE {
-        return Err(PluginFailure::Load(format!(
-            "the file is {size} bytes; plugins may be at most {MAX_PLUGIN_FILE}"
-        )));
-    }
-    std::fs::read(path).map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))
+    crate::component_file::read(path, MAX_PLUGIN_FILE)
 }
 
 fn hex(bytes: &[u8]) -> String {

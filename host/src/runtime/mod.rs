@@ -1,6 +1,7 @@
 //! The WebAssembly side: one engine, the linker with every import, a disk
 //! cache of compiled components, and plugin calls under limits.
 
+mod cache;
 mod engine_config;
 mod imports;
 mod limits;
@@ -8,11 +9,10 @@ mod linking;
 mod state;
 mod wit;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
@@ -26,6 +26,7 @@ use crate::capability::Granter;
 use crate::config::Limits;
 use crate::error::PluginFailure;
 use crate::plugins::BuiltinPlugin;
+use cache::ComponentCache;
 use limits::{CpuBudget, Stop, TICK};
 use linking::Needs;
 use state::PluginState;
@@ -38,7 +39,7 @@ pub struct Runtime {
     /// Linkers made on first use, one for each set of optional WASI
     /// interfaces components import (see [`linking`]).
     linkers: [OnceLock<Linker<PluginState>>; Needs::COUNT],
-    cache_dir: PathBuf,
+    cache: ComponentCache,
 }
 
 /// A compiled, linked component, ready to instantiate.
@@ -81,7 +82,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linkers: Default::default(),
-            cache_dir,
+            cache: ComponentCache::new(cache_dir),
         })
     }
 
@@ -114,24 +115,16 @@ impl Runtime {
     }
 
     /// The build-time machine code of `builtin`. It is mapped from its copy
-    /// in the cache, so that only the pages in use are read; the first time,
-    /// it is copied out of the binary and the cache copy is written.
+    /// in the cache, so that only the pages in use are read; the first time
+    /// (or when that copy cannot be trusted), it is copied out of the binary
+    /// and the cache copy is written.
     fn builtin_code(&self, builtin: &BuiltinPlugin) -> Option<Component> {
         if builtin.precompiled.is_empty() {
             return None;
         }
-        let cached = self
-            .cache_dir
-            .join(format!("{}-{}.cwasm", builtin.id, builtin.precompiled_id));
-        if cached.is_file() {
-            // SAFETY: as in `compile`: a file this host wrote in its own
-            // cache directory, named by the fingerprint of the code.
-            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
-                Ok(component) => return Some(component),
-                Err(e) => {
-                    tracing::debug!(path = %cached.display(), "ignoring cached built-in: {e}")
-                }
-            }
+        let name = ComponentCache::builtin_name(builtin);
+        if let Some(component) = self.cache.load(&self.engine, &name) {
+            return Some(component);
         }
         // SAFETY: `precompiled` was produced by `Engine::precompile_component`
         // in authhost's own build script and is embedded in this binary;
@@ -139,9 +132,7 @@ impl Runtime {
         // configuration before using it.
         match unsafe { Component::deserialize(&self.engine, builtin.precompiled) } {
             Ok(component) => {
-                if let Err(e) = self.write_cache(&cached, builtin.precompiled) {
-                    tracing::debug!(path = %cached.display(), "cannot cache a built-in: {e:#}");
-                }
+                self.cache.store(&name, builtin.precompiled);
                 Some(component)
             }
             Err(e) => {
@@ -168,51 +159,17 @@ impl Runtime {
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<Component, PluginFailure> {
-        let cached = self.cache_path(bytes);
-        if cached.is_file() {
-            // SAFETY: deserializing runs no validation, so only files this
-            // host wrote are loaded: they live in authhost's own cache
-            // directory (created 0700) under a name made of the SHA-256 of
-            // the component and the engine's compatibility hash.
-            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::debug!(path = %cached.display(), "ignoring cached component: {e}")
-                }
-            }
+        let name = ComponentCache::compiled_name(&self.engine, bytes);
+        if let Some(component) = self.cache.load(&self.engine, &name) {
+            return Ok(component);
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginFailure::Load(format!("invalid component: {}", root_cause(&e))))?;
-        let written = component
-            .serialize()
-            .and_then(|bytes| self.write_cache(&cached, &bytes));
-        if let Err(e) = written {
-            tracing::debug!(path = %cached.display(), "cannot cache compiled component: {e:#}");
+        match component.serialize() {
+            Ok(code) => self.cache.store(&name, &code),
+            Err(e) => tracing::debug!("cannot serialize a compiled component: {e}"),
         }
         Ok(component)
-    }
-
-    fn cache_path(&self, bytes: &[u8]) -> PathBuf {
-        use std::hash::{Hash, Hasher};
-        let mut engine_hash = std::hash::DefaultHasher::new();
-        self.engine
-            .precompile_compatibility_hash()
-            .hash(&mut engine_hash);
-        let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.cache_dir
-            .join(format!("{hex}-{:016x}.cwasm", engine_hash.finish()))
-    }
-
-    /// Writes machine code to the cache (atomically: readers see the whole
-    /// file or none).
-    fn write_cache(&self, path: &Path, bytes: &[u8]) -> wasmtime::Result<()> {
-        use std::io::Write;
-        crate::store::create_private_dir(&self.cache_dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.cache_dir)?;
-        tmp.write_all(bytes)?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
     }
 
     /// A fresh instance of `component` for one call.
