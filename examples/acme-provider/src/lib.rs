@@ -54,7 +54,10 @@ impl Provider for Acme {
             }],
             // Ask for exactly what `login` uses; the user grants these in
             // `[plugins.acme] grant = [...]`.
-            capabilities: vec!["prompt".into(), format!("http:{}", origin(options.base_url()))],
+            capabilities: vec![
+                "prompt".into(),
+                format!("http:{}", origin(options.base_url())),
+            ],
             resolves: false,
         }
     }
@@ -73,29 +76,39 @@ impl Provider for Acme {
     }
 
     fn resolve(_reason: Reason) -> Result<Resolved, Error> {
-        Err(Error::Other("acme stores its tokens at login; nothing to resolve".into()))
+        Err(Error::Other(
+            "acme stores its tokens at login; nothing to resolve".into(),
+        ))
     }
 }
 
 /// Posts the user name and password; a request the host refuses comes back
 /// as `capability-denied` naming the grant the user must add.
 fn request_token(base_url: &str, user: &str, password: &str) -> Result<OauthTokens, Error> {
-    let body = serde_json::json!({ "grant_type": "password", "username": user, "password": password });
+    let body =
+        serde_json::json!({ "grant_type": "password", "username": user, "password": password });
     let response = http::Request::post(&format!("{base_url}/oauth/token"))
         .json(&body)
         .timeout(Duration::from_secs(30))
         .send()?;
     if response.status == 401 || response.status == 403 {
-        return Err(Error::Denied("Acme rejected the user name or password".into()));
+        return Err(Error::Denied(
+            "Acme rejected the user name or password".into(),
+        ));
     }
     if !response.is_success() {
-        return Err(Error::Network(format!("Acme answered HTTP {}", response.status)));
+        return Err(Error::Network(format!(
+            "Acme answered HTTP {}",
+            response.status
+        )));
     }
     let token: TokenResponse = response.json()?;
     Ok(OauthTokens {
         access: token.access_token,
         refresh: token.refresh_token,
-        expires: token.expires_in.map(|s| clock::after(Duration::from_secs(s))),
+        expires: token
+            .expires_in
+            .map(|s| clock::after(Duration::from_secs(s))),
     })
 }
 
