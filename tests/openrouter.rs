@@ -199,6 +199,11 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
     let exchange = &login.fake.exchanges()[0];
     assert_eq!(exchange.header("x-title"), Some("authhost"));
     assert!(exchange.header("http-referer").is_some());
+    // The JSON body went out with its length, not chunked (the fake answers
+    // 411 to that).
+    let length = exchange.body.len().to_string();
+    assert_eq!(exchange.header("content-length"), Some(length.as_str()));
+    assert_eq!(exchange.header("transfer-encoding"), None);
     // Neither the code nor the verifier shows up on the terminal.
     let body: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
     for secret in ["code", "code_verifier"] {
@@ -231,6 +236,34 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
         "{nonce}"
+    );
+}
+
+/// The fake is as strict as the services it stands for: a key request
+/// whose body comes chunked, without a length, gets 411, so the logins
+/// above prove that the plugin sends the length.
+#[test]
+fn the_fake_refuses_a_key_request_without_a_content_length() {
+    let fake = FakeOpenRouter::start(Mode::Approve);
+    let port: u16 = fake.url().rsplit_once(':').unwrap().1.parse().unwrap();
+    let body = r#"{"code":"c","code_verifier":"v","code_challenge_method":"S256"}"#;
+    let head =
+        "POST /api/v1/auth/keys HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n";
+    let chunked = format!(
+        "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let within = Duration::from_secs(10);
+    assert_eq!(
+        raw::send(port, chunked.as_bytes(), within, "chunked"),
+        raw::Answer::Status(411)
+    );
+    // With its length the same request passes that check (and is refused
+    // for its unknown code).
+    let exact = format!("{head}content-length: {}\r\n\r\n{body}", body.len());
+    assert_eq!(
+        raw::send(port, exact.as_bytes(), within, "with a length"),
+        raw::Answer::Status(403)
     );
 }
 

@@ -81,6 +81,43 @@ fn a_failing_command_reports_its_exit_code_and_stderr() {
     assert!(!err.contains("cmd-marker-d41"), "the command leaked: {err}");
 }
 
+/// A helper that fails after writing a key to stderr (its own output, or
+/// a long token) does not get it shown: not in the error, not in the
+/// debug log, not by `login`.
+#[test]
+fn a_secret_printed_to_stderr_by_a_failing_helper_never_reaches_the_output() {
+    // Built by the shell, so the whole key is in no command line.
+    let key_tail = "9fQx2LrT7mVb4NcZ8kWd1HsY6pJg3";
+    let key = format!("sk-ant-api03-{key_tail}");
+    let printed = "hunter2pass";
+    let command = format!(
+        "k=sk-ant-api03; k=$k-{key_tail}; echo {printed}; \
+         echo \"auth failed for {printed}: key $k revoked\" >&2; echo \"$k\" >&2; \
+         echo \"  token=$k\" >&2; exit 3"
+    );
+    let home = helper_home(&toml_string(&command), "");
+    for args in [
+        &["token", "p"][..],
+        &["-vv", "token", "p", "--refresh"],
+        &["-vv", "login", "p"],
+        &["list", "--json"],
+    ] {
+        let out = home.run(args);
+        let shown = format!("{}{}", stdout(&out), stderr(&out));
+        for secret in [key.as_str(), key_tail, printed, &key_tail[..12]] {
+            assert!(!shown.contains(secret), "{args:?} shows {secret}: {shown}");
+        }
+        if args != ["list", "--json"] {
+            assert!(!out.status.success(), "{args:?} succeeded: {shown}");
+            assert!(
+                shown.contains("exited with code 3")
+                    && shown.contains("stderr: auth failed for [redacted]: key [redacted] revoked"),
+                "{args:?}: {shown}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_long_stderr_is_cut_short() {
     let home = helper_home(

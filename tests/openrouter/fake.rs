@@ -8,7 +8,9 @@
 //!   `base64url(sha256(verifier)) == challenge` and answers
 //!   `{"key": "sk-or-v1-…", "user_id": null}`; 403 for an unknown, reused or
 //!   mismatched code, 400 for a bad body or method value, 405 for a wrong
-//!   HTTP method.
+//!   HTTP method, and 411 for a body sent without a `content-length`
+//!   (`transfer-encoding: chunked`), as many token endpoints and proxies
+//!   answer.
 //!
 //! Every request is recorded with the status it got. The hostile modes
 //! answer a valid exchange the way a broken or malicious service would: with
@@ -228,6 +230,12 @@ fn authorize(state: &mut State, mode: Mode, query: &str) -> Response {
 
 /// `POST /api/v1/auth/keys`.
 fn exchange(state: &mut State, mode: Mode, request: &Request) -> Response {
+    let declared = request
+        .header("content-length")
+        .and_then(|n| n.parse().ok());
+    if request.header("transfer-encoding").is_some() || declared != Some(request.body.len()) {
+        return error(411, "Length Required: send the body with a content-length");
+    }
     let json_type = request.header("content-type").is_some_and(|t| {
         t.split(';')
             .next()

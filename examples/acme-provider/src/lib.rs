@@ -5,15 +5,10 @@
 //! HTTP, which needs an `http:` grant for that origin) and returns the OAuth
 //! tokens it gets, which authhost stores.
 
-// The bindings of authhost's WIT world. A plugin outside the authhost
-// repository copies authhost's `wit/` folder and points `path` at it.
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
+use std::time::Duration;
 
-use authhost::provider::types::{Credential, Error, OauthTokens};
-use authhost::provider::{config, interact, log};
-use exports::authhost::provider::provider::{AuthMethod, Guest, Metadata, MethodKind, Reason, Resolved};
+use authhost_sdk::prelude::*;
 use serde::Deserialize;
-use wstd::http::{Body, Client, ErrorCode, Request};
 
 /// Used when the user's `[providers.acme]` sets no `base_url`.
 const DEFAULT_BASE_URL: &str = "https://api.acme.example";
@@ -26,13 +21,11 @@ struct Options {
 }
 
 impl Options {
-    fn load() -> Result<Options, Error> {
-        serde_json::from_str(&config::get())
-            .map_err(|e| Error::Other(format!("invalid [providers.{}] options: {e}", config::provider_name())))
-    }
-
     fn base_url(&self) -> &str {
-        self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/')
+        self.base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/')
     }
 }
 
@@ -47,7 +40,7 @@ struct TokenResponse {
 
 struct Acme;
 
-impl Guest for Acme {
+impl Provider for Acme {
     fn describe() -> Metadata {
         Metadata {
             id: "acme".into(),
@@ -60,8 +53,8 @@ impl Guest for Acme {
             }],
             // Ask for exactly what `login` uses; the user grants these in
             // `[plugins.acme] grant = [...]`. Metadata is the same for every
-            // provider instance: the host fills in the origin of each
-            // instance's `base_url` option.
+            // provider instance (`describe` sees no configuration): the host
+            // fills in the origin of each instance's `base_url` option.
             capabilities: vec![
                 "prompt".into(),
                 format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
@@ -74,56 +67,50 @@ impl Guest for Acme {
         if method != "password" {
             return Err(Error::Other(format!("unknown method {method}")));
         }
-        let options = Options::load()?;
+        let options: Options = config::options()?;
         let user = interact::prompt("Acme user name: ", false)?;
         let password = interact::prompt("Acme password: ", true)?;
-        log::write(log::Level::Debug, &format!("requesting a token for {user}"));
-        let tokens = wstd::runtime::block_on(request_token(options.base_url(), &user, &password))?;
+        log::debug(&format!("requesting a token for {user}"));
+        let tokens = request_token(options.base_url(), &user, &password)?;
         interact::message("Acme login complete");
         Ok(Credential::Oauth(tokens))
     }
 
     fn resolve(_reason: Reason) -> Result<Resolved, Error> {
-        Err(Error::Other("acme stores its tokens at login; nothing to resolve".into()))
+        Err(Error::Other(
+            "acme stores its tokens at login; nothing to resolve".into(),
+        ))
     }
 }
 
-async fn request_token(base_url: &str, user: &str, password: &str) -> Result<OauthTokens, Error> {
-    let body = serde_json::json!({ "grant_type": "password", "username": user, "password": password });
-    let request = Request::post(format!("{base_url}/oauth/token"))
-        .header("content-type", "application/json")
-        .body(Body::from_json(&body).map_err(|e| Error::Other(e.to_string()))?)
-        .map_err(|e| Error::Other(e.to_string()))?;
-    let mut response = Client::new().send(request).await.map_err(|e| http_error(base_url, e))?;
-    let status = response.status();
-    if status == 401 || status == 403 {
-        return Err(Error::Denied("Acme rejected the user name or password".into()));
+/// Posts the user name and password; a request the host refuses comes back
+/// as `capability-denied` naming the grant the user must add.
+fn request_token(base_url: &str, user: &str, password: &str) -> Result<OauthTokens, Error> {
+    let body =
+        serde_json::json!({ "grant_type": "password", "username": user, "password": password });
+    let response = http::Request::post(&format!("{base_url}/oauth/token"))
+        .json(&body)
+        .timeout(Duration::from_secs(30))
+        .send()?;
+    if response.status == 401 || response.status == 403 {
+        return Err(Error::Denied(
+            "Acme rejected the user name or password".into(),
+        ));
     }
-    if !status.is_success() {
-        return Err(Error::Network(format!("Acme answered HTTP {status}")));
+    if !response.is_success() {
+        return Err(Error::Network(format!(
+            "Acme answered HTTP {}",
+            response.status
+        )));
     }
-    let token: TokenResponse = response
-        .body_mut()
-        .json()
-        .await
-        .map_err(|e| Error::InvalidResponse(format!("unexpected token response: {e}")))?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let token: TokenResponse = response.json()?;
     Ok(OauthTokens {
         access: token.access_token,
         refresh: token.refresh_token,
-        expires: token.expires_in.map(|s| now_ms + s * 1000),
+        expires: token
+            .expires_in
+            .map(|s| clock::after(Duration::from_secs(s))),
     })
-}
-
-/// A request the host refused is a missing grant; tell the user which.
-fn http_error(base_url: &str, e: wstd::http::Error) -> Error {
-    match e.downcast_ref::<ErrorCode>() {
-        Some(ErrorCode::HttpRequestDenied) => Error::CapabilityDenied(format!("http:{}", origin(base_url))),
-        _ => Error::Network(format!("cannot reach Acme: {e}")),
-    }
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -133,4 +120,4 @@ fn origin(url: &str) -> String {
     format!("{scheme}://{authority}")
 }
 
-export!(Acme);
+authhost_sdk::export!(Acme);

@@ -1,6 +1,6 @@
 //! Recognising the OAuth callback among the requests and pasted lines.
 
-use crate::authhost::provider::loopback::Request;
+use authhost_sdk::loopback::Request;
 
 /// What a request or pasted line means for the login.
 #[derive(Debug, PartialEq, Eq)]

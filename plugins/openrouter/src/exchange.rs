@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
+use authhost_sdk::http;
+use authhost_sdk::text;
+use authhost_sdk::types::Error;
 use serde::Deserialize;
-use wstd::future::FutureExt as _;
-use wstd::http::body::util::{BodyExt as _, Limited};
-use wstd::http::{Body, Client, ErrorCode, Request};
-
-use crate::authhost::provider::types::Error;
 
 /// Identifies authhost to OpenRouter (`HTTP-Referer`).
 const REFERER: &str = "https://github.com/authhost/authhost";
@@ -37,62 +35,27 @@ pub struct Grant<'a> {
 
 /// Exchanges the grant for the key at `base_url`.
 pub fn run(base_url: &str, grant: &Grant) -> Result<String, Error> {
-    wstd::runtime::block_on(async {
-        exchange(base_url, grant)
-            .timeout(wstd::time::Duration::from(TOTAL_TIMEOUT))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout(format!(
-                    "the key exchange with {base_url} took longer than {} s",
-                    TOTAL_TIMEOUT.as_secs()
-                )))
-            })
-    })
-}
-
-async fn exchange(base_url: &str, grant: &Grant<'_>) -> Result<String, Error> {
-    let (status, body) = post(base_url, grant).await?;
+    let (status, body) = post(base_url, grant)?;
     interpret(status, &body, grant)
 }
 
-/// Sends the request; the status and at most [`MAX_RESPONSE`] bytes of body.
-async fn post(base_url: &str, grant: &Grant<'_>) -> Result<(u16, Vec<u8>), Error> {
+/// Sends the request (JSON, with its `content-length`); the status and at
+/// most [`MAX_RESPONSE`] bytes of body.
+fn post(base_url: &str, grant: &Grant<'_>) -> Result<(u16, Vec<u8>), Error> {
     let json = serde_json::json!({
         "code": grant.code,
         "code_verifier": grant.verifier,
         "code_challenge_method": "S256",
     });
-    let body = Body::from_json(&json).map_err(|e| Error::Other(e.to_string()))?;
-    let request = Request::post(format!("{base_url}/api/v1/auth/keys"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
+    let response = http::Request::post(&format!("{base_url}/api/v1/auth/keys"))
         .header("http-referer", REFERER)
         .header("x-title", TITLE)
-        .body(body)
-        .map_err(|e| Error::Other(format!("cannot build the key request: {e}")))?;
-    let mut client = Client::new();
-    client.set_connect_timeout(CONNECT_TIMEOUT);
-    client.set_first_byte_timeout(TOTAL_TIMEOUT);
-    client.set_between_bytes_timeout(TOTAL_TIMEOUT);
-    let response = client
-        .send(request)
-        .await
-        .map_err(|e| unreachable_service(base_url, &e))?;
-    let status = response.status().as_u16();
-    let limited = Limited::new(response.into_body().into_boxed_body(), MAX_RESPONSE);
-    let body = limited.collect().await.map_err(|e| {
-        if e.is::<wstd::http::body::util::LengthLimitError>() {
-            Error::InvalidResponse(format!(
-                "the key exchange answered {status} with a body over {} KiB",
-                MAX_RESPONSE / 1024
-            ))
-        } else {
-            Error::Network(format!(
-                "the connection to {base_url} failed while reading the answer"
-            ))
-        }
-    })?;
-    Ok((status, body.to_bytes().to_vec()))
+        .json(&json)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        .max_response(MAX_RESPONSE)
+        .send()?;
+    Ok((response.status, response.body))
 }
 
 /// The key from a 200, or the error the status means.
@@ -154,34 +117,11 @@ fn detail(body: &[u8], grant: &Grant) -> String {
             (!text.is_empty() && !text.starts_with('<')).then(|| text.to_owned())
         }
     };
-    let Some(mut message) = message else {
+    let Some(message) = message else {
         return String::new();
     };
-    for secret in [grant.code, grant.verifier] {
-        if !secret.is_empty() {
-            message = message.replace(secret, "[redacted]");
-        }
-    }
-    let line: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
-        .collect();
-    format!(": {}", line.trim())
-}
-
-/// The error for a request that got no answer.
-fn unreachable_service(base_url: &str, error: &wstd::http::Error) -> Error {
-    match error.downcast_ref::<ErrorCode>() {
-        Some(ErrorCode::HttpRequestDenied) => {
-            let origin = url::Url::parse(base_url)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_else(|_| base_url.to_owned());
-            Error::CapabilityDenied(format!("http:{origin}"))
-        }
-        Some(code) => Error::Network(format!("cannot reach {base_url}: {code:?}")),
-        None => Error::Network(format!("cannot reach {base_url}: {error}")),
-    }
+    let message = text::redact(&message, &[grant.code, grant.verifier]);
+    format!(": {}", text::one_line(&message, 200))
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@
 //! timeout_ms = 300000
 //! ```
 
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
+// Natively (unit tests, the fuzz targets) nothing calls the provider: its
+// export exists only in WebAssembly.
+#![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 
 #[doc(hidden)]
 pub mod callback;
@@ -30,16 +32,16 @@ mod page;
 
 use std::time::{Duration, Instant};
 
-use authhost::provider::loopback::{Event, Listener, Request};
-use authhost::provider::types::{Credential, Error};
-use authhost::provider::{browser, config, interact, log};
-use exports::authhost::provider::provider::{
-    AuthMethod, Guest, Metadata, MethodKind, Reason, Resolved,
-};
-use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use authhost_sdk::loopback::{Event, Listener, Request};
+use authhost_sdk::pkce::{self, Pkce};
+use authhost_sdk::prelude::*;
 use serde::Deserialize;
 
 use callback::Callback;
+
+/// The WIT bindings, at the path the fuzz targets use.
+#[doc(hidden)]
+pub use authhost_sdk::bindings::authhost;
 
 const DEFAULT_BASE_URL: &str = "https://openrouter.ai";
 const DEFAULT_PORT: u16 = 3000;
@@ -60,14 +62,13 @@ impl Options {
     /// The options from the host; unknown keys and a base URL that is not
     /// http(s) are errors.
     fn load() -> Result<Options, Error> {
-        let invalid = |e: &dyn std::fmt::Display| {
+        let options: Options = config::options()?;
+        options.origin().map_err(|e| {
             Error::Other(format!(
                 "invalid [providers.{}] options: {e}",
                 config::provider_name()
             ))
-        };
-        let options: Options = serde_json::from_str(&config::get()).map_err(|e| invalid(&e))?;
-        options.origin().map_err(|e| invalid(&e))?;
+        })?;
         Ok(options)
     }
 
@@ -102,7 +103,7 @@ impl Options {
 
 struct OpenRouter;
 
-impl Guest for OpenRouter {
+impl Provider for OpenRouter {
     fn describe() -> Metadata {
         Metadata {
             id: "openrouter".into(),
@@ -146,7 +147,7 @@ impl Guest for OpenRouter {
 /// One login in progress.
 struct Login {
     options: Options,
-    verifier: PkceCodeVerifier,
+    pkce: Pkce,
     nonce: String,
     listener: Listener,
     auth_url: url::Url,
@@ -164,23 +165,23 @@ impl Login {
     /// Creates the PKCE pair and the nonce, binds the listener and builds
     /// the authorization URL.
     fn start(options: Options) -> Result<Login, Error> {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let pkce = Pkce::new();
         // 16 random bytes, base64url: 128 bits.
-        let nonce = CsrfToken::new_random().secret().clone();
+        let nonce = pkce::nonce();
         let listener = bind(options.callback_port.unwrap_or(DEFAULT_PORT))?;
         let callback_url = format!("http://127.0.0.1:{}/callback/{nonce}", listener.port());
         let auth_url = url::Url::parse_with_params(
             &format!("{}/auth", options.base_url()),
             [
                 ("callback_url", callback_url.as_str()),
-                ("code_challenge", challenge.as_str()),
-                ("code_challenge_method", "S256"),
+                ("code_challenge", pkce.challenge()),
+                ("code_challenge_method", pkce.method()),
             ],
         )
         .map_err(|e| Error::Other(format!("invalid base_url: {e}")))?;
         Ok(Login {
             options,
-            verifier,
+            pkce,
             nonce,
             listener,
             auth_url,
@@ -193,7 +194,7 @@ impl Login {
         match self.wait()? {
             Outcome::Pasted(code) => self.exchange(&code),
             Outcome::Callback { ticket, code } => {
-                log::write(log::Level::Debug, "callback received; exchanging the code");
+                log::debug("callback received; exchanging the code");
                 let result = self.exchange(&code);
                 let page = match &result {
                     Ok(_) => page::success(),
@@ -267,7 +268,7 @@ impl Login {
     fn on_request(&self, ticket: u64, request: &Request) -> Result<Option<Outcome>, Error> {
         match callback::from_request(request, &self.nonce) {
             Callback::Ignore(why) => {
-                log::write(log::Level::Debug, &why);
+                log::debug(&why);
                 self.listener.respond(ticket, &page::not_found());
                 Ok(None)
             }
@@ -289,7 +290,7 @@ impl Login {
     fn exchange(&self, code: &str) -> Result<String, Error> {
         let grant = exchange::Grant {
             code,
-            verifier: self.verifier.secret(),
+            verifier: self.pkce.verifier(),
         };
         exchange::run(self.options.base_url(), &grant)
     }
@@ -328,18 +329,10 @@ fn timed_out(timeout: Duration) -> Error {
 
 /// An error as a sentence for the browser page or a message.
 fn describe(error: &Error) -> String {
-    match error {
-        Error::Cancelled => "cancelled".into(),
-        Error::Denied(m) => format!("denied: {m}"),
-        Error::Timeout(m) => format!("timed out: {m}"),
-        Error::Network(m) => format!("network error: {m}"),
-        Error::InvalidResponse(m) => format!("invalid response: {m}"),
-        Error::CapabilityDenied(m) => format!("capability `{m}` not granted"),
-        Error::Other(m) => m.clone(),
-    }
+    authhost_sdk::describe(error)
 }
 
 // Component exports exist only in WebAssembly; natively (unit tests, the
 // fuzz targets) this crate is a library.
 #[cfg(target_family = "wasm")]
-export!(OpenRouter);
+authhost_sdk::export!(OpenRouter);

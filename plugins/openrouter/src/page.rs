@@ -1,6 +1,6 @@
 //! The small self-contained pages the browser gets on the callback.
 
-use crate::authhost::provider::loopback::Response;
+use authhost_sdk::loopback::Response;
 
 fn html(status: u16, title: &str, text: &str) -> Response {
     let body = format!(

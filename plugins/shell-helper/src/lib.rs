@@ -26,24 +26,22 @@
 //!
 //! The command text and its output are secrets: no error or log line
 //! contains them. A failing command's error shows its exit code and a short
-//! excerpt of its stderr.
+//! one-line excerpt of its stderr, with the command's output and anything
+//! that looks like a key blanked out (`[redacted]`).
 
-wit_bindgen::generate!({ path: "../../wit/0.1.0", world: "plugin" });
+use std::time::UNIX_EPOCH;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use authhost::provider::types::{Credential, Error};
-use authhost::provider::{config, log, process};
-use exports::authhost::provider::provider::{
-    AuthMethod, Guest, Metadata, MethodKind, Reason, Resolved,
-};
+use authhost_sdk::prelude::*;
 use serde::Deserialize;
 
 const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 const DEFAULT_TTL_MS: u64 = 300_000;
 const MAX_OUTPUT: u32 = 1 << 20;
 /// How much of a failing command's stderr an error shows.
-const STDERR_EXCERPT: usize = 200;
+const STDERR_EXCERPT: usize = 120;
+/// The shortest word of the command's stdout that is blanked out of its
+/// stderr (the whole trimmed stdout is blanked from 4 characters on).
+const MIN_REDACTED_WORD: usize = 6;
 
 /// `[providers.NAME]` options.
 #[derive(Deserialize)]
@@ -68,19 +66,12 @@ enum CommandLine {
 impl Options {
     /// The options of `provider` from the host.
     fn load(provider: &str) -> Result<Options, Error> {
-        Options::parse(&config::get(), provider)
+        Options::parse(&config::json(), provider)
     }
 
     /// Options from their JSON; unknown keys are errors that name them.
     fn parse(json: &str, provider: &str) -> Result<Options, Error> {
-        let options: Options = serde_json::from_str(json).map_err(|e| {
-            // The position is in the host's JSON, not in config.toml.
-            let text = e.to_string();
-            let reason = text
-                .rsplit_once(" at line ")
-                .map_or(&*text, |(reason, _)| reason);
-            Error::Other(format!("invalid [providers.{provider}] options: {reason}"))
-        })?;
+        let options: Options = config::parse(json, provider)?;
         if options.timeout_ms == Some(0) {
             return Err(Error::Other(format!(
                 "`timeout_ms` in [providers.{provider}] must be at least 1"
@@ -108,7 +99,7 @@ impl Options {
 
 struct ShellHelper;
 
-impl Guest for ShellHelper {
+impl Provider for ShellHelper {
     /// Runs nothing.
     fn describe() -> Metadata {
         Metadata {
@@ -139,17 +130,14 @@ impl Guest for ShellHelper {
         let ttl_ms = options.ttl_ms.unwrap_or(DEFAULT_TTL_MS);
         let command = options.command(&provider)?;
         let stdout = run_helper(command, provider, reason, timeout_ms)?;
-        let now = now_ms();
+        let now = clock::now_ms();
         let (key, expires_ms) = parse_output(stdout.trim(), now)?;
         let cache_until = cache_until(now, ttl_ms, expires_ms);
         let reuse = match cache_until {
             Some(until) => format!("reusable for {} ms", until.saturating_sub(now)),
             None => "not to be reused".to_owned(),
         };
-        log::write(
-            log::Level::Debug,
-            &format!("the helper command gave a key, {reuse}"),
-        );
+        log::debug(&format!("the helper command gave a key, {reuse}"));
         Ok(Resolved {
             credential: Credential::ApiKey(key),
             cache_until,
@@ -171,10 +159,7 @@ fn run_helper(
         Reason::Token => "token",
         Reason::Refresh => "refresh",
     };
-    log::write(
-        log::Level::Debug,
-        &format!("running the helper command ({reason})"),
-    );
+    log::debug(&format!("running the helper command ({reason})"));
     let output = process::run(&process::RunRequest {
         command,
         env: vec![
@@ -189,7 +174,11 @@ fn run_helper(
         other => other,
     })?;
     if output.exit_code != Some(0) {
-        return Err(Error::Other(failure(output.exit_code, &output.stderr)));
+        return Err(Error::Other(failure(
+            output.exit_code,
+            &output.stderr,
+            &output.stdout,
+        )));
     }
     String::from_utf8(output.stdout).map_err(|_| invalid("the command's output is not UTF-8 text"))
 }
@@ -303,38 +292,44 @@ fn parse_offset(zone: &str) -> Option<i64> {
 }
 
 /// "the command exited with code 2; stderr: ..." — never stdout or the
-/// command. The stderr excerpt is cut short, on one line, without control
-/// characters (no terminal escapes from a hostile program).
-fn failure(code: Option<i32>, stderr: &[u8]) -> String {
+/// command. The stderr excerpt is short, on one line, without control
+/// characters (no terminal escapes from a hostile program), and with
+/// whatever may be the key blanked out first: the command's own output
+/// (whole and word by word) and words that look like secrets.
+fn failure(code: Option<i32>, stderr: &[u8], stdout: &[u8]) -> String {
     let mut text = match code {
         Some(code) => format!("the command exited with code {code}"),
         None => "the command was killed by a signal".to_owned(),
     };
     let stderr = String::from_utf8_lossy(stderr);
-    let stderr = stderr.trim();
-    if !stderr.is_empty() {
-        let mut excerpt: String = stderr
-            .chars()
-            .take(STDERR_EXCERPT)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        if stderr.chars().nth(STDERR_EXCERPT).is_some() {
-            excerpt.push('…');
-        }
+    let stdout = String::from_utf8_lossy(stdout);
+    let redacted = text::redact_secret_like(&text::redact(&stderr, &output_secrets(&stdout)));
+    let excerpt = text::excerpt(&redacted, STDERR_EXCERPT);
+    if !excerpt.is_empty() {
         text.push_str("; stderr: ");
         text.push_str(&excerpt);
     }
     text
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// What of the command's stdout is blanked out of its stderr: the trimmed
+/// output and its longer words (a key inside `{"key": "..."}`), longest
+/// first.
+fn output_secrets(stdout: &str) -> Vec<&str> {
+    let whole = stdout.trim();
+    let mut secrets: Vec<&str> = whole
+        .split(|c: char| c.is_whitespace() || "\"'{}[]:,;=".contains(c))
+        .filter(|word| word.chars().count() >= MIN_REDACTED_WORD)
+        .collect();
+    if whole.chars().count() >= 4 {
+        secrets.push(whole);
+    }
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    secrets.dedup();
+    secrets
 }
 
-export!(ShellHelper);
+authhost_sdk::export!(ShellHelper);
 
 #[cfg(test)]
 mod tests {
@@ -463,15 +458,39 @@ mod tests {
 
     #[test]
     fn failures_show_the_exit_code_and_a_clean_stderr_excerpt() {
-        assert_eq!(failure(Some(4), b""), "the command exited with code 4");
+        assert_eq!(failure(Some(4), b"", b""), "the command exited with code 4");
         assert_eq!(
-            failure(Some(1), b"  vault: locked\n\x1b[31mred\x1b[0m\n"),
+            failure(Some(1), b"  vault: locked\n\x1b[31mred\x1b[0m\n", b""),
             "the command exited with code 1; stderr: vault: locked  [31mred [0m"
         );
-        let long = failure(None, "é".repeat(500).as_bytes());
+        let long = failure(None, "é".repeat(500).as_bytes(), b"");
         assert!(long.starts_with("the command was killed by a signal; stderr: éé"));
         assert!(long.ends_with('…'));
         assert_eq!(long.chars().filter(|&c| c == 'é').count(), STDERR_EXCERPT);
-        assert!(!failure(Some(1), "x".repeat(STDERR_EXCERPT).as_bytes()).ends_with('…'));
+        assert!(!failure(Some(1), "x".repeat(STDERR_EXCERPT).as_bytes(), b"").ends_with('…'));
+    }
+
+    #[test]
+    fn failures_blank_the_output_and_secret_looking_words() {
+        let secret = "sk-ant-api03-Q1w2E3r4T5y6U7i8O9p0";
+        let stderr = format!("error: bad key {secret}\nretry later");
+        let text = failure(Some(1), stderr.as_bytes(), b"");
+        assert_eq!(
+            text,
+            "the command exited with code 1; stderr: error: bad key [redacted] retry later"
+        );
+        // A short key is blanked because it is what the command printed.
+        let text = failure(Some(2), b"could not use hunter22 today", b"  hunter22\n");
+        assert_eq!(
+            text,
+            "the command exited with code 2; stderr: could not use [redacted] today"
+        );
+        let json = br#"{"key": "pass-phrase", "expires_at": 1}"#;
+        let text = failure(Some(3), b"rejected pass-phrase", json);
+        assert!(!text.contains("pass-phrase"), "{text}");
+        // A secret cut by the excerpt's end is blanked before the cut.
+        let stderr = format!("{} {secret}", "é".repeat(STDERR_EXCERPT - 10));
+        let text = failure(Some(1), stderr.as_bytes(), b"");
+        assert!(!text.contains("sk-ant-api03"), "{text}");
     }
 }
