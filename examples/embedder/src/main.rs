@@ -62,7 +62,11 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .find(|p| p.id == id)
             .with_context(|| format!("no built-in plugin {id}"))?;
-        ensure!(plugin.source == "built-in", "{id}: source {}", plugin.source);
+        ensure!(
+            plugin.source == "built-in",
+            "{id}: source {}",
+            plugin.source
+        );
         ensure!(
             plugin.error.is_none() && plugin.metadata.is_some(),
             "{id} did not load: {:?}",
