@@ -1,9 +1,22 @@
-//! Builds the built-in provider components (`plugins/*`) for `wasm32-wasip2`
-//! and places them in `OUT_DIR`, where `registry.rs` embeds them.
+//! Provides the built-in provider components (`plugins/*`) to the crate:
+//! each one's `.wasm` and, precompiled for the target being built, its
+//! machine code (`.cwasm`), all in `OUT_DIR`, where `registry.rs` embeds them.
 //!
-//! A fresh machine may lack the `wasm32-wasip2` standard library (rustup does
-//! not install the targets of `rust-toolchain.toml` when auto-install is off),
-//! so this script adds it with `rustup` first.
+//! Where the components come from depends on where the crate is built:
+//!
+//! - **In the authhost checkout** (`../plugins` exists) they are compiled
+//!   from source for `wasm32-wasip2`. A fresh machine may lack that target's
+//!   standard library (rustup does not install the targets of
+//!   `rust-toolchain.toml` when auto-install is off), so this script adds it
+//!   with `rustup` first.
+//! - **In a published package** (no `../plugins`) they are the prebuilt
+//!   components in `prebuilt/`, which `scripts/package.sh` builds and stages
+//!   before running `cargo package`. Nothing is compiled for wasm and rustup
+//!   is never called, so a package builds with any toolchain that can build
+//!   the host.
+//!
+//! The precompilation uses the `wasmtime` of `[build-dependencies]` and works
+//! the same in both cases.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -20,15 +33,15 @@ const BUILTINS: &[(&str, &str)] = &[
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// The folder of a package holding its prebuilt built-in components.
+const PREBUILT: &str = "prebuilt";
+
+/// The command that stages `PREBUILT` and makes the package.
+const PACKAGE_COMMAND: &str = "scripts/package.sh";
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-
-    for watched in ["plugins", "wit", "Cargo.lock", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", root.join(watched).display());
-    }
-    println!("cargo:rerun-if-env-changed=AUTHHOST_GUEST_TARGET_DIR");
 
     link_without_pie();
     if env::var_os("CARGO_CFG_FUZZING").is_some() {
@@ -37,22 +50,16 @@ fn main() {
         write_empty_builtins(&out_dir);
         return;
     }
-    ensure_target_installed();
 
-    let target_dir = env::var_os("AUTHHOST_GUEST_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("guests"));
-    let mut cargo = guest_cargo(&root, &target_dir);
-    for (package, _) in BUILTINS {
-        cargo.args(["-p", package]);
-    }
-    run(&mut cargo, "building the built-in provider components");
+    let built = match checkout_root(&manifest_dir) {
+        Some(root) => build_from_source(&root),
+        None => prebuilt(&manifest_dir),
+    };
 
     let engine = precompiling_engine();
-    for (_, file) in BUILTINS {
-        let built = target_dir.join(TARGET).join("guest").join(file);
-        let wasm =
-            std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+    for ((_, file), wasm_path) in BUILTINS.iter().zip(built) {
+        let wasm = std::fs::read(&wasm_path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", wasm_path.display()));
         std::fs::write(out_dir.join(file), &wasm).expect("writing OUT_DIR");
         // Machine code for the runtime's engine, so the first run compiles
         // nothing. Empty when it cannot be made (the runtime then compiles).
@@ -62,6 +69,63 @@ fn main() {
             .unwrap_or_default();
         write_precompiled(&out_dir.join(file), &precompiled);
     }
+}
+
+/// The root of the authhost checkout this crate is built in, or `None` in a
+/// published package (unpacked alone, so its parent has no `plugins/`).
+fn checkout_root(manifest_dir: &Path) -> Option<PathBuf> {
+    let root = manifest_dir.parent()?;
+    let in_checkout = root.join("Cargo.toml").is_file() && root.join("plugins").is_dir();
+    in_checkout.then(|| root.to_path_buf())
+}
+
+/// Compiles the built-in guest crates of the checkout at `root`; returns
+/// the paths of their components, in the order of `BUILTINS`.
+fn build_from_source(root: &Path) -> Vec<PathBuf> {
+    for watched in ["plugins", "wit", "Cargo.lock", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=AUTHHOST_GUEST_TARGET_DIR");
+    ensure_target_installed();
+
+    let target_dir = env::var_os("AUTHHOST_GUEST_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("guests"));
+    let mut cargo = guest_cargo(root, &target_dir);
+    for (package, _) in BUILTINS {
+        cargo.args(["-p", package]);
+    }
+    run(&mut cargo, "building the built-in provider components");
+    BUILTINS
+        .iter()
+        .map(|(_, file)| target_dir.join(TARGET).join("guest").join(file))
+        .collect()
+}
+
+/// The prebuilt components shipped in a package; fails with the command that
+/// stages them when one is missing (a package made by `cargo package` alone).
+fn prebuilt(manifest_dir: &Path) -> Vec<PathBuf> {
+    let dir = manifest_dir.join(PREBUILT);
+    println!("cargo:rerun-if-changed={}", dir.display());
+    BUILTINS
+        .iter()
+        .map(|(_, file)| {
+            let path = dir.join(file);
+            if !path.is_file() {
+                // A clear message instead of a panic and its backtrace note.
+                eprintln!(
+                    "error: the built-in provider component {PREBUILT}/{file} is missing from \
+                     this authhost package.\n\
+                     A package must be made from the authhost checkout with the script that \
+                     builds the built-in components and stages them for `cargo package`:\n\n    \
+                     {PACKAGE_COMMAND}\n"
+                );
+                std::process::exit(1);
+            }
+            println!("cargo:rerun-if-changed={}", path.display());
+            path
+        })
+        .collect()
 }
 
 /// Writes the machine code of the component at `wasm` beside it, with a

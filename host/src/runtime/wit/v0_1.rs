@@ -13,7 +13,7 @@ use crate::runtime::state::PluginState;
 
 wasmtime::component::bindgen!({
     world: "plugin",
-    path: "../wit/0.1.0",
+    path: "wit/0.1.0",
     imports: {
         // Resource handles come from wasmtime; a bad one is a host bug, so
         // the listener's functions may trap instead of inventing an error.
