@@ -117,8 +117,11 @@ impl loopback::HostListener for PluginState {
         if let Err(d) = self.grants.check(Use::Loopback { port }) {
             return Ok(Err(denied(d)));
         }
+        if let Err(limit) = self.listener_allowed() {
+            return Ok(Err(Error::Other(limit)));
+        }
         match Listener::bind(port).await {
-            Ok(listener) => Ok(Ok(self.table.push(listener)?)),
+            Ok(listener) => Ok(Ok(self.keep_listener(listener)?)),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Ok(Err(Error::Other(format!(
                 "port {} is in use",
                 port.unwrap_or_default()
