@@ -156,7 +156,9 @@ fn hoarding_http_resources_in_resolve_stops_at_the_limit() {
         let (out, peak) = run_watched(&home, &["token", "hoard"]);
         assert_fails_with(
             &out,
-            &format!("plugin `hostile-host`: stopped for holding more than {handles} host resources at once"),
+            &format!(
+                "plugin `hostile-host`: stopped for holding more than {handles} host resources at once"
+            ),
         );
         assert!(
             stderr(&out).contains(&format!("limit `memory_mib` = {memory_mib} MiB")),
@@ -171,6 +173,23 @@ fn hoarding_http_resources_in_resolve_stops_at_the_limit() {
         );
         assert_eq!(stdout(&home.run(&["token", "other"])), "sk-other\n");
     }
+}
+
+/// One set of header fields is capped: growing it past the cap stops the
+/// plugin with an error naming the limit.
+#[test]
+fn header_fields_past_their_cap_stop_the_plugin_clearly() {
+    let home = home(
+        "[plugins.hostile-host]\ngrant = [\"http:http://127.0.0.1:9\"]\n\
+         [providers.fat]\nplugin = \"hostile-host\"\nmode = \"fat-fields\"\n\
+         requests = [\"http:http://127.0.0.1:9\"]\n",
+    );
+    let (out, peak) = run_watched(&home, &["token", "fat"]);
+    assert_fails_with(
+        &out,
+        "plugin `hostile-host`: stopped for putting more than 64 KiB in one set of HTTP header fields",
+    );
+    assert!(peak.hwm_kib < 200 * MIB, "{} MiB", peak.hwm_kib / MIB);
 }
 
 /// 4,000 `bind` calls: the ninth is refused with an error naming the cap,

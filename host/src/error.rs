@@ -161,6 +161,15 @@ pub enum PluginFailure {
         /// The `memory_mib` the cap follows.
         mib: u64,
     },
+    /// The guest put more into one set of HTTP header fields than the host
+    /// holds.
+    #[error(
+        "stopped for putting more than {kib} KiB in one set of HTTP header fields (host limit)"
+    )]
+    HttpFields {
+        /// The limit in KiB.
+        kib: usize,
+    },
     /// The guest used `wasi:http` in `describe`, which runs with nothing
     /// granted.
     #[error("stopped for using wasi:http in `describe`, which may use no capability")]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTableError;
+use wasmtime_wasi_http::FieldMapError;
 
 use crate::config::Limits;
 use crate::error::PluginFailure;
@@ -45,6 +46,9 @@ pub enum Stop {
     /// memory limit pays for.
     #[error("host resource limit reached")]
     Handles,
+    /// One set of HTTP header fields outgrew [`FIELDS_BYTES`].
+    #[error("HTTP fields limit reached")]
+    Fields,
     /// `wasi:http` was used before the call's grants were set (in
     /// `describe`).
     #[error("wasi:http used before grants were set")]
@@ -53,11 +57,17 @@ pub enum Stop {
 
 impl Stop {
     /// The limit behind `error`, when a limit stopped the guest: a [`Stop`]
-    /// raised by the host, or a full resource table (which wasmtime and the
-    /// WASI implementations report as a [`ResourceTableError`]).
+    /// raised by the host, a full resource table (which wasmtime and the
+    /// WASI implementations report as a [`ResourceTableError`]), or fields
+    /// grown past their limit (a trap in wasmtime-wasi-http).
     pub fn of(error: &wasmtime::Error) -> Option<Stop> {
         if let Some(stop) = error.downcast_ref::<Stop>() {
             return Some(*stop);
+        }
+        if let Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) =
+            error.downcast_ref::<FieldMapError>()
+        {
+            return Some(Stop::Fields);
         }
         match error.downcast_ref::<ResourceTableError>() {
             Some(ResourceTableError::Full) => Some(Stop::Handles),
@@ -75,6 +85,9 @@ impl Stop {
             Stop::Handles => PluginFailure::HostResources {
                 max: max_handles(limits),
                 mib: limits.memory_mib,
+            },
+            Stop::Fields => PluginFailure::HttpFields {
+                kib: FIELDS_BYTES >> 10,
             },
             Stop::HttpBeforeGrants => PluginFailure::HttpInDescribe,
         }
@@ -176,6 +189,8 @@ mod tests {
         assert_eq!(Stop::of(&full), Some(Stop::Handles));
         let missing = wasmtime::Error::new(ResourceTableError::NotPresent);
         assert_eq!(Stop::of(&missing), None);
+        let fat = wasmtime::Error::new(FieldMapError::TotalSizeTooBig).context("appending");
+        assert_eq!(Stop::of(&fat), Some(Stop::Fields));
         let cpu = wasmtime::Error::new(Stop::Cpu).context("in a call");
         assert_eq!(Stop::of(&cpu), Some(Stop::Cpu));
     }
@@ -188,6 +203,7 @@ mod tests {
             (Stop::Memory, "memory_mib"),
             (Stop::Handles, "512 host resources"),
             (Stop::HttpBeforeGrants, "describe"),
+            (Stop::Fields, "64 KiB"),
         ] {
             let text = stop.failure(&l).to_string();
             assert!(text.contains(needle), "{text}");

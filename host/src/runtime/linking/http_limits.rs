@@ -78,29 +78,38 @@ fn redefine(l: &mut Linker<T>) -> wasmtime::Result<()> {
             if matches!(&method, Method::Other(m) if m.len() > HTTP_TEXT_BYTES) {
                 return Ok((Err(()),));
             }
-            let set = HostOutgoingRequest::set_method(&mut store.data_mut().http(), request, method)?;
+            let set =
+                HostOutgoingRequest::set_method(&mut store.data_mut().http(), request, method)?;
             Ok((set,))
         },
     )?;
     types.func_wrap(
         "[method]outgoing-request.set-authority",
-        |mut store: StoreContextMut<'_, T>, (request, authority): (Resource<Request>, Option<String>)| {
+        |mut store: StoreContextMut<'_, T>,
+         (request, authority): (Resource<Request>, Option<String>)| {
             if too_long(&authority) {
                 return Ok((Err(()),));
             }
-            let set =
-                HostOutgoingRequest::set_authority(&mut store.data_mut().http(), request, authority)?;
+            let set = HostOutgoingRequest::set_authority(
+                &mut store.data_mut().http(),
+                request,
+                authority,
+            )?;
             Ok((set,))
         },
     )?;
     types.func_wrap(
         "[method]outgoing-request.set-path-with-query",
-        |mut store: StoreContextMut<'_, T>, (request, path): (Resource<Request>, Option<String>)| {
+        |mut store: StoreContextMut<'_, T>,
+         (request, path): (Resource<Request>, Option<String>)| {
             if too_long(&path) {
                 return Ok((Err(()),));
             }
-            let set =
-                HostOutgoingRequest::set_path_with_query(&mut store.data_mut().http(), request, path)?;
+            let set = HostOutgoingRequest::set_path_with_query(
+                &mut store.data_mut().http(),
+                request,
+                path,
+            )?;
             Ok((set,))
         },
     )?;
