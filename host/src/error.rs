@@ -210,6 +210,30 @@ pub enum PluginFailure {
         /// The cap in MiB.
         mib: u64,
     },
+    /// The guest made the host hold more resources at once (HTTP fields and
+    /// bodies, streams, sockets, listeners) than its memory limit pays for.
+    #[error(
+        "stopped for holding more than {max} host resources at once (HTTP fields and bodies, streams, sockets; limit `memory_mib` = {mib} MiB)"
+    )]
+    HostResources {
+        /// The most handles the call may hold.
+        max: usize,
+        /// The `memory_mib` the cap follows.
+        mib: u64,
+    },
+    /// The guest put more into one set of HTTP header fields than the host
+    /// holds.
+    #[error(
+        "stopped for putting more than {kib} KiB in one set of HTTP header fields (host limit)"
+    )]
+    HttpFields {
+        /// The limit in KiB.
+        kib: usize,
+    },
+    /// The guest used `wasi:http` in `describe`, which runs with nothing
+    /// granted.
+    #[error("stopped for using wasi:http in `describe`, which may use no capability")]
+    HttpInDescribe,
     /// The call did not finish within its wall-clock timeout.
     #[error("did not answer within {ms} ms (limit `{limit}`)")]
     Timeout {

@@ -1,9 +1,11 @@
 //! The loopback HTTP listener a plugin uses to receive an OAuth redirect (the
 //! `loopback` capability).
 //!
-//! It binds 127.0.0.1 only and serves HTTP/1.1 with hyper, on a thread of its
-//! own (so that the connections are isolated from the caller's runtime and the
-//! last answers are still written while the caller's process winds down). Each
+//! It binds 127.0.0.1 only and serves HTTP/1.1 with hyper. Every listener of
+//! the process is served by one thread of its own, started on first use (so
+//! that the connections are isolated from the caller's runtime and the last
+//! answers are still written while the caller's process winds down; a
+//! listener costs a socket and a task, not a thread). Each
 //! request is handed to the caller, which answers it through
 //! [`Listener::respond`]. Everything a client controls is bounded: header size
 //! and count (hyper's limits), the time to send the headers, the life of a
@@ -100,15 +102,14 @@ impl Listener {
     /// Listens on `127.0.0.1:port`, or on a free port when `port` is `None`.
     /// A busy port fails with [`io::ErrorKind::AddrInUse`].
     pub async fn bind(port: Option<u16>) -> io::Result<Listener> {
+        let server = server()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port.unwrap_or(0)));
-        let (bound_tx, bound) = oneshot::channel();
+        let socket = std::net::TcpListener::bind(addr)?;
+        socket.set_nonblocking(true)?;
+        let port = socket.local_addr()?.port();
+        let (tx, requests) = mpsc::channel(MAX_QUEUED);
         let (stop, stopped) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("authhost-loopback".into())
-            .spawn(move || serve(addr, bound_tx, stopped))?;
-        let (port, requests) = bound
-            .await
-            .map_err(|_| io::Error::other("the loopback listener thread failed"))??;
+        server.spawn(serve(socket, tx, stopped));
         Ok(Listener {
             port,
             requests,
@@ -160,60 +161,55 @@ impl Drop for Listener {
         while let Ok(pending) = self.requests.try_recv() {
             finishing.push(pending.finished);
         }
-        // The connections are served by the listener's own thread, so this
+        // The connections are served by the listeners' own thread, so this
         // short blocking wait cannot starve them.
         let deadline = Instant::now() + CLOSE_GRACE;
         for finished in finishing {
             let left = deadline.saturating_duration_since(Instant::now());
             let _ = finished.recv_timeout(left);
         }
-        // `_stop` is dropped next: the thread closes the port and ends,
-        // cutting connections that never sent a request.
+        // `_stop` is dropped next: the server closes the port and cuts the
+        // connections still open (those that never sent a request).
     }
 }
 
-/// The listener thread: binds, reports the port, and serves until `stop`
-/// is dropped.
-fn serve(
-    addr: SocketAddr,
-    bound: oneshot::Sender<io::Result<(u16, mpsc::Receiver<Pending>)>>,
+/// The runtime serving every listener, on a thread of its own that lives as
+/// long as the process; started by the first [`Listener::bind`].
+fn server() -> io::Result<tokio::runtime::Handle> {
+    static SERVER: Mutex<Option<tokio::runtime::Handle>> = Mutex::new(None);
+    let mut server = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(handle) = server.as_ref() {
+        return Ok(handle.clone());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("authhost-loopback".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+    *server = Some(handle.clone());
+    Ok(handle)
+}
+
+/// Serves one listener until `stop` is dropped, then closes its port and
+/// cuts the connections still open.
+async fn serve(
+    socket: std::net::TcpListener,
+    requests: mpsc::Sender<Pending>,
     stop: oneshot::Receiver<()>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            let _ = bound.send(Err(e));
-            return;
-        }
+    let Ok(socket) = TcpListener::from_std(socket) else {
+        return;
     };
-    runtime.block_on(async move {
-        let socket = match TcpListener::bind(addr).await {
-            Ok(socket) => socket,
-            Err(e) => {
-                let _ = bound.send(Err(e));
-                return;
-            }
-        };
-        let port = match socket.local_addr() {
-            Ok(local) => local.port(),
-            Err(e) => {
-                let _ = bound.send(Err(e));
-                return;
-            }
-        };
-        let (tx, requests) = mpsc::channel(MAX_QUEUED);
-        if bound.send(Ok((port, requests))).is_err() {
-            return;
-        }
-        tokio::select! {
-            _ = accept_loop(socket, tx) => {}
-            _ = stop => {}
-        }
-    });
-    // Dropping the runtime cancels the connections still open.
+    let mut open = VecDeque::new();
+    tokio::select! {
+        _ = accept_loop(socket, requests, &mut open) => {}
+        _ = stop => {}
+    }
+    for connection in open {
+        connection.task.abort();
+    }
 }
 
 /// A connection being served.
@@ -223,8 +219,12 @@ struct Open {
     requested: Arc<AtomicBool>,
 }
 
-async fn accept_loop(socket: TcpListener, requests: mpsc::Sender<Pending>) {
-    let mut open: VecDeque<Open> = VecDeque::new();
+/// Accepts connections on `socket`; `open` holds those being served.
+async fn accept_loop(
+    socket: TcpListener,
+    requests: mpsc::Sender<Pending>,
+    open: &mut VecDeque<Open>,
+) {
     loop {
         let stream = match socket.accept().await {
             Ok((stream, _)) => stream,

@@ -136,8 +136,11 @@ pub(crate) async fn loopback_bind(
     if let Err(e) = state.check(Use::Loopback { port }) {
         return Ok(Err(e));
     }
+    if let Err(limit) = state.listener_allowed() {
+        return Ok(Err(WitError::Other(limit)));
+    }
     match Listener::bind(port).await {
-        Ok(listener) => Ok(Ok(state.table.push(listener)?)),
+        Ok(listener) => Ok(Ok(state.keep_listener(listener)?)),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Ok(Err(WitError::Other(format!(
             "port {} is in use",
             port.unwrap_or_default()

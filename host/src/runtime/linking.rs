@@ -5,7 +5,10 @@
 //! run: a shell-helper links about half of what a full WASI linker holds.
 //!
 //! The groups together are exactly what `wasmtime_wasi::p2::add_to_linker_async`
-//! and `wasmtime_wasi_http::p2::add_only_http_to_linker_async` link.
+//! and `wasmtime_wasi_http::p2::add_only_http_to_linker_async` link; wasi:http
+//! comes with authhost's limits on top ([`http_limits`]).
+
+mod http_limits;
 
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -94,7 +97,7 @@ pub(super) fn linker(engine: &Engine, needs: Needs) -> wasmtime::Result<Linker<P
         sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
     }
     if needs.http {
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(l)?;
+        http_limits::add_to_linker(l)?;
     }
     super::wit::add_to_linker(l)?;
     Ok(linker)

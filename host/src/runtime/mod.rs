@@ -281,11 +281,8 @@ async fn guard<T>(
     match tokio::time::timeout(Duration::from_millis(ms), call).await {
         Err(_) => Err(PluginFailure::Timeout { ms, limit }),
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(match e.downcast_ref::<Stop>() {
-            Some(Stop::Cpu) => PluginFailure::CpuLimit { ms: limits.cpu_ms },
-            Some(Stop::Memory) => PluginFailure::MemoryLimit {
-                mib: limits.memory_mib,
-            },
+        Ok(Err(e)) => Err(match Stop::of(&e) {
+            Some(stop) => stop.failure(limits),
             None => PluginFailure::Trap(trap_message(&e)),
         }),
     }

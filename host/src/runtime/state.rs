@@ -5,14 +5,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable, ResourceTableError};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::limits::{CpuBudget, Limiter};
+use super::limits::{self, CpuBudget, Limiter, MAX_LISTENERS};
 use crate::capability::{Denied, Granter, Use};
 use crate::interact::Interaction;
+use crate::loopback::Listener;
 
 /// What a plugin call is about, shared with the import implementations.
 pub struct CallContext {
@@ -58,6 +59,11 @@ impl Grants {
         self.granter.get().is_none()
     }
 
+    /// Whether [`Grants::set`] has been called: false during `describe`.
+    pub fn are_set(&self) -> bool {
+        self.granter.get().is_some()
+    }
+
     /// Asks the granter; denies everything before [`Grants::set`]. Denials
     /// are remembered (see [`Grants::denied`]).
     pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {
@@ -85,7 +91,13 @@ impl Grants {
 /// The `T` of `Store<T>` for plugin calls.
 pub struct PluginState {
     wasi: WasiCtx,
+    /// Every handle the plugin holds (WASI streams and sockets, wasi:http
+    /// fields, requests and bodies, listeners); its capacity is the call's
+    /// handle limit ([`limits::handles_for`]).
     pub(crate) table: ResourceTable,
+    /// An empty table that refuses every entry: what wasi:http works on
+    /// until the grants are set, so that `describe` can create nothing.
+    refusing: ResourceTable,
     http: WasiHttpCtx,
     hooks: HttpHooks,
     pub(crate) limiter: Limiter,
@@ -94,6 +106,8 @@ pub struct PluginState {
     pub(crate) call: Arc<CallContext>,
     /// Log lines and messages the plugin may still emit in this call.
     pub(crate) lines_left: u32,
+    /// Loopback listeners opened in this call.
+    listeners_opened: u32,
 }
 
 /// Log lines and messages a plugin may emit per call; the rest are dropped.
@@ -117,10 +131,20 @@ impl PluginState {
                 Box::pin(async move { allowed })
             })
             .build();
+        // Every handle counts against the memory limit: each kind is kept
+        // under `HANDLE_BYTES` of host memory, and the table holds at most
+        // as many as `max_memory` pays for.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits::handles_for(max_memory as u64));
+        let mut refusing = ResourceTable::new();
+        refusing.set_max_capacity(0);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits::FIELDS_BYTES);
         PluginState {
             wasi,
-            table: ResourceTable::new(),
-            http: WasiHttpCtx::new(),
+            table,
+            refusing,
+            http,
             hooks: HttpHooks {
                 grants: grants.clone(),
             },
@@ -129,6 +153,7 @@ impl PluginState {
             grants,
             call,
             lines_left: MAX_LINES,
+            listeners_opened: 0,
         }
     }
 
@@ -136,6 +161,32 @@ impl PluginState {
     /// imports give nothing.
     pub fn describing(&self) -> bool {
         self.grants.unset()
+    }
+
+    /// Whether the plugin may create wasi:http resources: only once the
+    /// call's grants are set (never in `describe`).
+    pub(crate) fn http_allowed(&self) -> bool {
+        self.grants.are_set()
+    }
+
+    /// `Err` with the reason to give the plugin when it has opened
+    /// [`MAX_LISTENERS`] loopback listeners in this call already.
+    pub(crate) fn listener_allowed(&self) -> Result<(), String> {
+        if self.listeners_opened >= MAX_LISTENERS {
+            return Err(format!(
+                "too many loopback listeners: a call may open at most {MAX_LISTENERS}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a listener the plugin opened and puts it in its table.
+    pub(crate) fn keep_listener(
+        &mut self,
+        listener: Listener,
+    ) -> Result<Resource<Listener>, ResourceTableError> {
+        self.listeners_opened += 1;
+        self.table.push(listener)
     }
 }
 
@@ -155,10 +206,19 @@ impl wasmtime_wasi_io::IoView for PluginState {
 }
 
 impl WasiHttpView for PluginState {
+    /// Every wasi:http call goes through here. Before the grants are set it
+    /// works on a table that holds nothing and refuses every entry, so no
+    /// wasi:http resource can exist in `describe` (the constructors already
+    /// refuse with a clear error, see `linking`; this is the backstop).
     fn http(&mut self) -> WasiHttpCtxView<'_> {
+        let table = if self.grants.are_set() {
+            &mut self.table
+        } else {
+            &mut self.refusing
+        };
         WasiHttpCtxView {
             ctx: &mut self.http,
-            table: &mut self.table,
+            table,
             hooks: &mut self.hooks,
         }
     }
@@ -166,7 +226,8 @@ impl WasiHttpView for PluginState {
 
 /// Outbound HTTP: every request goes through the granter before a
 /// connection is opened. The host follows no redirects, so each hop a guest
-/// library follows is a new request, checked again.
+/// library follows is a new request, checked again. A request body buffers
+/// at most two writes of [`limits::BODY_CHUNK_BYTES`] before it is sent.
 struct HttpHooks {
     grants: Arc<Grants>,
 }
@@ -219,6 +280,14 @@ impl WasiHttpHooks for HttpHooks {
                 Box::new(io) as IoFuture,
             ))
         })
+    }
+
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        limits::BODY_CHUNK_BYTES
     }
 }
 
