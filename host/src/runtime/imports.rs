@@ -66,9 +66,11 @@ impl process::Host for PluginState {
             process::Command::Shell(line) => Command::Shell(line),
             process::Command::Argv(argv) => Command::Argv(argv),
         };
+        // argv[0] exactly as given: a name (run from the user's PATH) or a
+        // path that only `process` or the identical absolute grant allows.
         self.grants
             .check(Use::Process {
-                program: &program_name(&command),
+                program: command.program(),
             })
             .map_err(denied)?;
         let spec = RunSpec {
@@ -87,23 +89,6 @@ impl process::Host for PluginState {
             Err(e @ RunError::OutputTooLarge { .. }) => Err(Error::InvalidResponse(e.to_string())),
             Err(e) => Err(Error::Other(crate::error_chain(&e))),
         }
-    }
-}
-
-/// The name a `process:NAME` grant is matched against.
-fn program_name(command: &Command) -> String {
-    match command {
-        Command::Shell(_) if cfg!(windows) => "cmd".into(),
-        Command::Shell(_) => "sh".into(),
-        Command::Argv(argv) => argv
-            .first()
-            .map(|p| {
-                std::path::Path::new(p)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| p.clone())
-            })
-            .unwrap_or_default(),
     }
 }
 
