@@ -6,7 +6,8 @@
 //!
 //! | text                         | allows                                          |
 //! |------------------------------|-------------------------------------------------|
-//! | `process` / `process:NAME`   | run any program / only the program `NAME`       |
+//! | `process` / `process:NAME`   | run any program / only `NAME` from the user's `PATH` |
+//! | `process:/ABS/PATH`          | run only that file                              |
 //! | `loopback` / `loopback:PORT` | listen on 127.0.0.1, any port / only `PORT`     |
 //! | `browser`                    | open a URL in the user's browser                |
 //! | `prompt`                     | ask the user for input at the terminal          |
@@ -26,7 +27,8 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Capability {
-    /// Run programs: any (`None`) or the one named.
+    /// Run programs: any (`None`), the one named (found on the user's
+    /// `PATH`), or the file at an absolute path.
     Process(Option<String>),
     /// Listen on 127.0.0.1: any port (`None`) or the one given.
     Loopback(Option<u16>),
@@ -79,7 +81,9 @@ impl FromStr for Capability {
             ("process", Some(name)) if valid_program(name) => {
                 Ok(Capability::Process(Some(name.to_owned())))
             }
-            ("process", Some(_)) => Err(fail("expected a program name like `process:op`")),
+            ("process", Some(_)) => Err(fail(
+                "expected a program name like `process:op` or an absolute path like `process:/usr/bin/op`",
+            )),
             ("loopback", None) => Ok(Capability::Loopback(None)),
             ("loopback", Some(port)) => match port.parse::<u16>() {
                 Ok(port) if port != 0 => Ok(Capability::Loopback(Some(port))),
@@ -101,8 +105,23 @@ impl FromStr for Capability {
     }
 }
 
+/// A bare program name (`op`), or an absolute path without `.`/`..`
+/// components (`/usr/bin/op`); no wildcards, whitespace or control
+/// characters either way.
 fn valid_program(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['/', '\\', '*']) && !name.chars().any(char::is_whitespace)
+    use std::path::{Component, Path};
+    let plain = !name.is_empty()
+        && !name.contains('*')
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+    let bare = !name.contains(['/', '\\']) && !matches!(name, "." | "..");
+    let absolute = Path::new(name).is_absolute()
+        && Path::new(name).components().all(|c| {
+            matches!(
+                c,
+                Component::RootDir | Component::Prefix(_) | Component::Normal(_)
+            )
+        });
+    plain && (bare || absolute)
 }
 
 impl FromStr for Origin {
@@ -345,9 +364,10 @@ pub(crate) fn origin_of_url(url: &str) -> Option<Origin> {
 /// Something a plugin is about to do that needs a capability.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Use<'a> {
-    /// Run `program` (its file name; `sh` / `cmd` for a shell line).
+    /// Run `program` (`argv[0]` as given: a name or a path; `sh` / `cmd`
+    /// for a shell line). A grant must name it identically.
     Process {
-        /// The program's file name.
+        /// The program as the plugin named it.
         program: &'a str,
     },
     /// Listen on 127.0.0.1, on `port` or any free port (`None`).
@@ -518,6 +538,7 @@ mod tests {
         for s in [
             "process",
             "process:op",
+            "process:/usr/bin/op",
             "loopback",
             "loopback:3000",
             "browser",
@@ -544,7 +565,12 @@ mod tests {
             "http:ftp://x.example",
             "http:https://x.example/path",
             "loopback:0",
-            "process:/bin/sh",
+            "process:bin/sh",
+            "process:./op",
+            "process:/usr/../bin/sh",
+            "process:/usr/bin/o p",
+            "process:..",
+            "process:",
             "network",
             "browser:x",
         ] {
@@ -645,6 +671,27 @@ mod tests {
         assert!(g.check(Use::Process { program: "op" }).is_ok());
         let denied = g.check(Use::Process { program: "sh" }).unwrap_err();
         assert_eq!(denied.capability, "process:sh");
+        // A path is not the name: `process:op` does not run another `op`.
+        for decoy in ["/tmp/x/op", "./op", "bin/op"] {
+            let denied = g.check(Use::Process { program: decoy }).unwrap_err();
+            assert_eq!(denied.capability, format!("process:{decoy}"));
+        }
+        let exact = Granter::new("acme", &[cap("process")], &[cap("process:/opt/op/op")]);
+        assert!(
+            exact
+                .check(Use::Process {
+                    program: "/opt/op/op"
+                })
+                .is_ok()
+        );
+        assert!(exact.check(Use::Process { program: "op" }).is_err());
+        assert!(
+            exact
+                .check(Use::Process {
+                    program: "/opt/op/op2"
+                })
+                .is_err()
+        );
         assert!(g.check(Use::Loopback { port: Some(3000) }).is_ok());
         assert!(g.check(Use::Loopback { port: None }).is_err());
         assert!(g.check(Use::Browser).is_err());

@@ -4,9 +4,21 @@
 //! and stderr are collected up to a cap. The whole group is SIGKILLed at the
 //! timeout, on overflow, when the call is dropped, and a moment after the
 //! program exits, so a grandchild that holds stdout open can neither keep the
-//! caller waiting nor outlive the call (a daemon that calls `setsid` leaves
-//! the group and survives, as it means to). On Windows only the direct child
-//! is killed.
+//! caller waiting nor outlive the call. On Linux, processes that left the
+//! group (`setsid` daemons, double forks) are found by a random tag in their
+//! environment and killed too ([`tag`]). On Windows only the direct child is
+//! killed.
+//!
+//! What a plugin asks for is hostile input: the program is a name looked up
+//! on the user's `PATH` or an absolute path ([`program`]), and the
+//! environment variables it may add are limited to a namespace no shell,
+//! loader or interpreter reads ([`environment`]).
+
+mod environment;
+mod program;
+mod tag;
+
+pub use program::resolve_program;
 
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +31,31 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use tag::RunTag;
+
 /// What to run.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Command {
     /// A command line for the platform shell (`/bin/sh -c` on Unix,
     /// `cmd.exe /d /s /c` on Windows).
     Shell(String),
-    /// A program and its arguments, run without a shell.
+    /// A program and its arguments, run without a shell. The program is a
+    /// name looked up on the user's `PATH` (never the working directory) or
+    /// an absolute path.
     Argv(Vec<String>),
+}
+
+impl Command {
+    /// The program as a `process:NAME` grant names it: `sh` (`cmd` on
+    /// Windows) for a shell line, `argv[0]` exactly as given otherwise (a
+    /// name, or a path that only an identical absolute grant or `process`
+    /// allows).
+    pub fn program(&self) -> &str {
+        match self {
+            Command::Shell(_) => SHELL_NAME,
+            Command::Argv(argv) => argv.first().map_or("", String::as_str),
+        }
+    }
 }
 
 /// A request to run a program to completion.
@@ -34,6 +63,8 @@ pub struct RunSpec {
     /// What to run.
     pub command: Command,
     /// Extra environment variables, on top of the inherited environment.
+    /// Only names `AUTHHOST_*` that authhost does not read itself are
+    /// accepted (see [`run`]).
     pub env: Vec<(String, String)>,
     /// Kill the process group after this long.
     pub timeout: Duration,
@@ -88,6 +119,37 @@ pub enum RunError {
     /// An empty argv.
     #[error("no program to run (empty command)")]
     Empty,
+    /// The program name is not on the user's `PATH`.
+    #[error("`{program}` was not found on PATH (empty and relative entries are skipped)")]
+    NotFound {
+        /// The name, as asked for (control characters escaped).
+        program: String,
+    },
+    /// `argv[0]` is a relative path.
+    #[error(
+        "`{program}` is a relative path: give a program name (looked up on PATH) or an absolute path"
+    )]
+    RelativePath {
+        /// The path, as asked for (control characters escaped).
+        program: String,
+    },
+    /// An environment variable a plugin may not set.
+    #[error(
+        "the environment variable `{name}` was refused: a plugin may set only AUTHHOST_* \
+         variables (A-Z, 0-9, _) that authhost does not read itself"
+    )]
+    EnvRefused {
+        /// The variable's name (control characters escaped).
+        name: String,
+    },
+    /// An environment variable with a bad value, or too many variables.
+    #[error("the environment variable `{name}` was refused: {reason}")]
+    EnvInvalid {
+        /// The variable's name (control characters escaped).
+        name: String,
+        /// Why (never the value).
+        reason: String,
+    },
 }
 
 /// After the program exits, how long to keep reading output that a
@@ -104,22 +166,34 @@ const REAP_GRACE: Duration = Duration::from_millis(100);
 
 /// Runs `spec` to completion.
 ///
+/// `spec.env` is checked first: a variable outside the allowed namespace is
+/// refused with [`RunError::EnvRefused`] naming it, and nothing runs. An
+/// `argv[0]` that is a bare name runs the program of that name on the
+/// user's `PATH` ([`resolve_program`]), never one in the working directory
+/// or on a `PATH` the caller supplies; a relative path is refused.
+///
 /// The program starts in a new process group (Unix) with stdin empty and the
-/// environment inherited plus `spec.env`. When it exits, output still being
-/// written by background children is read for a short grace, then the rest
-/// of the group is killed, so the call never waits on a grandchild. A daemon
-/// that left the group (`setsid`) survives, as it intends to.
+/// environment inherited plus `spec.env` plus a random run tag. When it
+/// exits, output still being written by background children is read for a
+/// short grace, then the rest of the group is killed, so the call never
+/// waits on a grandchild. Then, on Linux, every process still carrying the
+/// run's tag (a daemon that called `setsid`, a double fork) is killed.
 ///
 /// At `spec.timeout`, or when stdout or stderr exceeds `spec.max_output`, the
-/// whole group is killed and an error returned at once. Dropping the future
-/// kills the group too.
+/// whole group and every tagged process are killed and an error returned at
+/// once. Dropping the future kills them too.
 ///
 /// On Linux the group is only signalled while its leader is unreaped, so its
-/// id cannot have been reused by an unrelated process. Elsewhere the leader
-/// is reaped on exit and the group is killed afterwards only when something
-/// still holds its output pipes.
+/// id cannot have been reused by an unrelated process, and tagged processes
+/// are signalled through pidfds. Elsewhere the leader is reaped on exit and
+/// the group is killed afterwards only when something still holds its
+/// output pipes.
 pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
-    let (mut child, program) = spawn(&spec.command, &spec.env)?;
+    environment::check(&spec.env)?;
+    // Declared before the group, so dropped after it: however the call ends,
+    // the tagged processes are swept last.
+    let mut tag = RunTag::new();
+    let (mut child, program) = spawn(&spec.command, &spec.env, &tag)?;
     let mut group = ProcessGroup::of(&child);
     let exit_watch = ExitWatch::new(&child);
     let mut stdout = Pipe::start(
@@ -168,6 +242,8 @@ pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
         }
     };
     group.disarm();
+    // Processes that left the group: daemons, double forks.
+    tag.sweep();
     if !drained {
         let close = Instant::now() + CLOSE_GRACE;
         stdout.closed_by(close).await;
@@ -202,15 +278,23 @@ fn deadline_after(timeout: Duration) -> Instant {
     now.checked_add(timeout).unwrap_or_else(|| now + CENTURY)
 }
 
-/// Starts the program with piped stdout and stderr; also returns its name
-/// for errors.
-fn spawn(command: &Command, env: &[(String, String)]) -> Result<(Child, String), RunError> {
+/// Starts the program with piped stdout and stderr and the run's tag in its
+/// environment; also returns its name for errors.
+fn spawn(
+    command: &Command,
+    env: &[(String, String)],
+    tag: &RunTag,
+) -> Result<(Child, String), RunError> {
     let program = match command {
         Command::Shell(_) => SHELL_NAME.to_owned(),
-        Command::Argv(argv) => argv.first().cloned().ok_or(RunError::Empty)?,
+        Command::Argv(argv) => match argv.first() {
+            Some(program) if !program.is_empty() => environment::shown(program),
+            _ => return Err(RunError::Empty),
+        },
     };
-    let mut cmd = build(command);
+    let mut cmd = build(command)?;
     cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env(tag::TAG_NAME, tag.value())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -235,9 +319,11 @@ async fn stop(child: &mut Child, group: &mut ProcessGroup) {
 /// The name `Command::Shell` reports in errors.
 const SHELL_NAME: &str = if cfg!(windows) { "cmd" } else { "sh" };
 
-/// The platform command for `command` (which is not an empty argv).
-fn build(command: &Command) -> tokio::process::Command {
-    match command {
+/// The platform command for `command` (which is not an empty argv). A
+/// program name is resolved on the user's `PATH` here, so the command runs
+/// an absolute path; the program still sees the name as its `argv[0]`.
+fn build(command: &Command) -> Result<tokio::process::Command, RunError> {
+    Ok(match command {
         #[cfg(unix)]
         Command::Shell(line) => {
             let mut cmd = tokio::process::Command::new("/bin/sh");
@@ -251,11 +337,14 @@ fn build(command: &Command) -> tokio::process::Command {
             cmd
         }
         Command::Argv(argv) => {
-            let mut cmd = tokio::process::Command::new(&argv[0]);
+            let file = program::locate(&argv[0])?;
+            let mut cmd = tokio::process::Command::new(file);
+            #[cfg(unix)]
+            cmd.arg0(&argv[0]);
             cmd.args(&argv[1..]);
             cmd
         }
-    }
+    })
 }
 
 /// How the program's exit was observed.
@@ -586,10 +675,108 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        // It escaped, as documented: clean up.
+        #[cfg(target_os = "linux")]
+        assert_eq!(survivors(marker), "", "the daemon outlived the call");
+        // Elsewhere it escapes, as documented: clean up.
         let _ = std::process::Command::new("pkill")
             .args(["-f", marker])
             .status();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn daemons_and_double_forks_die_at_the_timeout_and_on_cancel() {
+        let Some(setsid) = which("setsid") else {
+            return;
+        };
+        let marker = "sleep 62.7575";
+        // A setsid daemon with its output elsewhere, and a double fork.
+        let line = format!(
+            "{setsid} -f {marker} >/dev/null 2>&1; (sh -c '{marker} >/dev/null 2>&1 &' &); sleep 30"
+        );
+        let err = run(spec(shell(&line), 500)).await.unwrap_err();
+        assert!(matches!(err, RunError::Timeout(_)), "{err}");
+        assert_eq!(survivors(marker), "");
+
+        let call = run(spec(shell(&line), 10_000));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), call)
+                .await
+                .is_err()
+        );
+        assert_eq!(survivors(marker), "");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_kills_only_its_own_processes() {
+        let Some(setsid) = which("setsid") else {
+            return;
+        };
+        let long = "sleep 62.8686";
+        let short = "sleep 62.9797";
+        // The shell's own command line must not match the marker.
+        let long_call = tokio::spawn(run(spec(
+            shell(&format!(
+                "d=62.8686; {setsid} -f sleep $d >/dev/null 2>&1; sleep 2; echo done"
+            )),
+            10_000,
+        )));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let out = run(spec(
+            shell(&format!(
+                "d=62.9797; {setsid} -f sleep $d >/dev/null 2>&1; echo ok"
+            )),
+            10_000,
+        ))
+        .await
+        .unwrap();
+        assert_eq!(out.stdout, b"ok\n");
+        assert_eq!(survivors(short), "");
+        assert_ne!(survivors(long), "", "the other call's daemon was killed");
+        let out = long_call.await.unwrap().unwrap();
+        assert_eq!(out.stdout, b"done\n");
+        assert_eq!(survivors(long), "");
+    }
+
+    #[tokio::test]
+    async fn refused_variables_run_nothing_and_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("ran");
+        let line = format!("touch '{}'", flag.display());
+        for name in ["BASH_ENV", "BASH_FUNC_echo%%", "LD_PRELOAD", "PATH"] {
+            let mut s = spec(shell(&line), 5000);
+            s.env.push((name.into(), "/tmp/x".into()));
+            let err = run(s).await.unwrap_err();
+            assert!(matches!(err, RunError::EnvRefused { .. }), "{err}");
+            assert!(err.to_string().contains(&format!("`{name}`")), "{err}");
+        }
+        assert!(!flag.exists(), "a refused call ran");
+    }
+
+    #[tokio::test]
+    async fn a_program_name_is_looked_up_on_the_users_path_only() {
+        // The caller's PATH is refused, so only authhost's PATH can name the
+        // program; a relative path is refused outright.
+        let err = run(spec(Command::Argv(vec!["./printf".into()]), 1000))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::RelativePath { .. }), "{err}");
+        let err = run(spec(
+            Command::Argv(vec!["no-such-program-4242".into()]),
+            1000,
+        ))
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("not found on PATH"), "{err}");
+        // argv[0] stays the name the caller gave.
+        let out = run(spec(
+            Command::Argv(vec!["sh".into(), "-c".into(), "printf %s \"$0\"".into()]),
+            5000,
+        ))
+        .await
+        .unwrap();
+        assert_eq!(out.stdout, b"sh");
     }
 
     fn which(program: &str) -> Option<String> {

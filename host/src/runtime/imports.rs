@@ -91,8 +91,10 @@ pub(crate) async fn process_run(
         RunCommand::Shell(line) => Command::Shell(line),
         RunCommand::Argv(argv) => Command::Argv(argv),
     };
+    // argv[0] exactly as given: a name (run from the user's PATH) or a
+    // path that only `process` or the identical absolute grant allows.
     state.check(Use::Process {
-        program: &program_name(&command),
+        program: command.program(),
     })?;
     let spec = RunSpec {
         command,
@@ -109,23 +111,6 @@ pub(crate) async fn process_run(
         Err(e @ RunError::Timeout(_)) => Err(WitError::Timeout(e.to_string())),
         Err(e @ RunError::OutputTooLarge { .. }) => Err(WitError::InvalidResponse(e.to_string())),
         Err(e) => Err(WitError::Other(crate::error::error_chain(&e))),
-    }
-}
-
-/// The name a `process:NAME` grant is matched against.
-fn program_name(command: &Command) -> String {
-    match command {
-        Command::Shell(_) if cfg!(windows) => "cmd".into(),
-        Command::Shell(_) => "sh".into(),
-        Command::Argv(argv) => argv
-            .first()
-            .map(|p| {
-                std::path::Path::new(p)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| p.clone())
-            })
-            .unwrap_or_default(),
     }
 }
 
