@@ -76,6 +76,7 @@ fn run_watched(home: &Home, args: &[&str]) -> (Output, Peak) {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    eprintln!("authhost {args:?}: {peak:?}");
     let output = Output {
         status,
         stdout: out.join().unwrap(),

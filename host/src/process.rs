@@ -220,6 +220,7 @@ pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
         Ended::Exited(exit) => exit.map_err(wait_failed)?,
         Ended::Failed(error) => {
             stop(&mut child, &mut group).await;
+            tag.sweep_in_background().await;
             return Err(error);
         }
     };
@@ -243,7 +244,7 @@ pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
     };
     group.disarm();
     // Processes that left the group: daemons, double forks.
-    tag.sweep();
+    tag.sweep_in_background().await;
     if !drained {
         let close = Instant::now() + CLOSE_GRACE;
         stdout.closed_by(close).await;

@@ -50,6 +50,20 @@ impl RunTag {
         self.swept = true;
         sweep(&self.value)
     }
+
+    /// [`RunTag::sweep`] on a blocking thread, so that reading `/proc` does
+    /// not hold up other tasks. Cancelling the wait does not stop the sweep.
+    pub async fn sweep_in_background(&mut self) {
+        self.swept = true;
+        let value = self.value.clone();
+        if tokio::task::spawn_blocking(move || sweep(&value))
+            .await
+            .is_err()
+        {
+            // The blocking pool is gone (runtime shutting down): sweep here.
+            sweep(&self.value);
+        }
+    }
 }
 
 /// Kills the processes tagged `value`, pass after pass (Linux).

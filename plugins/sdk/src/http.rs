@@ -473,9 +473,9 @@ fn seconds(duration: Duration) -> String {
 
 /// `64 KiB`, `1 MiB`, `100 bytes`.
 fn size(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} bytes")
