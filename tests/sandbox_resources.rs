@@ -129,14 +129,30 @@ fn a_describe_that_hoards_http_resources_leaves_the_host_small() {
 #[test]
 fn the_fields_constructor_in_describe_stops_the_plugin_clearly() {
     let home = home(
-        "[providers.d]\nplugin = \"hostile-host\"\ndescribe = \"trap\"\n\
+        "[providers.d]\nplugin = \"hostile-host\"\n\
          [providers.other]\nplugin = \"testkit\"\nkey = \"sk-other\"\n",
     );
-    let (out, peak) = run_watched(&home, &["token", "d"]);
-    assert_fails_with(
-        &out,
-        "plugin `hostile-host`: stopped for using wasi:http in `describe`",
+    // `describe` sees no configuration: pick its attack by rewriting the
+    // marker in the component.
+    let file = home.plugins_dir().join("hostile-host.wasm");
+    let bytes = std::fs::read(&file).unwrap();
+    let (from, to) = (b"describe:graceful", b"describe:trap____");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the describe marker");
+    let mut patched = bytes.clone();
+    patched[at..at + to.len()].copy_from_slice(to);
+    std::fs::write(&file, patched).unwrap();
+    // The plugin fails to load, so its provider cannot run; the listing says
+    // why in words.
+    let (out, peak) = run_watched(&home, &["plugins", "list"]);
+    assert!(
+        stdout(&out).contains("stopped for using wasi:http in `describe`"),
+        "{}",
+        stdout(&out)
     );
+    assert!(!home.run(&["token", "d"]).status.success());
     assert!(peak.hwm_kib < 200 * MIB, "{} MiB", peak.hwm_kib / MIB);
     assert_eq!(stdout(&home.run(&["token", "other"])), "sk-other\n");
 }

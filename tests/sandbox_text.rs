@@ -15,7 +15,11 @@ use support::{Home, assert_fails_with, assert_success, stderr, stdout, workspace
 fn hostile(id: &str, variant: &str) -> Vec<u8> {
     let bytes = std::fs::read(workspace_component("hostile-text")).unwrap();
     let bytes = rewrite(&bytes, "hostile-aaaa", id);
-    rewrite(&bytes, "variant:plain___", &format!("variant:{variant:_<8}"))
+    rewrite(
+        &bytes,
+        "variant:plain___",
+        &format!("variant:{variant:_<8}"),
+    )
 }
 
 fn rewrite(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
@@ -29,7 +33,11 @@ fn rewrite(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
             found += 1;
         }
     }
-    assert!(found > 0, "marker {} not found", String::from_utf8_lossy(from));
+    assert!(
+        found > 0,
+        "marker {} not found",
+        String::from_utf8_lossy(from)
+    );
     out
 }
 
@@ -55,12 +63,14 @@ fn assert_neutralised(what: &str, out: &Output) -> String {
         assert!(!text.contains(bad), "{what}: raw {name} in output:\n{text}");
     }
     assert!(
-        !text
-            .lines()
-            .any(|l| l.starts_with("error: authhost: run")),
+        !text.lines().any(|l| l.starts_with("error: authhost: run")),
         "{what}: a forged line:\n{text}"
     );
-    assert!(both.len() < 1 << 20, "{what}: {} bytes of output", both.len());
+    assert!(
+        both.len() < 1 << 20,
+        "{what}: {} bytes of output",
+        both.len()
+    );
     text
 }
 
@@ -78,7 +88,10 @@ fn plugin_text_reaches_the_terminal_only_neutralised_and_attributed() {
     let path = home.plugins_dir().join("hostile.wasm");
     let runs: Vec<(&str, Output)> = vec![
         ("plugins list", home.run(&["plugins", "list"])),
-        ("plugins list --json", home.run(&["plugins", "list", "--json"])),
+        (
+            "plugins list --json",
+            home.run(&["plugins", "list", "--json"]),
+        ),
         (
             "plugins inspect",
             home.run(&["plugins", "inspect", path.to_str().unwrap()]),
@@ -105,14 +118,22 @@ fn plugin_text_reaches_the_terminal_only_neutralised_and_attributed() {
     // The inspection shows the texts escaped, not dropped.
     let inspect = stdout(&runs[2].1);
     assert!(inspect.contains("Hostile\\u{1b}[2J"), "{inspect}");
-    // The tracing line of the plugin's log is one line.
-    let verbose = stderr(&runs[5].1);
+    // The plugin's log line (a warning, so shown without -v) is one line,
+    // its line breaks escaped; a message of several lines is shown line by
+    // line, each attributed.
+    let logged: Vec<&str> = login.lines().filter(|l| l.contains("plugin=")).collect();
+    assert!(!logged.is_empty(), "{login}");
+    assert!(logged.iter().all(|l| l.contains("\\n")), "{login}");
     assert!(
-        verbose
+        login
             .lines()
             .filter(|l| l.contains("authhost plugins grant hostile"))
-            .all(|l| l.contains("\\n")),
-        "{verbose}"
+            .all(|l| {
+                l.contains("plugin=")
+                    || l.starts_with("[hostile-aaaa] ")
+                    || l.starts_with("error: h: the plugin reports")
+            }),
+        "{login}"
     );
 }
 
@@ -122,10 +143,7 @@ fn a_claimed_denial_does_not_speak_for_authhost() {
     let out = home.run(&["token", "c"]);
     let err = assert_neutralised("claim", &out);
     assert!(!out.status.success());
-    assert!(
-        err.contains("the plugin reports that `process:op"),
-        "{err}"
-    );
+    assert!(err.contains("the plugin reports that `process:op"), "{err}");
     assert!(!err.contains("capability denied: `process:op"), "{err}");
 }
 
@@ -156,7 +174,10 @@ fn describe_gets_nothing_from_its_imports() {
     let inspect = stdout(&home.run(&["plugins", "inspect", path.to_str().unwrap()]));
     assert!(inspect.contains("config={} name=\"\""), "{inspect}");
     assert!(inspect.contains("run=Error::CapabilityDenied"), "{inspect}");
-    assert!(inspect.contains("bind=Error::CapabilityDenied"), "{inspect}");
+    assert!(
+        inspect.contains("bind=Error::CapabilityDenied"),
+        "{inspect}"
+    );
     assert!(!marker.exists(), "describe ran a program");
 }
 
@@ -190,7 +211,11 @@ fn two_files_with_one_id_are_both_refused() {
     let home = Home::with_config(
         "[providers.acme]\nplugin = \"hostile-aaaa\"\napi_secret = \"sk-acme-option\"\n\n[plugins.hostile-aaaa]\ngrant = [\"prompt\"]\n",
     );
-    install(&home, "aaa-cool-tool.wasm", &hostile("hostile-aaaa", "plain"));
+    install(
+        &home,
+        "aaa-cool-tool.wasm",
+        &hostile("hostile-aaaa", "plain"),
+    );
     install(&home, "zzz-acme.wasm", &hostile("hostile-aaaa", "imports"));
     let out = home.run(&["plugins", "list"]);
     let text = assert_neutralised("duplicates", &out);
@@ -210,7 +235,10 @@ fn look_alike_ids_are_refused() {
     let text = assert_neutralised("look-alike", &home.run(&["plugins", "list"]));
     let line = text.lines().find(|l| l.starts_with("fake.wasm")).unwrap();
     assert!(line.contains("not a valid id"), "{line}");
-    assert!(text.lines().any(|l| l.starts_with("hostile-aaaa")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("hostile-aaaa")),
+        "{text}"
+    );
 }
 
 #[test]

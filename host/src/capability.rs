@@ -401,7 +401,9 @@ pub(crate) enum Use<'a> {
 fn needed(use_: &Use<'_>) -> String {
     match use_ {
         // The program name comes from the plugin: it is shown and logged.
-        Use::Process { program } => format!("process:{}", crate::sanitize::plugin_text(program, 200)),
+        Use::Process { program } => {
+            format!("process:{}", crate::sanitize::plugin_text(program, 200))
+        }
         Use::Loopback { port: Some(p) } => format!("loopback:{p}"),
         Use::Loopback { port: None } => "loopback".into(),
         Use::Browser => "browser".into(),
@@ -460,7 +462,6 @@ impl Granter {
             effective,
         }
     }
-
 
     /// Allows or denies `use_`; a denial is logged.
     pub fn check(&self, use_: Use<'_>) -> Result<(), Denied> {

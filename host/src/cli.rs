@@ -291,7 +291,8 @@ fn print_plugins(plugins: &[PluginInfo]) {
                         detail.push_str(&format!("; missing: {}", list(&p.missing)));
                     }
                     if p.grants_suspended.is_some() {
-                        detail.push_str("; grants suspended: the file changed since they were made");
+                        detail
+                            .push_str("; grants suspended: the file changed since they were made");
                     }
                     detail
                 }
@@ -329,6 +330,12 @@ fn print_inspection(inspection: &authhost::Inspection) {
         println!("requests:    {}", or_none(requested.join(", ")));
         println!("granted:     {}", list(&info.granted));
         println!("missing:     {}", list(&info.missing));
+        for (name, file) in &info.programs {
+            match file {
+                Some(file) => println!("program:     {name} runs {}", file.display()),
+                None => println!("program:     {name} is not on your PATH"),
+            }
+        }
         if let Some(reason) = &info.grants_suspended {
             println!("grants:      suspended: {reason}");
         }

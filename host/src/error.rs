@@ -273,7 +273,9 @@ pub enum ProviderError {
     CapabilityDenied(String),
     /// The plugin says a capability was denied, but authhost denied nothing
     /// during the call: the claim is the plugin's alone.
-    #[error("the plugin reports that `{0}` was denied, but authhost denied it nothing in this call")]
+    #[error(
+        "the plugin reports that `{0}` was denied, but authhost denied it nothing in this call"
+    )]
     ClaimedDenied(String),
     /// Anything else.
     #[error("{0}")]

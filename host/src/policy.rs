@@ -93,10 +93,7 @@ pub(crate) fn expand(requests: &[Request], provider: Option<&ProviderConfig>) ->
             Request::Fixed(c) => Some(c.clone()),
             Request::HttpFromOption { option, default } => {
                 match provider.and_then(|p| p.options.get(option)) {
-                    Some(value) => value
-                        .as_str()
-                        .and_then(origin_of_url)
-                        .map(Capability::Http),
+                    Some(value) => value.as_str().and_then(origin_of_url).map(Capability::Http),
                     None => default.clone().map(Capability::Http),
                 }
             }
@@ -124,7 +121,11 @@ mod tests {
 
     #[test]
     fn option_requests_expand_per_instance() {
-        let reqs = requests(&["prompt", "http:{base_url=https://openrouter.ai}", "http:{extra}"]);
+        let reqs = requests(&[
+            "prompt",
+            "http:{base_url=https://openrouter.ai}",
+            "http:{extra}",
+        ]);
         assert_eq!(
             strings(&expand(&reqs, None)),
             ["prompt", "http:https://openrouter.ai"]
@@ -138,7 +139,11 @@ mod tests {
             .insert("extra".into(), "https://x.example/y".into());
         assert_eq!(
             strings(&expand(&reqs, Some(&local))),
-            ["prompt", "http:http://127.0.0.1:4567", "http:https://x.example"]
+            [
+                "prompt",
+                "http:http://127.0.0.1:4567",
+                "http:https://x.example"
+            ]
         );
         let mut bad = ProviderConfig::default();
         bad.options.insert("base_url".into(), "file:///etc".into());

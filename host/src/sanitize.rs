@@ -11,8 +11,9 @@
 //! - caps the length, ending a cut text with `…`.
 //!
 //! Attribution is the caller's part: messages and prompts of folder plugins
-//! are prefixed with the plugin id ([`attributed`]), errors name the
-//! provider, log lines carry the plugin as a field.
+//! are prefixed with the plugin id ([`attributed`]; a message of several
+//! lines is shown line by line, each prefixed), errors name the provider,
+//! log lines carry the plugin as a field.
 
 use std::fmt::Write;
 
@@ -55,7 +56,11 @@ pub fn short(text: &str) -> String {
 /// A line from plugin `plugin`, sanitised and prefixed with its id, so it
 /// cannot pass as authhost's own words: `[acme] text`.
 pub fn attributed(plugin: &str, text: &str, max_chars: usize) -> String {
-    format!("[{}] {}", plugin_text(plugin, 64), plugin_text(text, max_chars))
+    format!(
+        "[{}] {}",
+        plugin_text(plugin, 64),
+        plugin_text(text, max_chars)
+    )
 }
 
 /// Characters that must not reach a terminal raw.

@@ -32,7 +32,6 @@ impl JsonStore {
         JsonStore { path: path.into() }
     }
 
-
     /// Reads every entry; a missing file has none.
     pub fn read(&self) -> Result<Map<String, Value>, Error> {
         let bytes = match read_private(&self.path) {

@@ -106,18 +106,20 @@ impl Host {
             None => methods
                 .first()
                 .expect("every plugin has the api-key method"),
-            Some(id) => methods
-                .iter()
-                .find(|m| &m.id == id)
-                .ok_or_else(|| Error::UnknownMethod {
-                    provider: provider.to_owned(),
-                    method: crate::sanitize::plugin_text(id, 64),
-                    available: methods
-                        .iter()
-                        .map(|m| m.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?,
+            Some(id) => {
+                methods
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| Error::UnknownMethod {
+                        provider: provider.to_owned(),
+                        method: crate::sanitize::plugin_text(id, 64),
+                        available: methods
+                            .iter()
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+            }
         };
         if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
             return self.login_with_pasted_key(provider).await;
@@ -274,11 +276,17 @@ impl Host {
     /// (keeping the file's comments and formatting), bound to the plugin's
     /// current file: the grants are suspended when the file changes.
     /// Returns the capabilities that were not granted yet.
-    pub async fn grant(&self, id: &str, capabilities: &[Capability]) -> Result<Vec<Capability>, Error> {
+    pub async fn grant(
+        &self,
+        id: &str,
+        capabilities: &[Capability],
+    ) -> Result<Vec<Capability>, Error> {
         if builtin(id).is_some() {
             return Err(Error::Config {
                 path: self.paths.config_file.clone(),
-                message: format!("`{id}` is a built-in plugin; its capabilities are fixed in authhost"),
+                message: format!(
+                    "`{id}` is a built-in plugin; its capabilities are fixed in authhost"
+                ),
             });
         }
         let digest = match self.plugins.get(id).await? {
@@ -296,6 +304,7 @@ impl Host {
             source: plugin.source.describe(),
             wit_version: Some(plugin.wit_version.clone()),
             metadata: Some(plugin.metadata.clone()),
+            programs: programs(decision.effective.iter().chain(&decision.missing)),
             granted: decision.effective,
             missing: decision.missing,
             grants_suspended: decision.suspended,
@@ -370,8 +379,24 @@ fn failed_info(id: &str, source: String, failure: &PluginFailure) -> PluginInfo 
         granted: Vec::new(),
         missing: Vec::new(),
         grants_suspended: None,
+        programs: Vec::new(),
         error: Some(crate::sanitize::short(&failure.to_string())),
     }
+}
+
+/// The file each `process:NAME` capability in `capabilities` runs.
+fn programs<'a>(
+    capabilities: impl Iterator<Item = &'a Capability>,
+) -> Vec<(String, Option<std::path::PathBuf>)> {
+    let mut out: Vec<(String, Option<std::path::PathBuf>)> = Vec::new();
+    for capability in capabilities {
+        if let Capability::Process(Some(name)) = capability
+            && !out.iter().any(|(known, _)| known == name)
+        {
+            out.push((name.clone(), crate::process::resolve_program(name)));
+        }
+    }
+    out
 }
 
 /// A file's name, safe to print.

@@ -47,6 +47,10 @@ pub struct PluginInfo {
     /// Why the user's grants are not in force (the file changed since
     /// they were made), if so.
     pub grants_suspended: Option<String>,
+    /// For each program a `process:NAME` capability (requested or granted)
+    /// names: the file it runs, found on the user's `PATH` (`None` when no
+    /// such program is found).
+    pub programs: Vec<(String, Option<std::path::PathBuf>)>,
     /// Why it did not load.
     pub error: Option<String>,
 }

@@ -38,7 +38,7 @@ pub(crate) fn add_grants(
 /// returns the new text and the grants that were not there yet. With
 /// `sha256`, the grants are bound to that component (see
 /// [`super::PluginConfig::sha256`]).
-pub(crate) fn edit_grants(
+pub fn edit_grants(
     text: &str,
     path: &Path,
     id: &str,

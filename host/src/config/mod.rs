@@ -26,7 +26,7 @@ use crate::capability::Capability;
 mod grants;
 pub(crate) use grants::add_grants;
 #[cfg(fuzzing)]
-pub(crate) use grants::edit_grants;
+pub use grants::edit_grants;
 
 /// The parsed configuration.
 #[derive(Debug, Default, Clone)]

@@ -25,11 +25,7 @@ impl Flights {
     where
         F: Future<Output = Result<Credential, Error>>,
     {
-        let flight = self
-            .lock()
-            .entry(provider.to_owned())
-            .or_default()
-            .clone();
+        let flight = self.lock().entry(provider.to_owned()).or_default().clone();
         let result = flight
             .get_or_init(|| async { run.await.map_err(Arc::new) })
             .await

@@ -69,9 +69,8 @@ impl HelperCache {
     pub fn fresh(&self) -> Map<String, Value> {
         let now = now_ms();
         let mut entries = self.file.read().unwrap_or_default();
-        entries.retain(|_, v| {
-            serde_json::from_value::<Cached>(v.clone()).is_ok_and(|c| c.fresh(now))
-        });
+        entries
+            .retain(|_, v| serde_json::from_value::<Cached>(v.clone()).is_ok_and(|c| c.fresh(now)));
         entries
     }
 }

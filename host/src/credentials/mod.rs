@@ -105,7 +105,8 @@ impl Credentials {
                     _ => u64::MAX,
                 };
                 let recheck = now + RECHECK.as_millis() as u64;
-                self.memo.put(provider, credential.secret(), until.min(recheck));
+                self.memo
+                    .put(provider, credential.secret(), until.min(recheck));
                 return Ok(Token::new(credential.secret().clone()));
             }
             if !resolver.resolves(provider).await? {
@@ -170,7 +171,8 @@ impl Credentials {
         let (credential, cache_until) = resolver.resolve(provider, reason).await?;
         match cache_until.filter(|until| *until > now_ms()) {
             Some(until) => {
-                let (cache, name, entry) = (self.cache.clone(), provider.to_owned(), credential.clone());
+                let (cache, name, entry) =
+                    (self.cache.clone(), provider.to_owned(), credential.clone());
                 blocking(move || cache.put(&name, &entry, until)).await?;
                 self.memo.put(provider, credential.secret(), until);
             }

@@ -117,7 +117,10 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
     let mut methods = Vec::with_capacity(m.methods.len() + 1);
     for method in m.methods {
         check_id(&method.id).map_err(|e| invalid(format!("has a method whose id {e}")))?;
-        if methods.iter().any(|known: &AuthMethod| known.id == method.id) {
+        if methods
+            .iter()
+            .any(|known: &AuthMethod| known.id == method.id)
+        {
             return Err(invalid(format!("lists method `{}` twice", method.id)));
         }
         methods.push(AuthMethod {
@@ -264,7 +267,16 @@ mod tests {
         for good in ["openrouter", "acme-2", "a"] {
             assert!(check_id(good).is_ok(), "{good}");
         }
-        for bad in ["OpenRouter", "acme_2", "", "-x", "2x", "a b", "ａcme", &"a".repeat(65)] {
+        for bad in [
+            "OpenRouter",
+            "acme_2",
+            "",
+            "-x",
+            "2x",
+            "a b",
+            "ａcme",
+            &"a".repeat(65),
+        ] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
         assert!(from_wit(metadata("OpenRouter")).is_err());
@@ -298,6 +310,9 @@ mod tests {
             WitError::CapabilityDenied("anything".into()),
             &["prompt".into()],
         );
-        assert!(real.to_string().contains("capability denied: `prompt`"), "{real}");
+        assert!(
+            real.to_string().contains("capability denied: `prompt`"),
+            "{real}"
+        );
     }
 }

@@ -23,8 +23,8 @@ use tokio::sync::OnceCell;
 pub(crate) use builtins::{BuiltinPlugin, INTERNAL_PLUGINS, builtin};
 pub(crate) use folder::Folder;
 use index::{Described, Identity, Index};
-pub(crate) use metadata::{check_id, credential_from_wit, provider_error};
 pub use metadata::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
+pub(crate) use metadata::{check_id, credential_from_wit, provider_error};
 
 use crate::config::Limits;
 use crate::error::{Error, PluginFailure};
@@ -183,8 +183,8 @@ impl Plugins {
     /// the same contents were described before, otherwise loaded and
     /// described now (and recorded in `index`).
     async fn load_file(&self, path: &Path, index: &mut Index) -> Result<Plugin, PluginFailure> {
-        let identity = Identity::of(path)
-            .map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?;
+        let identity =
+            Identity::of(path).map_err(|e| PluginFailure::Load(format!("cannot read: {e}")))?;
         let known = index.sha256_of(path, identity).map(str::to_owned);
         let mut bytes = None;
         let digest = match known {
@@ -205,7 +205,11 @@ impl Plugins {
                 let result = match runtime.load(&bytes) {
                     Ok(loaded) => {
                         let described = self
-                            .describe(&runtime, &loaded, PluginSource::Folder(path.into()).describe())
+                            .describe(
+                                &runtime,
+                                &loaded,
+                                PluginSource::Folder(path.into()).describe(),
+                            )
                             .await;
                         let version = loaded.wit_version.clone();
                         component = Some(Ok(loaded));
@@ -253,7 +257,10 @@ impl Plugins {
 
     /// The compiled component of `plugin`, loaded on first use. A folder
     /// plugin's file must still hold the contents that were described.
-    async fn component<'p>(&self, plugin: &'p Plugin) -> Result<&'p LoadedComponent, PluginFailure> {
+    async fn component<'p>(
+        &self,
+        plugin: &'p Plugin,
+    ) -> Result<&'p LoadedComponent, PluginFailure> {
         plugin
             .component
             .get_or_init(|| async {

@@ -23,8 +23,10 @@ const MAX_PROCESS_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_PROCESS_OUTPUT: usize = 16 << 20;
 /// Longest prompt or paste label shown, in characters.
 const MAX_LABEL: usize = 200;
-/// Longest message shown, in characters: room for a long login URL.
+/// Longest message line shown, in characters: room for a long login URL.
 const MAX_MESSAGE: usize = 4096;
+/// Most lines of one message shown.
+const MAX_MESSAGE_LINES: usize = 20;
 
 /// What to run (`process.run`).
 pub(crate) enum RunCommand {
@@ -193,8 +195,7 @@ pub(crate) fn loopback_drop(
 
 pub(crate) fn browser_open(state: &mut PluginState, url: &str) -> Result<(), WitError> {
     state.check(Use::Browser)?;
-    let parsed =
-        url::Url::parse(url).map_err(|e| WitError::Other(format!("not a URL: {e}")))?;
+    let parsed = url::Url::parse(url).map_err(|e| WitError::Other(format!("not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(WitError::Other(
             "only http and https URLs can be opened".into(),
@@ -204,10 +205,15 @@ pub(crate) fn browser_open(state: &mut PluginState, url: &str) -> Result<(), Wit
         .map_err(|e| WitError::Other(format!("cannot start the browser: {e}")))
 }
 
+/// Shows a message: each of its lines (at most [`MAX_MESSAGE_LINES`]) on a
+/// line of its own, sanitised, and for a folder plugin prefixed with its id.
 pub(crate) fn message(state: &mut PluginState, text: &str) {
     if state.take_line() {
-        let line = state.line(text);
-        state.call.interaction.message(&line);
+        let lines = text.trim_end_matches('\n').split('\n');
+        for line in lines.take(MAX_MESSAGE_LINES) {
+            let line = state.line(line);
+            state.call.interaction.message(&line);
+        }
     }
 }
 

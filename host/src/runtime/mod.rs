@@ -19,8 +19,8 @@ use wasmtime::{
 };
 
 pub(crate) use state::CallContext;
-pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 pub(crate) use wit::{Credential as WitCredential, Metadata, Method, Reason, Resolved, WitError};
+pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;
 use crate::config::Limits;
@@ -154,7 +154,8 @@ impl Runtime {
                     root_cause(&e)
                 ))
             })?;
-        let pre = ProviderPre::new(served_by, pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
+        let pre =
+            ProviderPre::new(served_by, pre).map_err(|e| PluginFailure::Load(root_cause(&e)))?;
         Ok(LoadedComponent { pre, wit_version })
     }
 

@@ -84,7 +84,10 @@ impl Grants {
 
     /// The capabilities denied so far in this call.
     pub fn denied(&self) -> Vec<String> {
-        self.denied.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.denied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

@@ -234,7 +234,9 @@ impl interact::Host for PluginState {
     }
 
     async fn prompt(&mut self, label: String, secret: bool) -> Result<String, types::Error> {
-        imports::prompt(self, &label, secret).await.map_err(error_to)
+        imports::prompt(self, &label, secret)
+            .await
+            .map_err(error_to)
     }
 }
 
