@@ -25,8 +25,7 @@ pub const MAX_TEXT: usize = 1000;
 /// at most `max_chars` characters (then `…`).
 pub fn plugin_text(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 2));
-    let mut shown = 0;
-    for c in text.chars() {
+    for (shown, c) in text.chars().enumerate() {
         if shown >= max_chars {
             out.push('…');
             break;
@@ -43,7 +42,6 @@ pub fn plugin_text(text: &str, max_chars: usize) -> String {
         } else {
             out.push(c);
         }
-        shown += 1;
     }
     out
 }

@@ -289,10 +289,7 @@ impl Host {
                 ),
             });
         }
-        let digest = match self.plugins.get(id).await? {
-            Some(plugin) => Some(plugin.digest.clone()),
-            None => None,
-        };
+        let digest = self.plugins.get(id).await?.map(|p| p.digest.clone());
         crate::config::add_grants(&self.paths.config_file, id, capabilities, digest.as_deref())
     }
 
