@@ -194,6 +194,7 @@ pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
     // the tagged processes are swept last.
     let mut tag = RunTag::new();
     let (mut child, program) = spawn(&spec.command, &spec.env, &tag)?;
+    tag.started(child.id());
     let mut group = ProcessGroup::of(&child);
     let exit_watch = ExitWatch::new(&child);
     let mut stdout = Pipe::start(

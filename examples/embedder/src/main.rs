@@ -15,9 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, ensure};
 use authhost::interact::{BoxFuture, Interaction};
-use authhost::{
-    CredentialKind, Host, HostOptions, LoginOptions, LoginOutcome, Saved, TokenOptions,
-};
+use authhost::{CredentialKind, Host, HostOptions, LoginOptions, Saved, TokenOptions};
 
 /// The key the program "types" at the login prompt.
 const STORED_KEY: &str = "sk-embedder-0123456789";
@@ -80,17 +78,12 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Store a key with the host's own api-key login, then read it back.
-    let login = LoginOptions {
-        method: Some(authhost::API_KEY_METHOD.to_owned()),
-        no_browser: true,
-    };
+    let login = LoginOptions::default()
+        .method(authhost::API_KEY_METHOD)
+        .no_browser(true);
     let outcome = host.login("openrouter", login).await.map_err(failed)?;
     ensure!(
-        outcome
-            == LoginOutcome {
-                kind: CredentialKind::Api,
-                saved: Saved::Stored,
-            },
+        outcome.kind == CredentialKind::Api && outcome.saved == Saved::Stored,
         "login: {outcome:?}"
     );
     let token = host

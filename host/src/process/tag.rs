@@ -28,6 +28,10 @@ const MAX_PASSES: usize = 200;
 pub struct RunTag {
     value: String,
     swept: bool,
+    /// The run's first process: everything it starts gets a later process
+    /// id (until the ids wrap around), so a sweep reads the environment of
+    /// those only.
+    first: Option<u32>,
 }
 
 impl RunTag {
@@ -36,7 +40,13 @@ impl RunTag {
         RunTag {
             value: random_id(),
             swept: false,
+            first: None,
         }
+    }
+
+    /// Notes the process id of the run's program (see [`RunTag::first`]).
+    pub fn started(&mut self, pid: Option<u32>) {
+        self.first = pid;
     }
 
     /// The value to put in the environment under [`TAG_NAME`].
@@ -48,31 +58,34 @@ impl RunTag {
     /// how many signals were sent.
     pub fn sweep(&mut self) -> usize {
         self.swept = true;
-        sweep(&self.value)
+        sweep(&self.value, self.first)
     }
 
     /// [`RunTag::sweep`] on a blocking thread, so that reading `/proc` does
     /// not hold up other tasks. Cancelling the wait does not stop the sweep.
     pub async fn sweep_in_background(&mut self) {
         self.swept = true;
-        let value = self.value.clone();
-        if tokio::task::spawn_blocking(move || sweep(&value))
+        let (value, first) = (self.value.clone(), self.first);
+        if tokio::task::spawn_blocking(move || sweep(&value, first))
             .await
             .is_err()
         {
             // The blocking pool is gone (runtime shutting down): sweep here.
-            sweep(&self.value);
+            sweep(&self.value, self.first);
         }
     }
 }
 
 /// Kills the processes tagged `value`, pass after pass (Linux).
 #[cfg(target_os = "linux")]
-fn sweep(value: &str) -> usize {
+fn sweep(value: &str, first: Option<u32>) -> usize {
     let entry = format!("{TAG_NAME}={value}").into_bytes();
+    // Process ids rise until they wrap around: unless they wrapped since the
+    // run started, only ids from its first process on can carry the tag.
+    let from = first.filter(|&first| linux::last_pid().is_some_and(|last| last >= first));
     let mut sent = 0;
     for _ in 0..MAX_PASSES {
-        let killed = linux::kill_pass(&entry);
+        let killed = linux::kill_pass(&entry, from.unwrap_or(0));
         if killed == 0 {
             break;
         }
@@ -85,7 +98,7 @@ fn sweep(value: &str) -> usize {
 
 /// Nothing to sweep without `/proc` and pidfds.
 #[cfg(not(target_os = "linux"))]
-fn sweep(_value: &str) -> usize {
+fn sweep(_value: &str, _first: Option<u32>) -> usize {
     0
 }
 
@@ -127,9 +140,18 @@ fn random_id() -> String {
 mod linux {
     use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 
-    /// One pass over `/proc`: SIGKILLs each process whose environment holds
-    /// `entry`; returns how many.
-    pub fn kill_pass(entry: &[u8]) -> usize {
+    /// The process id the kernel handed out last (in this pid namespace).
+    pub fn last_pid() -> Option<u32> {
+        std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// One pass over `/proc`: SIGKILLs each process with an id of at least
+    /// `from` whose environment holds `entry`; returns how many.
+    pub fn kill_pass(entry: &[u8], from: u32) -> usize {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return 0;
         };
@@ -143,7 +165,7 @@ mod linux {
             else {
                 continue;
             };
-            if raw == me || !carries(raw, entry) {
+            if raw < from || raw == me || !carries(raw, entry) {
                 continue;
             }
             let Some(pid) = i32::try_from(raw).ok().and_then(Pid::from_raw) else {
