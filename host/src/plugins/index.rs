@@ -17,7 +17,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PluginFailure;
-use crate::plugins::MethodKind;
 use crate::runtime;
 
 /// The index file's contents.
@@ -89,28 +88,11 @@ impl Identity {
 pub(super) enum Described {
     Metadata {
         wit_version: String,
-        metadata: StoredMetadata,
+        metadata: runtime::Metadata,
     },
     Failed {
         reason: StoredFailure,
     },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct StoredMetadata {
-    id: String,
-    display_name: String,
-    description: String,
-    methods: Vec<StoredMethod>,
-    capabilities: Vec<String>,
-    resolves: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredMethod {
-    id: String,
-    label: String,
-    kind: MethodKind,
 }
 
 /// A failure that depends only on the component's contents.
@@ -129,24 +111,9 @@ impl Described {
     /// the user's settings).
     pub fn of(result: &Result<(String, runtime::Metadata), PluginFailure>) -> Option<Described> {
         Some(match result {
-            Ok((wit_version, m)) => Described::Metadata {
+            Ok((wit_version, metadata)) => Described::Metadata {
                 wit_version: wit_version.clone(),
-                metadata: StoredMetadata {
-                    id: m.id.clone(),
-                    display_name: m.display_name.clone(),
-                    description: m.description.clone(),
-                    methods: m
-                        .methods
-                        .iter()
-                        .map(|method| StoredMethod {
-                            id: method.id.clone(),
-                            label: method.label.clone(),
-                            kind: method.kind,
-                        })
-                        .collect(),
-                    capabilities: m.capabilities.clone(),
-                    resolves: m.resolves,
-                },
+                metadata: metadata.clone(),
             },
             Err(PluginFailure::Load(reason)) => Described::Failed {
                 reason: StoredFailure::Load(reason.clone()),
@@ -172,26 +139,8 @@ impl Described {
         match self {
             Described::Metadata {
                 wit_version,
-                metadata: m,
-            } => Ok((
-                wit_version.clone(),
-                runtime::Metadata {
-                    id: m.id.clone(),
-                    display_name: m.display_name.clone(),
-                    description: m.description.clone(),
-                    methods: m
-                        .methods
-                        .iter()
-                        .map(|method| runtime::Method {
-                            id: method.id.clone(),
-                            label: method.label.clone(),
-                            kind: method.kind,
-                        })
-                        .collect(),
-                    capabilities: m.capabilities.clone(),
-                    resolves: m.resolves,
-                },
-            )),
+                metadata,
+            } => Ok((wit_version.clone(), metadata.clone())),
             Described::Failed { reason } => Err(match reason.clone() {
                 StoredFailure::Load(r) => PluginFailure::Load(r),
                 StoredFailure::Incompatible { found, supported } => {

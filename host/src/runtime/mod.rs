@@ -19,7 +19,9 @@ use wasmtime::{
 };
 
 pub(crate) use state::CallContext;
-pub(crate) use wit::{Credential as WitCredential, Metadata, Method, Reason, Resolved, WitError};
+#[cfg(test)]
+pub(crate) use wit::Method;
+pub(crate) use wit::{Credential as WitCredential, Metadata, Reason, Resolved, WitError};
 pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;

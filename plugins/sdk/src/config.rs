@@ -53,9 +53,9 @@ pub fn parse<T: DeserializeOwned>(json: &str, provider: &str) -> Result<T, Error
     })
 }
 
-/// The error without ` at line L column C`: the position is in the host's
-/// JSON, not in the user's `config.toml`.
-fn without_position(error: &serde_json::Error) -> String {
+/// A serde_json error without its ` at line L column C`: the position is in
+/// JSON the host made or a service sent, which means nothing to the user.
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
     let text = error.to_string();
     match text.rsplit_once(" at line ") {
         Some((reason, _)) => reason.to_owned(),

@@ -270,7 +270,7 @@ impl Response {
                 "unexpected JSON"
             };
             // Only messages that name a field: others may quote a value.
-            let text = strip_position(&e);
+            let text = crate::config::without_position(&e);
             let reason = if text.starts_with("missing field") || text.starts_with("unknown field") {
                 format!(": {text}")
             } else {
@@ -479,15 +479,6 @@ fn size(bytes: usize) -> String {
         format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} bytes")
-    }
-}
-
-/// A serde_json error without its ` at line L column C`.
-fn strip_position(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rsplit_once(" at line ") {
-        Some((reason, _)) => reason.to_owned(),
-        None => text,
     }
 }
 

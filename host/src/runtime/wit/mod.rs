@@ -124,8 +124,8 @@ impl Provider {
 // Version-neutral forms of the contract's types. Each version module
 // converts its own types to and from these.
 
-/// What `describe` returned, unchecked.
-#[derive(Debug, Clone)]
+/// What `describe` returned, unchecked (kept as is in the plugins index).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Metadata {
     pub id: String,
     pub display_name: String,
@@ -136,7 +136,7 @@ pub struct Metadata {
 }
 
 /// One login method as the plugin described it, unchecked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Method {
     pub id: String,
     pub label: String,
