@@ -80,12 +80,9 @@ impl RunTag {
 #[cfg(target_os = "linux")]
 fn sweep(value: &str, first: Option<u32>) -> usize {
     let entry = format!("{TAG_NAME}={value}").into_bytes();
-    // Process ids rise until they wrap around: unless they wrapped since the
-    // run started, only ids from its first process on can carry the tag.
-    let from = first.filter(|&first| linux::last_pid().is_some_and(|last| last >= first));
     let mut sent = 0;
     for _ in 0..MAX_PASSES {
-        let killed = linux::kill_pass(&entry, from.unwrap_or(0));
+        let killed = linux::kill_pass(&entry, linux::candidates(first));
         if killed == 0 {
             break;
         }
@@ -140,8 +137,35 @@ fn random_id() -> String {
 mod linux {
     use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 
+    /// Which processes may carry the tag of a run whose first process is
+    /// `first`. Process ids rise until they wrap around, so unless they
+    /// wrapped since the run started, only ids from `first` to the last one
+    /// handed out can: usually a handful, probed directly. Otherwise every
+    /// process in `/proc`.
+    pub fn candidates(first: Option<u32>) -> Candidates {
+        match (first, last_pid()) {
+            (Some(first), Some(last)) if last >= first && last - first <= MAX_PROBES => {
+                Candidates::Range(first, last)
+            }
+            (Some(first), Some(last)) if last >= first => Candidates::From(first),
+            _ => Candidates::From(0),
+        }
+    }
+
+    /// Ids to probe one by one before listing `/proc` is cheaper.
+    const MAX_PROBES: u32 = 512;
+
+    /// The processes a pass examines.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Candidates {
+        /// The ids `first..=last`.
+        Range(u32, u32),
+        /// Every process in `/proc` with an id of at least this.
+        From(u32),
+    }
+
     /// The process id the kernel handed out last (in this pid namespace).
-    pub fn last_pid() -> Option<u32> {
+    fn last_pid() -> Option<u32> {
         std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
             .ok()?
             .trim()
@@ -149,23 +173,27 @@ mod linux {
             .ok()
     }
 
-    /// One pass over `/proc`: SIGKILLs each process with an id of at least
-    /// `from` whose environment holds `entry`; returns how many.
-    pub fn kill_pass(entry: &[u8], from: u32) -> usize {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return 0;
-        };
+    /// One pass: SIGKILLs each candidate process whose environment holds
+    /// `entry`; returns how many.
+    pub fn kill_pass(entry: &[u8], candidates: Candidates) -> usize {
         let me = std::process::id();
+        let ids: Box<dyn Iterator<Item = u32>> = match candidates {
+            Candidates::Range(first, last) => Box::new(first..=last),
+            Candidates::From(from) => {
+                let Ok(dir) = std::fs::read_dir("/proc") else {
+                    return 0;
+                };
+                Box::new(dir.flatten().filter_map(move |item| {
+                    item.file_name()
+                        .to_str()
+                        .and_then(|s| s.parse::<u32>().ok())
+                        .filter(|&raw| raw >= from)
+                }))
+            }
+        };
         let mut killed = 0;
-        for item in dir.flatten() {
-            let Some(raw) = item
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if raw < from || raw == me || !carries(raw, entry) {
+        for raw in ids {
+            if raw == me || !carries(raw, entry) {
                 continue;
             }
             let Some(pid) = i32::try_from(raw).ok().and_then(Pid::from_raw) else {
