@@ -164,7 +164,9 @@ impl Config {
             providers.insert(name, ProviderConfig { plugin, options });
         }
         for (id, settings) in &raw.plugins {
-            crate::plugins::check_id(id).map_err(|m| invalid(format!("[plugins.{id}]: {m}")))?;
+            // Lenient like earlier releases: a table for an id no plugin can
+            // have (plugin ids are lowercase) simply never applies.
+            check_name(id).map_err(|m| invalid(format!("[plugins.{id}]: {m}")))?;
             if let Some(digest) = &settings.sha256
                 && (digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()))
             {
