@@ -65,6 +65,11 @@ impl RunTag {
     /// not hold up other tasks. Cancelling the wait does not stop the sweep.
     pub async fn sweep_in_background(&mut self) {
         self.swept = true;
+        if few_candidates(self.first) {
+            // A handful of reads: cheaper than starting a thread.
+            sweep(&self.value, self.first);
+            return;
+        }
         let (value, first) = (self.value.clone(), self.first);
         if tokio::task::spawn_blocking(move || sweep(&value, first))
             .await
@@ -91,6 +96,18 @@ fn sweep(value: &str, first: Option<u32>) -> usize {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
     sent
+}
+
+/// Whether a sweep reads so few entries of `/proc` that it may run on the
+/// caller's thread.
+#[cfg(target_os = "linux")]
+fn few_candidates(first: Option<u32>) -> bool {
+    matches!(linux::candidates(first), linux::Candidates::Range(first, last) if last - first < 16)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn few_candidates(_first: Option<u32>) -> bool {
+    true
 }
 
 /// Nothing to sweep without `/proc` and pidfds.
