@@ -21,6 +21,9 @@ cat > "$AUTHHOST_HOME/config.toml" <<TOML
 [providers.stored]
 plugin = "openrouter"
 
+[providers.login]
+plugin = "openrouter"
+
 [providers.cold]
 plugin = "shell-helper"
 command = "echo key"
@@ -32,7 +35,10 @@ command = "echo key"
 ttl_ms = 86400000
 TOML
 key=sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-printf '{"stored": {"type": "api", "key": "%s"}}\n' "$key" > "$AUTHHOST_HOME/auth.json"
+# A valid OAuth login (expiring in ten days) beside the stored key.
+expires=$(( ($(date +%s) + 864000) * 1000 ))
+printf '{"stored": {"type": "api", "key": "%s"}, "login": {"type": "oauth", "access": "%s", "refresh": "r-1", "expires": %s, "accountId": "acct-1"}}\n' \
+    "$key" "$key" "$expires" > "$AUTHHOST_HOME/auth.json"
 chmod 600 "$AUTHHOST_HOME/auth.json"
 printf '%s\n' "$key" > "$work/key.txt"
 # Prime: compile the built-ins into the cache and cache the warm helper key.
@@ -79,6 +85,7 @@ compare() {
     python3 -c 'import sys; a,b=float(sys.argv[2]),float(sys.argv[3]); print("%-44s %8.3fms %8.3fms %6.2fx %6sx" % (sys.argv[1], a, b, a/b, sys.argv[4]))' "$name" "$a" "$b" "$target"
 }
 compare "token, stored key  vs  cat key file" 2 "$bin token stored" "cat $work/key.txt"
+compare "token, valid OAuth login vs cat key file" 2 "$bin token login" "cat $work/key.txt"
 compare "token, helper cold vs  sh -c 'echo key'" 2.5 "$bin token cold" "sh -c 'echo key'"
 compare "token, helper warm vs  cat key file" 2 "$bin token warm" "cat $work/key.txt"
 

@@ -29,6 +29,7 @@ mod engine_config;
 const BUILTINS: &[(&str, &str)] = &[
     ("shell-helper", "shell_helper.wasm"),
     ("openrouter", "openrouter.wasm"),
+    ("oauth2-provider", "oauth2.wasm"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -25,10 +25,10 @@ fn builtins_load_and_are_listed() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["shell-helper", "openrouter"]);
+    assert_eq!(ids, ["shell-helper", "openrouter", "oauth2"]);
     for plugin in plugins.as_array().unwrap() {
         assert_eq!(plugin["source"], "built-in");
-        assert_eq!(plugin["wit_version"], "0.1.0");
+        assert_eq!(plugin["wit_version"], "0.2.0");
         assert!(plugin["error"].is_null(), "{plugin}");
         assert!(plugin["missing"].as_array().unwrap().is_empty(), "{plugin}");
         let methods = plugin["metadata"]["methods"].as_array().unwrap();
@@ -353,7 +353,7 @@ fn inspect_explains_each_file_without_loading_it_into_the_registry() {
     let out = home.run(&["plugins", "inspect", good.to_str().unwrap(), "--json"]);
     let report = json(&out);
     assert_eq!(report["id"], "testkit");
-    assert_eq!(report["wit_version"], "0.1.0");
+    assert_eq!(report["wit_version"], "0.2.0");
     assert_eq!(report["would_load"], true);
     assert!(report["size"].as_u64().unwrap() > 1000);
 

@@ -40,8 +40,8 @@ fn broken_component_files_each_get_a_reason() {
         dir.join("needs.wasm"),
         rewrite(
             &testkit,
-            b"authhost:provider/log@0.1.0",
-            b"authhost:provider/lox@0.1.0",
+            b"authhost:provider/log@0.2.0",
+            b"authhost:provider/lox@0.2.0",
         ),
     )
     .unwrap();

@@ -72,6 +72,63 @@ fn the_example_provider_logs_in_with_the_grants_it_needs() {
     assert!(stderr(&out).contains("denied"), "{}", stderr(&out));
 }
 
+/// The tutorial's user-name-then-password login at a real terminal: the
+/// line typed at the hidden password prompt reaches it (nothing left over
+/// from the first prompt is reading the terminal), it is not echoed, and
+/// Ctrl-C at the password prompt cancels with exit code 130, stores
+/// nothing and leaves echo on.
+#[test]
+fn the_example_login_works_at_a_real_terminal() {
+    use support::pty::{Step, run_at_terminal, run_command_at_terminal};
+    let server = acme_server();
+    let home = acme_home(
+        &server,
+        &["prompt".into(), format!("http:{}", server.url())],
+    );
+    let steps = [
+        Step::Expect("Acme user name: "),
+        Step::Send("alice\n"),
+        Step::Expect("Acme password: "),
+        Step::Send("hunter2\n"),
+        Step::Expect("Logged in to acme"),
+    ];
+    let out = run_at_terminal(&home, &["login", "acme"], &steps, 60);
+    let screen = stdout(&out);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        !screen.contains("hunter2"),
+        "the password was echoed:\n{screen}"
+    );
+    assert_eq!(home.store_json()["acme"]["access"], "acme-access-1");
+
+    let home = acme_home(
+        &server,
+        &["prompt".into(), format!("http:{}", server.url())],
+    );
+    let steps = [
+        Step::Expect("Acme user name: "),
+        Step::Send("alice\n"),
+        Step::Expect("Acme password: "),
+        Step::Send("\u{3}"),
+        Step::Expect("exit="),
+    ];
+    // The shell reports authhost's exit code, then the terminal's modes.
+    let command = [
+        "sh",
+        "-c",
+        "trap true INT; \"$0\" login acme; echo exit=$?; stty -a",
+        support::authhost_bin(),
+    ];
+    let out = run_command_at_terminal(&home, &command, &steps, 60);
+    let screen = stdout(&out);
+    assert!(screen.contains("exit=130"), "{screen}");
+    assert!(
+        screen.split_whitespace().any(|w| w == "echo"),
+        "echo was left off:\n{screen}"
+    );
+    assert_eq!(home.store_json(), serde_json::Value::Null);
+}
+
 #[test]
 fn each_missing_grant_is_named_and_reaches_nothing() {
     let server = acme_server();
@@ -180,8 +237,8 @@ fn sockets_bind_only_loopback_and_only_with_a_loopback_grant() {
 fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
     let home = Home::new();
     let bytes = std::fs::read(workspace_component("testkit")).unwrap();
-    let from = b"authhost:provider/provider@0.1.0";
-    let to = b"authhost:provider/provider@0.2.0";
+    let from = b"authhost:provider/provider@0.2.0";
+    let to = b"authhost:provider/provider@0.9.0";
     let mut rewritten = bytes.clone();
     let mut found = 0;
     for i in 0..bytes.len().saturating_sub(from.len()) {
@@ -196,12 +253,13 @@ fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
     let out = home.run(&["plugins", "inspect", path.to_str().unwrap()]);
     let text = stdout(&out);
     assert!(
-        text.contains("authhost:provider@0.2.0") && text.contains("authhost:provider@0.1.0"),
+        text.contains("built for authhost:provider@0.9.0")
+            && text.contains("authhost:provider@0.1.0, authhost:provider@0.2.0"),
         "{text}"
     );
     let listed = stdout(&home.run(&["plugins", "list"]));
     assert!(
-        listed.contains("future.wasm") && listed.contains("0.2.0"),
+        listed.contains("future.wasm") && listed.contains("0.9.0"),
         "{listed}"
     );
 }

@@ -11,17 +11,30 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
 fi
 
 # Debian packages the tests use: Chromium (a real browser), curl (a stand-in
-# browser) and pgrep (checks that no helper process survives).
+# browser), pgrep (checks that no helper process survives) and Node.js with
+# npm (the OpenID Connect provider in tests/idp).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing ${missing[*]}" >&2
     sudo_cmd=()
     if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The npm packages of tests/idp, installed again whenever its lock file is
+# newer than the last install (npm ci leaves node_modules/.package-lock.json).
+if [ ! tests/idp/node_modules/.package-lock.json -nt tests/idp/package-lock.json ]; then
+    echo "tests/run.sh: installing the npm packages of tests/idp" >&2
+    npm ci --prefix tests/idp --no-audit --no-fund >&2
+fi
+if ! node -e 'process.exit(typeof URL.parse === "function" ? 0 : 1)'; then
+    echo "tests/run.sh: warning: tests/idp needs Node.js 20.18 or later, found $(node --version)" >&2
 fi
 
 cargo test --release --workspace "$@"

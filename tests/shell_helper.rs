@@ -369,19 +369,28 @@ fn stale_keys_are_used_on_error_only_when_asked() {
     );
     // Long enough to be cached on a busy machine, short enough to wait out.
     let home = helper_home(&toml_string(&command), "ttl_ms = 300");
-    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-last\n");
-    std::fs::write(&flag, "").unwrap();
-    std::thread::sleep(Duration::from_millis(400));
     let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let first = runtime.block_on(host.token("p", authhost::TokenOptions::default()));
+    assert_eq!(first.unwrap().expose_secret(), "sk-last");
+    std::fs::write(&flag, "").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
     let strict = runtime.block_on(host.token("p", authhost::TokenOptions::default()));
     assert!(strict.is_err());
+    // The expired key is gone from the cache file; the host that obtained
+    // it still has it in memory, and hands it out only when asked to.
+    let cache = std::fs::read_to_string(home.path().join("cache/credentials.json")).unwrap();
+    assert!(!cache.contains("sk-last"), "{cache}");
     let lenient = authhost::TokenOptions::default().stale_on_error(true);
     let token = runtime.block_on(host.token("p", lenient)).unwrap();
     assert_eq!(token.expose_secret(), "sk-last");
+    // Another host (another process) has nothing to fall back to.
+    let other = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
+    let lenient = authhost::TokenOptions::default().stale_on_error(true);
+    assert!(runtime.block_on(other.token("p", lenient)).is_err());
 }
 
 /// A provider whose helper runs on every call is not looked up in the store

@@ -1,5 +1,7 @@
 //! Command-line parsing and output. All work is done by [`authhost::Host`].
 
+mod status;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -14,7 +16,7 @@ use clap::{Parser, Subcommand};
 /// plugins/, cache/), otherwise in the platform's config, data and cache
 /// directories.
 #[derive(Debug, Parser)]
-#[command(name = "authhost", version, max_term_width = 100)]
+#[command(name = "authhost", version, max_term_width = 100, after_help = EXIT_CODES)]
 struct Cli {
     /// Log more to stderr: -v for debug, -vv for trace. Secrets are never
     /// logged.
@@ -24,6 +26,21 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes, as `--help` shows them.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    error
+  2    usage error (unknown command or option)
+  4    login needed: no credential, or the login expired or was revoked
+       (run `authhost login PROVIDER`)
+  130  cancelled (Ctrl-C, or a prompt closed)";
+
+/// Exit code: the user must log in (as `gh` uses it).
+const EXIT_LOGIN_NEEDED: u8 = 4;
+/// Exit code: cancelled.
+const EXIT_CANCELLED: u8 = 130;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -50,12 +67,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the login state of one provider or of all: the credential's
+    /// kind, expiry and account facts. Reads only local files unless
+    /// `--check` is given.
+    Status {
+        /// The provider; all providers when omitted.
+        provider: Option<String>,
+        /// Also ask each provider's service about its credential (whom it
+        /// belongs to, expiry, usage): runs the plugin, a helper included.
+        #[arg(long)]
+        check: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a provider's key on stdout, for use as another tool's key
     /// helper.
     Token {
         /// The provider.
         provider: String,
-        /// Ask a helper provider for a fresh key instead of a cached one.
+        /// Get a fresh credential: refresh an OAuth login now, or run a
+        /// helper instead of using its cached key.
         #[arg(long)]
         refresh: bool,
     },
@@ -140,13 +172,10 @@ fn report(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    let cancelled = error
-        .downcast_ref::<authhost::Error>()
-        .is_some_and(|e| matches!(e, authhost::Error::Cancelled));
-    if cancelled {
-        ExitCode::from(130)
-    } else {
-        ExitCode::FAILURE
+    match error.downcast_ref::<authhost::Error>() {
+        Some(authhost::Error::Cancelled) => ExitCode::from(EXIT_CANCELLED),
+        Some(e) if e.needs_login() => ExitCode::from(EXIT_LOGIN_NEEDED),
+        _ => ExitCode::FAILURE,
     }
 }
 
@@ -195,12 +224,23 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("Logged in to {provider} ({}; {saved})", outcome.kind);
         }
         Command::Logout { provider } => {
-            if host.logout(&provider).await? {
-                eprintln!("Removed the credentials of {provider}");
-            } else {
-                eprintln!("Nothing was stored for {provider}");
+            let outcome = host.logout(&provider).await?;
+            if let Some(error) = &outcome.revoke_error {
+                eprintln!("warning: could not revoke the login at the service: {error}");
+            }
+            match (outcome.removed, outcome.revoked) {
+                (true, true) => {
+                    eprintln!("Revoked the login of {provider} and removed its credentials")
+                }
+                (true, false) => eprintln!("Removed the credentials of {provider}"),
+                (false, _) => eprintln!("Nothing was stored for {provider}"),
             }
         }
+        Command::Status {
+            provider,
+            check,
+            json,
+        } => return status::run(host, provider.as_deref(), check, json).await,
         Command::List { json } => {
             let providers = host.list().await?;
             if json {

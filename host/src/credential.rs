@@ -2,11 +2,16 @@
 //!
 //! The store uses the shape opencode's `auth.json` uses, so users recognise
 //! it: `{"type": "api", "key": "..."}` or
-//! `{"type": "oauth", "access": "...", "refresh": "...", "expires": 1730000000000}`.
-//! Secrets are [`SecretString`]s: their `Debug` output is redacted.
+//! `{"type": "oauth", "access": "...", "refresh": "...", "expires": 1730000000000}`,
+//! with any non-secret facts about the credential (`"accountId": "..."`)
+//! beside those keys. Secrets are [`SecretString`]s: their `Debug` output
+//! is redacted.
+
+use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
 
 /// A credential for one provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,6 +23,9 @@ pub enum Credential {
         /// The key.
         #[serde(serialize_with = "expose")]
         key: SecretString,
+        /// Facts about the key that are not secret.
+        #[serde(flatten)]
+        extra: Extra,
     },
     /// OAuth tokens.
     #[serde(rename = "oauth")]
@@ -35,7 +43,41 @@ pub enum Credential {
         /// Expiry of `access`, in milliseconds since the Unix epoch.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires: Option<u64>,
+        /// Facts about the login that are not secret.
+        #[serde(flatten)]
+        extra: Extra,
     },
+}
+
+/// Facts about a credential that are not secret (an account id, an e-mail
+/// address, an enterprise URL), kept beside the secret in `auth.json`.
+/// Values other tools wrote that are not strings are kept as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Extra(BTreeMap<String, Value>);
+
+impl Extra {
+    /// Extra facts from name/value pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Extra {
+        Extra(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
+    }
+
+    /// The facts whose values are strings, by name.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The kind of a credential, safe to show.
@@ -62,7 +104,35 @@ impl Credential {
     pub fn api_key(key: impl Into<String>) -> Credential {
         Credential::Api {
             key: SecretString::from(key.into()),
+            extra: Extra::default(),
         }
+    }
+
+    /// The non-secret facts kept with the credential.
+    pub fn extra(&self) -> &Extra {
+        match self {
+            Credential::Api { extra, .. } | Credential::OAuth { extra, .. } => extra,
+        }
+    }
+
+    /// When the access token expires (ms since the epoch), for OAuth tokens
+    /// that say.
+    pub fn expires(&self) -> Option<u64> {
+        match self {
+            Credential::OAuth { expires, .. } => *expires,
+            Credential::Api { .. } => None,
+        }
+    }
+
+    /// Whether the credential holds a refresh token.
+    pub fn has_refresh_token(&self) -> bool {
+        matches!(
+            self,
+            Credential::OAuth {
+                refresh: Some(_),
+                ..
+            }
+        )
     }
 
     /// What kind of credential this is.
@@ -76,7 +146,7 @@ impl Credential {
     /// The secret sent with requests: the key, or the access token.
     pub fn secret(&self) -> &SecretString {
         match self {
-            Credential::Api { key } => key,
+            Credential::Api { key, .. } => key,
             Credential::OAuth { access, .. } => access,
         }
     }
@@ -103,6 +173,10 @@ pub struct Token {
 impl Token {
     pub(crate) fn new(secret: SecretString) -> Token {
         Token { secret }
+    }
+
+    pub(crate) fn secret(&self) -> &SecretString {
+        &self.secret
     }
 
     /// The secret itself. Do not log it.
@@ -144,6 +218,19 @@ mod tests {
             serde_json::to_string(&api).unwrap(),
             r#"{"type":"api","key":"sk-1"}"#
         );
+    }
+
+    #[test]
+    fn extra_facts_sit_beside_the_secret() {
+        let json = r#"{"type":"oauth","access":"a-1","refresh":"r-1","expires":5,"accountId":"acct-9","n":3}"#;
+        let c: Credential = serde_json::from_str(json).unwrap();
+        let pairs: Vec<_> = c.extra().pairs().collect();
+        assert_eq!(pairs, [("accountId", "acct-9")]);
+        let back: Value = serde_json::to_value(&c).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(json).unwrap());
+        let api: Credential =
+            serde_json::from_str(r#"{"type":"api","key":"k","baseUrl":"https://x"}"#).unwrap();
+        assert_eq!(api.extra().pairs().next(), Some(("baseUrl", "https://x")));
     }
 
     #[test]

@@ -30,9 +30,22 @@ pub enum Error {
     #[error("no credential for `{0}`; run `authhost login {0}`")]
     NoCredential(String),
 
-    /// The stored OAuth access token has expired.
-    #[error("the stored token for `{0}` has expired; run `authhost login {0}`")]
+    /// The stored OAuth access token has expired and the provider's plugin
+    /// cannot renew it.
+    #[error("the login for `{0}` has expired; run `authhost login {0}`")]
     Expired(String),
+
+    /// The service refused to renew the login (the refresh token expired or
+    /// was revoked). The stored credential is kept.
+    #[error(
+        "the login for `{provider}` has expired or was revoked ({reason}); run `authhost login {provider}`"
+    )]
+    LoginRevoked {
+        /// The provider.
+        provider: String,
+        /// What the service said, sanitised.
+        reason: String,
+    },
 
     /// The login method does not exist.
     #[error("provider `{provider}` has no login method `{method}` (available: {available})")]
@@ -118,6 +131,41 @@ impl Error {
         }
     }
 
+    /// True when the user must log in (again) to get a credential: none is
+    /// stored, or the login expired or was revoked. The CLI exits with code
+    /// 4 for these.
+    pub fn needs_login(&self) -> bool {
+        matches!(
+            self,
+            Error::NoCredential(_) | Error::Expired(_) | Error::LoginRevoked { .. }
+        )
+    }
+
+    /// True when the provider refused the request (`error::denied`).
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Provider {
+                error: ProviderError::Denied(_),
+                ..
+            }
+        )
+    }
+
+    /// True for failures that may pass: a network error or a timeout.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Provider {
+                error: ProviderError::Network(_) | ProviderError::Timeout(_),
+                ..
+            } | Error::Plugin {
+                failure: PluginFailure::Timeout { .. },
+                ..
+            }
+        )
+    }
+
     /// The same error again, variant and message kept: for handing one
     /// failure to every caller that waited on it. An I/O cause keeps its
     /// kind and message.
@@ -130,6 +178,10 @@ impl Error {
             },
             Error::NoCredential(p) => Error::NoCredential(p.clone()),
             Error::Expired(p) => Error::Expired(p.clone()),
+            Error::LoginRevoked { provider, reason } => Error::LoginRevoked {
+                provider: provider.clone(),
+                reason: reason.clone(),
+            },
             Error::UnknownMethod {
                 provider,
                 method,
@@ -186,13 +238,12 @@ pub enum PluginFailure {
     #[error("cannot load: {0}")]
     Load(String),
     /// The component targets a WIT version this host does not support.
-    #[error(
-        "built for authhost:provider@{found}, but this host supports authhost:provider@{supported}"
-    )]
+    #[error("built for authhost:provider@{found}, but this host supports {supported}")]
     Incompatible {
         /// The version the component was built against.
         found: String,
-        /// The version the host implements.
+        /// The versions the host implements, as package names
+        /// (`authhost:provider@0.1.0, authhost:provider@0.2.0`).
         supported: String,
     },
     /// The guest trapped (a panic, an unreachable, a bad memory access).

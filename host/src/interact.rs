@@ -48,8 +48,14 @@ impl Interaction for Silent {
 }
 
 /// The terminal: messages on stderr, prompts on stderr reading stdin (a
-/// secret prompt at a terminal does not echo). Standard input is read by one
-/// background thread, so a pasted line is never lost between waits.
+/// secret prompt at a terminal does not echo).
+///
+/// When stdin is a pipe, one background thread reads it, so a pasted line
+/// is never lost between waits. When stdin is a terminal, a line is read
+/// only while someone waits for one, and a wait that is given up (the
+/// browser's redirect came first) stops reading: nothing is left reading
+/// the terminal to swallow the line typed at the next prompt, which for a
+/// secret is read from the terminal device with echo off.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Terminal;
 
@@ -62,12 +68,19 @@ impl Interaction for Terminal {
     fn prompt<'a>(&'a self, label: &'a str, secret: bool) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             if secret && std::io::stdin().is_terminal() {
-                let label = label.to_owned();
-                return tokio::task::spawn_blocking(move || rpassword::prompt_password(label).ok())
+                #[cfg(unix)]
+                return terminal::secret_line(label).await;
+                #[cfg(not(unix))]
+                {
+                    let label = label.to_owned();
+                    return tokio::task::spawn_blocking(move || {
+                        rpassword::prompt_password(label).ok()
+                    })
                     .await
                     .ok()
                     .flatten()
                     .map(|line| line.trim().to_owned());
+                }
             }
             if std::io::stdin().is_terminal() {
                 eprint!("{label}");
@@ -97,6 +110,16 @@ impl Interaction for Terminal {
 
 /// The next non-empty trimmed line of stdin; `None` at end of input.
 async fn next_stdin_line() -> Option<String> {
+    #[cfg(unix)]
+    if std::io::stdin().is_terminal() {
+        return terminal::next_line().await;
+    }
+    piped_line().await
+}
+
+/// The next non-empty trimmed line of a piped stdin, read ahead by one
+/// thread for the whole process.
+async fn piped_line() -> Option<String> {
     static LINES: OnceLock<tokio::sync::Mutex<mpsc::Receiver<String>>> = OnceLock::new();
     let lines = LINES.get_or_init(|| {
         let (tx, rx) = mpsc::channel(16);
@@ -112,4 +135,137 @@ async fn next_stdin_line() -> Option<String> {
         tokio::sync::Mutex::new(rx)
     });
     lines.lock().await.recv().await
+}
+
+/// Lines from a terminal on stdin, read on demand.
+#[cfg(unix)]
+mod terminal {
+    use std::os::fd::AsFd;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use rustix::event::{PollFd, PollFlags, poll};
+
+    /// How often a waiting read checks whether it is still wanted.
+    const CHECK: Duration = Duration::from_millis(50);
+
+    /// Sets the flag when the wait is dropped (given up or finished).
+    struct GiveUp(Arc<AtomicBool>);
+
+    impl Drop for GiveUp {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// The next non-empty trimmed line typed at the terminal; `None` at end
+    /// of input. Dropping the future stops the read within [`CHECK`].
+    pub(super) async fn next_line() -> Option<String> {
+        let given_up = Arc::new(AtomicBool::new(false));
+        let _guard = GiveUp(given_up.clone());
+        loop {
+            let flag = given_up.clone();
+            let line = tokio::task::spawn_blocking(move || {
+                let stdin = std::io::stdin();
+                read_line(stdin.as_fd(), &flag)
+            })
+            .await
+            .ok()??;
+            let line = line.trim();
+            if !line.is_empty() {
+                return Some(line.to_owned());
+            }
+        }
+    }
+
+    /// Asks for a secret at the controlling terminal with echo off; echo is
+    /// turned back on however the wait ends (an answer, end of input, or
+    /// the future dropped at Ctrl-C). `None` when there is no terminal or
+    /// no answer.
+    pub(super) async fn secret_line(label: &str) -> Option<String> {
+        let given_up = Arc::new(AtomicBool::new(false));
+        let _guard = GiveUp(given_up.clone());
+        let label = label.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let tty = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .ok()?;
+            let _echo_off = EchoOff::new(&tty)?;
+            let mut out = &tty;
+            let _ = std::io::Write::write_all(&mut out, label.as_bytes());
+            let line = read_line(tty.as_fd(), &given_up);
+            // The Enter the user typed was not echoed.
+            let _ = std::io::Write::write_all(&mut out, b"\n");
+            line.map(|l| l.trim().to_owned())
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Echo turned off on a terminal until dropped.
+    struct EchoOff<'a> {
+        tty: &'a std::fs::File,
+        saved: rustix::termios::Termios,
+    }
+
+    impl<'a> EchoOff<'a> {
+        fn new(tty: &'a std::fs::File) -> Option<EchoOff<'a>> {
+            use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+            let saved = tcgetattr(tty).ok()?;
+            let mut quiet = saved.clone();
+            quiet.local_modes.remove(LocalModes::ECHO);
+            tcsetattr(tty, OptionalActions::Flush, &quiet).ok()?;
+            Some(EchoOff { tty, saved })
+        }
+    }
+
+    impl Drop for EchoOff<'_> {
+        fn drop(&mut self) {
+            let _ = rustix::termios::tcsetattr(
+                self.tty,
+                rustix::termios::OptionalActions::Now,
+                &self.saved,
+            );
+        }
+    }
+
+    /// Reads one line from `fd`, byte by byte once it is readable (a
+    /// terminal in canonical mode hands over whole lines), checking
+    /// `given_up` between polls. `None` at end of input, on an error, or
+    /// when given up before any byte was read.
+    fn read_line(fd: std::os::fd::BorrowedFd<'_>, given_up: &AtomicBool) -> Option<String> {
+        let mut line = Vec::new();
+        loop {
+            if line.is_empty() && given_up.load(Ordering::SeqCst) {
+                return None;
+            }
+            let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+            let timeout = rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: CHECK.as_nanos() as _,
+            };
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return None,
+            }
+            let mut byte = [0u8; 1];
+            match rustix::io::read(fd, &mut byte) {
+                Ok(0) => {
+                    return (!line.is_empty()).then(|| String::from_utf8_lossy(&line).into_owned());
+                }
+                Ok(_) if byte[0] == b'\n' => {
+                    return Some(String::from_utf8_lossy(&line).into_owned());
+                }
+                Ok(_) => line.push(byte[0]),
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                Err(_) => return None,
+            }
+        }
+    }
 }

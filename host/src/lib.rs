@@ -51,11 +51,11 @@ mod sanitize;
 mod store;
 
 pub use api::{
-    Host, HostOptions, Inspection, LoginOptions, LoginOutcome, PluginInfo, ProviderStatus, Saved,
-    TokenOptions,
+    Host, HostOptions, Inspection, LoginOptions, LoginOutcome, LogoutOutcome, PluginInfo,
+    ProviderStatus, Saved, TokenOptions,
 };
-pub use credential::{Credential, CredentialKind, Token};
+pub use credential::{Credential, CredentialKind, Extra, Token};
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use paths::Paths;
-pub use plugins::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
+pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMetadata};
 pub use runtime::{SUPPORTED_WIT_VERSIONS, WIT_VERSION};

@@ -63,6 +63,12 @@ impl Paths {
         self.cache_dir.join("plugins.json")
     }
 
+    /// The lock files that let one process at a time refresh a provider's
+    /// login or run its helper.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.cache_dir.join("locks")
+    }
+
     /// Compiled components.
     pub fn component_cache_dir(&self) -> PathBuf {
         self.cache_dir.join("components")

@@ -128,14 +128,13 @@ async fn main() -> anyhow::Result<()> {
     );
 
     ensure!(
-        host.logout("openrouter").await.map_err(failed)?,
+        host.logout("openrouter").await.map_err(failed)?.removed,
         "logout found nothing to remove"
     );
+    let after = host.token("openrouter", TokenOptions::default()).await;
     ensure!(
-        host.token("openrouter", TokenOptions::default())
-            .await
-            .is_err(),
-        "a token was returned after logout"
+        matches!(&after, Err(e) if e.needs_login()),
+        "after logout, token should need a login: {after:?}"
     );
 
     println!(

@@ -6,7 +6,7 @@ mod options;
 mod reports;
 
 pub use options::{HostOptions, LoginOptions, TokenOptions};
-pub use reports::{Inspection, LoginOutcome, PluginInfo, ProviderStatus, Saved};
+pub use reports::{Inspection, LoginOutcome, LogoutOutcome, PluginInfo, ProviderStatus, Saved};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,12 +17,13 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::capability::Capability;
 use crate::config::Config;
 use crate::credential::{Credential, CredentialKind, Token};
-use crate::credentials::{Ask, Credentials, Resolver};
+use crate::credentials::{Abilities, Ask, Credentials, Resolver, Stored};
 use crate::error::{Error, PluginFailure, ProviderError};
 use crate::interact::Interaction;
 use crate::paths::Paths;
 use crate::plugins::{
-    API_KEY_METHOD, MethodKind, Plugin, Plugins, builtin, credential_from_wit, provider_error,
+    API_KEY_METHOD, AccountInfo, MethodKind, Plugin, Plugins, account_from_wit, builtin,
+    credential_from_wit, credential_to_wit, provider_error,
 };
 use crate::policy;
 use crate::runtime::Reason;
@@ -63,6 +64,8 @@ impl Host {
             credentials: Credentials::new(
                 JsonStore::new(&paths.store_file),
                 JsonStore::new(paths.resolved_cache_file()),
+                paths.locks_dir(),
+                config.credentials.refresh_margin_s.saturating_mul(1000),
             ),
             interaction: options.interaction,
             config,
@@ -125,9 +128,7 @@ impl Host {
             return self.login_with_pasted_key(provider).await;
         }
         if method.kind == MethodKind::Helper {
-            self.credentials
-                .resolve(provider, Reason::Login, self)
-                .await?;
+            self.credentials.resolve_at_login(provider, self).await?;
             return Ok(LoginOutcome {
                 kind: CredentialKind::Api,
                 saved: Saved::Cached(self.credentials.cached_until(provider)),
@@ -146,7 +147,18 @@ impl Host {
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, credential)?;
         let kind = credential.kind();
-        self.credentials.store(provider, credential).await?;
+        // A plugin that resolves derives its tokens from what its login
+        // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
+        let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
+        self.credentials
+            .store(
+                provider,
+                Stored {
+                    credential,
+                    resolve,
+                },
+            )
+            .await?;
         Ok(LoginOutcome {
             kind,
             saved: Saved::Stored,
@@ -174,26 +186,55 @@ impl Host {
         })
     }
 
-    /// Removes the stored and cached credentials of `provider`; false when
-    /// there were none.
-    pub async fn logout(&self, provider: &str) -> Result<bool, Error> {
-        self.credentials.remove(provider).await
+    /// Logs out of `provider`: revokes the stored credential at the service
+    /// when its plugin can (`revoke`), then removes the stored and cached
+    /// credentials. They are removed even when revoking fails; the outcome
+    /// says so.
+    pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
+        let stored = self.credentials.stored_entry(provider)?;
+        let mut outcome = LogoutOutcome::default();
+        let plugin = match self.plugin_for(provider).await {
+            Ok(plugin) => Some(plugin),
+            // A credential stored for a provider whose plugin is gone can
+            // still be removed.
+            Err(Error::UnknownProvider(_) | Error::UnknownPlugin { .. }) if stored.is_some() => {
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        if let (Some(plugin), Some(stored)) = (&plugin, &stored)
+            && plugin.metadata.revokes
+        {
+            match self.revoke(plugin, provider, &stored.credential).await {
+                Ok(()) => outcome.revoked = true,
+                Err(error) => outcome.revoke_error = Some(error.to_string()),
+            }
+        }
+        outcome.removed = self.credentials.remove(provider).await?;
+        Ok(outcome)
+    }
+
+    async fn revoke(
+        &self,
+        plugin: &Plugin,
+        provider: &str,
+        credential: &Credential,
+    ) -> Result<(), Error> {
+        let id = &plugin.metadata.id;
+        let mut instance = self.instance(plugin, provider).await?;
+        instance
+            .revoke(&credential_to_wit(credential))
+            .await
+            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))
     }
 
     /// Every known provider: configured ones, one per plugin, and any with
-    /// a stored credential. Runs no helper.
+    /// a stored credential. Reads local state only: runs no plugin.
     pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
         let stored = self.credentials.stored()?;
         let cached = self.credentials.fresh_cached();
-        let mut plugins: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
-        for (id, plugin) in self.plugins.builtins().await {
-            if let Ok(plugin) = plugin {
-                plugins.insert(id.to_owned(), plugin);
-            }
-        }
-        for plugin in &self.plugins.folder().await.plugins {
-            plugins.insert(plugin.metadata.id.clone(), plugin.clone());
-        }
+        let plugins = self.loaded_plugins().await;
         let names: BTreeSet<&String> = self
             .config
             .providers
@@ -203,34 +244,138 @@ impl Host {
             .collect();
         Ok(names
             .into_iter()
-            .map(|name| {
-                let plugin_id = self.config.plugin_of(name).to_owned();
-                let plugin = plugins.get(&plugin_id);
-                let (credential, entry_error) = match stored.get(name) {
-                    None => (None, None),
-                    Some(value) => match serde_json::from_value::<Credential>(value.clone()) {
-                        Ok(c) => (Some(c.kind()), None),
-                        Err(_) => (
-                            None,
-                            Some("its entry in the credential store is not readable".to_owned()),
-                        ),
-                    },
-                };
-                let error = match plugin {
-                    None => Some(format!("plugin `{plugin_id}` is not installed")),
-                    Some(_) => entry_error,
-                };
-                ProviderStatus {
-                    configured: self.config.providers.contains_key(name),
-                    helper: plugin.is_some_and(|p| p.metadata.resolves),
-                    cached: cached.contains_key(name),
-                    provider: name.clone(),
-                    plugin: plugin_id,
-                    credential,
-                    error,
-                }
-            })
+            .map(|name| self.status_of(name, stored.get(name), cached.get(name), &plugins))
             .collect())
+    }
+
+    /// The state of one provider, from local files only (runs no plugin).
+    pub async fn status(&self, provider: &str) -> Result<ProviderStatus, Error> {
+        let stored = self.credentials.stored()?;
+        let cached = self.credentials.fresh_cached();
+        let known = self.config.providers.contains_key(provider) || stored.contains_key(provider);
+        let plugins = self.loaded_plugins().await;
+        if !known && !plugins.contains_key(self.config.plugin_of(provider)) {
+            return Err(Error::UnknownProvider(provider.to_owned()));
+        }
+        Ok(self.status_of(
+            provider,
+            stored.get(provider),
+            cached.get(provider),
+            &plugins,
+        ))
+    }
+
+    /// Asks the provider's service about its credential (the plugin's
+    /// `check`): whom it belongs to, when it expires, limits or usage.
+    /// Obtains a usable credential first, as [`Host::token`] does (a helper
+    /// is run afresh, an expiring login refreshed). `None` when the plugin
+    /// cannot check credentials.
+    pub async fn check(&self, provider: &str) -> Result<Option<AccountInfo>, Error> {
+        let plugin = self.plugin_for(provider).await?;
+        if !plugin.metadata.checks {
+            return Ok(None);
+        }
+        let plain_stored = |s: &Option<Stored>| s.as_ref().is_some_and(|s| !s.resolve);
+        let helper =
+            plugin.metadata.resolves && !plain_stored(&self.credentials.stored_entry(provider)?);
+        let token = self
+            .token(provider, TokenOptions::default().refresh(helper))
+            .await?;
+        let credential = match self.credentials.stored_entry(provider)? {
+            Some(stored) if !stored.resolve => stored.credential,
+            _ => self
+                .credentials
+                .cached(provider)
+                .unwrap_or_else(|| Credential::Api {
+                    key: token.secret().clone(),
+                    extra: Default::default(),
+                }),
+        };
+        let id = &plugin.metadata.id;
+        let mut instance = self.instance(&plugin, provider).await?;
+        let info = instance
+            .check(&credential_to_wit(&credential))
+            .await
+            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        Ok(Some(account_from_wit(info)))
+    }
+
+    /// The plugins that loaded, by id.
+    async fn loaded_plugins(&self) -> BTreeMap<String, Arc<Plugin>> {
+        let mut plugins = BTreeMap::new();
+        for (id, plugin) in self.plugins.builtins().await {
+            if let Ok(plugin) = plugin {
+                plugins.insert(id.to_owned(), plugin);
+            }
+        }
+        for plugin in &self.plugins.folder().await.plugins {
+            plugins.insert(plugin.metadata.id.clone(), plugin.clone());
+        }
+        plugins
+    }
+
+    fn status_of(
+        &self,
+        name: &str,
+        stored: Option<&serde_json::Value>,
+        cached: Option<&serde_json::Value>,
+        plugins: &BTreeMap<String, Arc<Plugin>>,
+    ) -> ProviderStatus {
+        let plugin_id = self.config.plugin_of(name).to_owned();
+        let plugin = plugins.get(&plugin_id);
+        let metadata = plugin.map(|p| &p.metadata);
+        let mut status = ProviderStatus {
+            provider: name.to_owned(),
+            plugin: plugin_id.clone(),
+            wit_version: plugin.map(|p| p.wit_version.clone()),
+            configured: self.config.providers.contains_key(name),
+            credential: None,
+            derived: false,
+            expires: None,
+            refreshable: false,
+            extra: BTreeMap::new(),
+            helper: metadata.is_some_and(|m| m.resolves),
+            cached: cached.is_some(),
+            cached_until: cached.and_then(|c| c.get("until")).and_then(|u| u.as_u64()),
+            needs_login: false,
+            error: None,
+        };
+        match stored.map(|v| serde_json::from_value::<Stored>(v.clone())) {
+            None => {}
+            Some(Ok(entry)) => {
+                let c = &entry.credential;
+                status.credential = Some(c.kind());
+                status.derived = entry.resolve;
+                status.expires = c.expires();
+                status.refreshable = c.has_refresh_token() && metadata.is_some_and(|m| m.refreshes);
+                status.extra = c
+                    .extra()
+                    .pairs()
+                    .map(|(k, v)| {
+                        (
+                            crate::sanitize::plugin_text(k, 64),
+                            crate::sanitize::plugin_text(v, 200),
+                        )
+                    })
+                    .collect();
+            }
+            Some(Err(_)) => {
+                status.error = Some("its entry in the credential store is not readable".into());
+            }
+        }
+        if plugin.is_none() {
+            status.error = Some(format!("plugin `{plugin_id}` is not installed"));
+        }
+        let expired = status
+            .expires
+            .is_some_and(|e| e <= crate::credential::now_ms());
+        status.needs_login = status.error.is_none()
+            && match status.credential {
+                None => !status.helper,
+                Some(_) => expired && !status.refreshable && !status.derived,
+            };
+        status
     }
 
     /// Every plugin, built-in first, with its grants and load errors.
@@ -345,25 +490,44 @@ impl Host {
 
 /// The plugin side of [`Credentials::token`].
 impl Resolver for Host {
-    async fn resolves(&self, provider: &str) -> Result<bool, Error> {
-        Ok(self.plugin_for(provider).await?.metadata.resolves)
+    async fn abilities(&self, provider: &str) -> Result<Abilities, Error> {
+        let metadata = &self.plugin_for(provider).await?.metadata;
+        Ok(Abilities {
+            resolves: metadata.resolves,
+            refreshes: metadata.refreshes,
+            resolves_from_stored: metadata.resolves_from_stored,
+        })
     }
 
     async fn resolve(
         &self,
         provider: &str,
         reason: Reason,
+        stored: Option<&Credential>,
     ) -> Result<(Credential, Option<u64>), Error> {
         let plugin = self.plugin_for(provider).await?;
         let id = &plugin.metadata.id;
         let mut instance = self.instance(&plugin, provider).await?;
+        let stored = stored.map(credential_to_wit);
         let resolved = instance
-            .resolve(reason)
+            .resolve(reason, stored.as_ref())
             .await
             .map_err(|f| Error::plugin(id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, resolved.credential)?;
         Ok((credential, resolved.cache_until))
+    }
+
+    async fn refresh(&self, provider: &str, stored: &Credential) -> Result<Credential, Error> {
+        let plugin = self.plugin_for(provider).await?;
+        let id = &plugin.metadata.id;
+        let mut instance = self.instance(&plugin, provider).await?;
+        let renewed = instance
+            .refresh(&credential_to_wit(stored))
+            .await
+            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        credential_from_wit(id, renewed)
     }
 }
 

@@ -85,23 +85,26 @@ impl LoginOptions {
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct TokenOptions {
-    /// Ask a helper provider for a fresh credential even if one is cached.
+    /// Get a fresh credential even if the stored or cached one is still
+    /// fresh: refresh an OAuth login, or run a helper again.
     pub refresh: bool,
-    /// When asking a helper fails, return its last cached credential even if
-    /// it is past its cache lifetime (with a warning in the log). Off by
-    /// default: a failing helper is an error.
+    /// When the plugin fails (a helper, a refresh), return the last
+    /// credential this `Host` obtained for the provider, even if it is past
+    /// its cache lifetime (with a warning in the log). It is kept in this
+    /// process's memory only: expired keys are never kept on disk. Off by
+    /// default: a failing plugin is an error.
     pub stale_on_error: bool,
 }
 
 impl TokenOptions {
-    /// Asks a helper for a fresh credential (see [`TokenOptions::refresh`]).
+    /// Asks for a fresh credential (see [`TokenOptions::refresh`]).
     pub fn refresh(mut self, on: bool) -> TokenOptions {
         self.refresh = on;
         self
     }
 
-    /// Falls back to the last cached credential when a helper fails (see
-    /// [`TokenOptions::stale_on_error`]).
+    /// Falls back to the last credential obtained when the plugin fails
+    /// (see [`TokenOptions::stale_on_error`]).
     pub fn stale_on_error(mut self, on: bool) -> TokenOptions {
         self.stale_on_error = on;
         self

@@ -1,6 +1,8 @@
 //! What the [`Host`](super::Host) API reports. None of it ever holds a
 //! secret, and every text that came from a plugin is sanitised.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::capability::Capability;
@@ -68,8 +70,8 @@ pub struct Inspection {
     pub info: PluginInfo,
 }
 
-/// A provider in `authhost list`. Never contains a secret or a helper's
-/// command.
+/// A provider in `authhost list` and `authhost status`. Never contains a
+/// secret or a helper's command.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct ProviderStatus {
@@ -77,14 +79,45 @@ pub struct ProviderStatus {
     pub provider: String,
     /// The plugin implementing it.
     pub plugin: String,
+    /// The `authhost:provider` version of that plugin, when it loaded.
+    pub wit_version: Option<String>,
     /// Whether `config.toml` has a `[providers.NAME]` table for it.
     pub configured: bool,
     /// The kind of stored credential, if any.
     pub credential: Option<CredentialKind>,
+    /// Whether the stored credential is what the plugin derives its tokens
+    /// from (`resolve`), rather than the token itself.
+    pub derived: bool,
+    /// When the stored OAuth access token expires (ms since the epoch).
+    pub expires: Option<u64>,
+    /// Whether the stored login can be renewed without the user (a refresh
+    /// token and a plugin that refreshes).
+    pub refreshable: bool,
+    /// Non-secret facts stored with the credential (account, e-mail,
+    /// enterprise URL), sanitised.
+    pub extra: BTreeMap<String, String>,
     /// Whether the plugin produces credentials at run time.
     pub helper: bool,
     /// Whether a helper credential is cached and still fresh.
     pub cached: bool,
+    /// Until when it is cached (ms since the epoch).
+    pub cached_until: Option<u64>,
+    /// Whether `authhost login` is needed before `token` can succeed: no
+    /// credential and no helper, or an expired login that cannot be
+    /// renewed.
+    pub needs_login: bool,
     /// Why the provider is unusable (missing plugin, unreadable entry).
     pub error: Option<String>,
+}
+
+/// What [`Host::logout`](super::Host::logout) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LogoutOutcome {
+    /// Whether a stored or cached credential was removed.
+    pub removed: bool,
+    /// Whether the plugin revoked the credential at its service.
+    pub revoked: bool,
+    /// Why revoking failed (the credential was removed all the same).
+    pub revoke_error: Option<String>,
 }

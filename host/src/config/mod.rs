@@ -37,6 +37,25 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginConfig>,
     /// Resource limits for every plugin call.
     pub limits: Limits,
+    /// How credentials are kept alive.
+    pub credentials: CredentialSettings,
+}
+
+/// `[credentials]`: how credentials are kept alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialSettings {
+    /// An OAuth access token this close to its expiry, in seconds, is
+    /// refreshed before it is used.
+    pub refresh_margin_s: u64,
+}
+
+impl Default for CredentialSettings {
+    fn default() -> Self {
+        CredentialSettings {
+            refresh_margin_s: 60,
+        }
+    }
 }
 
 /// One `[providers.NAME]` table.
@@ -113,6 +132,8 @@ struct RawConfig {
     plugins: BTreeMap<String, PluginConfig>,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    credentials: CredentialSettings,
 }
 
 fn deserialize_grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capability>, D::Error> {
@@ -179,6 +200,7 @@ impl Config {
             providers,
             plugins: raw.plugins,
             limits: raw.limits,
+            credentials: raw.credentials,
         })
     }
 

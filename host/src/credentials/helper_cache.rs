@@ -1,6 +1,7 @@
 //! Credentials of helper providers, cached in `cache/credentials.json`
 //! (mode 0600) for as long as their plugin allows, shared by every authhost
-//! process.
+//! process. An entry whose lifetime is over is deleted, not kept: by the
+//! next write to the file, or when its provider is next asked for a key.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,8 +36,8 @@ impl HelperCache {
         HelperCache { file }
     }
 
-    /// The entry of `provider`; a cache that cannot be read is ignored with
-    /// a warning (it only saves work).
+    /// The entry of `provider`, fresh or not; a cache that cannot be read
+    /// is ignored with a warning (it only saves work).
     pub fn get(&self, provider: &str) -> Option<Cached> {
         match self.file.get::<Cached>(provider) {
             Ok(entry) => entry,
@@ -50,11 +51,16 @@ impl HelperCache {
     /// Caches `credential` for `provider` until `until` (blocking: takes
     /// the file's lock).
     pub fn put(&self, provider: &str, credential: &Credential, until: u64) -> Result<(), Error> {
-        let entry = Cached {
+        let entry = serde_json::to_value(Cached {
             credential: credential.clone(),
             until,
-        };
-        self.file.put(provider, Some(&entry)).map(drop)
+        })
+        .expect("a cache entry always encodes");
+        let now = now_ms();
+        self.file.update(|entries| {
+            entries.retain(|_, v| !is_stale(v, now));
+            entries.insert(provider.to_owned(), entry);
+        })
     }
 
     /// Removes the entry of `provider`; whether there was one (blocking).
@@ -73,4 +79,13 @@ impl HelperCache {
             .retain(|_, v| serde_json::from_value::<Cached>(v.clone()).is_ok_and(|c| c.fresh(now)));
         entries
     }
+}
+
+/// Whether `entry` is a cache entry whose lifetime is over (entries the
+/// host does not understand are kept).
+fn is_stale(entry: &Value, now: u64) -> bool {
+    entry
+        .get("until")
+        .and_then(Value::as_u64)
+        .is_some_and(|until| until <= now)
 }

@@ -23,6 +23,9 @@ pub(super) struct Memo {
     /// when: trusted for [`RECHECK`], so that a provider whose plugin runs
     /// on every call does not read both files every time.
     absent: Mutex<HashMap<String, Instant>>,
+    /// The last credential a plugin produced for each provider, for
+    /// `stale_on_error`: kept in this process's memory only, never written.
+    last: Mutex<HashMap<String, SecretString>>,
 }
 
 struct Remembered {
@@ -82,6 +85,25 @@ impl Memo {
     /// Notes that `provider` has neither a stored nor a cached credential.
     pub fn mark_absent(&self, provider: &str) {
         self.absent().insert(provider.to_owned(), Instant::now());
+    }
+
+    /// Keeps `secret` as the last credential obtained for `provider`.
+    pub fn remember_last(&self, provider: &str, secret: &SecretString) {
+        self.last_map().insert(provider.to_owned(), secret.clone());
+    }
+
+    /// The last credential obtained for `provider`, however old.
+    pub fn last(&self, provider: &str) -> Option<SecretString> {
+        self.last_map().get(provider).cloned()
+    }
+
+    /// Forgets the last credential of `provider` (after a logout).
+    pub fn forget_last(&self, provider: &str) {
+        self.last_map().remove(provider);
+    }
+
+    fn last_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, SecretString>> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn absent(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {

@@ -1,21 +1,34 @@
-//! The credentials job: where the secret for a provider comes from.
+//! The credentials job: where the secret for a provider comes from, and how
+//! a login is kept alive.
 //!
 //! [`Credentials::token`] is the one place that decides, in this order:
 //!
 //! 1. a secret remembered in memory (a stored key for up to a second, a
 //!    helper's for as long as it may be cached);
-//! 2. a stored credential in `auth.json` that has not expired;
-//! 3. a fresh helper credential in the cache file;
-//! 4. the provider's plugin (`resolve`), run once for any number of
-//!    concurrent callers.
+//! 2. a stored credential in `auth.json` that is not within the refresh
+//!    margin of its expiry (the fast path: no plugin runs);
+//! 3. a fresh credential in the helper cache;
+//! 4. the provider's plugin: `refresh` for expiring OAuth tokens, `resolve`
+//!    for helpers and for credentials derived from a stored one.
+//!
+//! Step 4 runs once for any number of callers: concurrent callers in this
+//! process share one run ([`flight`]), and processes take turns on the
+//! provider's lock file ([`lock`]). Whoever gets the lock reads the files
+//! again first, so a process that waited while another refreshed uses that
+//! result instead of presenting the same (possibly rotated) refresh token a
+//! second time.
 //!
 //! Reads of `auth.json` and the cache file are small local reads without a
-//! lock and run inline; writes take a file lock and run on tokio's blocking
-//! pool, so the async API never blocks its executor on another process.
+//! lock and run inline; locks and writes run on tokio's blocking pool, so
+//! the async API never blocks its executor on another process.
 
 mod flight;
 mod helper_cache;
+mod lock;
 mod memo;
+mod stored;
+
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -26,32 +39,48 @@ use crate::runtime::Reason;
 use crate::store::JsonStore;
 use flight::Flights;
 use helper_cache::HelperCache;
+use lock::Locks;
 use memo::{Memo, RECHECK};
+pub(crate) use stored::Stored;
 
-/// An OAuth token this close to expiry counts as expired.
-const EXPIRY_MARGIN_MS: u64 = 30_000;
+/// What a provider's plugin can do, as far as keeping its credentials is
+/// concerned.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Abilities {
+    /// It produces credentials at run time (`resolve`).
+    pub resolves: bool,
+    /// It renews expiring OAuth tokens (`refresh`).
+    pub refreshes: bool,
+    /// Its `resolve` is handed the stored credential.
+    pub resolves_from_stored: bool,
+}
 
-/// Asks a provider's plugin for a credential; implemented over the plugin
-/// registry by the [`crate::Host`] facade.
+/// Runs a provider's plugin; implemented over the plugin registry by the
+/// [`crate::Host`] facade.
 pub(crate) trait Resolver {
-    /// Whether the provider's plugin produces credentials at run time.
-    async fn resolves(&self, provider: &str) -> Result<bool, Error>;
+    /// What the provider's plugin can do.
+    async fn abilities(&self, provider: &str) -> Result<Abilities, Error>;
 
-    /// A credential from the provider's plugin, with how long it may be
-    /// reused (ms since the epoch).
+    /// A credential from the provider's plugin (`resolve`), with how long it
+    /// may be reused (ms since the epoch).
     async fn resolve(
         &self,
         provider: &str,
         reason: Reason,
+        stored: Option<&Credential>,
     ) -> Result<(Credential, Option<u64>), Error>;
+
+    /// Renewed OAuth tokens from the provider's plugin (`refresh`).
+    async fn refresh(&self, provider: &str, stored: &Credential) -> Result<Credential, Error>;
 }
 
 /// Options of one [`Credentials::token`] call.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Ask {
-    /// Ask the plugin even if a credential is cached.
+    /// Refresh or resolve even if the credential is still fresh.
     pub refresh: bool,
-    /// Fall back to the last cached credential when the plugin fails.
+    /// Fall back to the last credential this host obtained for the provider
+    /// when the plugin fails.
     pub stale_on_error: bool,
 }
 
@@ -61,17 +90,28 @@ pub(crate) struct Credentials {
     cache: HelperCache,
     memo: Memo,
     flights: Flights,
+    locks: Locks,
+    /// OAuth access tokens this close to expiry are refreshed first.
+    margin_ms: u64,
 }
 
 impl Credentials {
     /// Credentials stored in `store` (`auth.json`), helper credentials in
-    /// `cache`.
-    pub fn new(store: JsonStore, cache: JsonStore) -> Credentials {
+    /// `cache`, lock files in `locks_dir`; OAuth tokens are refreshed
+    /// `margin_ms` before they expire.
+    pub fn new(
+        store: JsonStore,
+        cache: JsonStore,
+        locks_dir: PathBuf,
+        margin_ms: u64,
+    ) -> Credentials {
         Credentials {
             store,
             cache: HelperCache::new(cache),
             memo: Memo::default(),
             flights: Flights::default(),
+            locks: Locks::new(locks_dir),
+            margin_ms,
         }
     }
 
@@ -82,93 +122,194 @@ impl Credentials {
         ask: Ask,
         resolver: &impl Resolver,
     ) -> Result<Token, Error> {
-        if !ask.refresh
-            && let Some(secret) = self.memo.get(provider)
-        {
-            return Ok(Token::new(secret));
+        if !ask.refresh {
+            if let Some(secret) = self.memo.get(provider) {
+                return Ok(Token::new(secret));
+            }
+            if let Some(secret) = self.local(provider)? {
+                return Ok(Token::new(secret));
+            }
+        }
+        let renewed = self
+            .flights
+            .share(provider, self.renew(provider, ask.refresh, resolver))
+            .await;
+        match renewed {
+            Ok(credential) => Ok(Token::new(credential.secret().clone())),
+            Err(error) if ask.stale_on_error => match self.memo.last(provider) {
+                Some(secret) => {
+                    tracing::warn!("{provider}: using the last credential obtained: {error}");
+                    Ok(Token::new(secret))
+                }
+                None => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The secret the files hold for `provider` that needs no plugin, if
+    /// any; remembers it for as long as it may be used.
+    fn local(&self, provider: &str) -> Result<Option<SecretString>, Error> {
+        if self.memo.known_absent(provider) {
+            return Ok(None);
         }
         let now = now_ms();
-        let known_absent = self.memo.known_absent(provider);
-        let stored = if known_absent {
-            None
-        } else {
-            self.store.get::<Credential>(provider)?
-        };
-        let found_stored = stored.is_some();
-        if let Some(credential) = stored {
-            if !credential.is_expired(now, EXPIRY_MARGIN_MS) {
-                let until = match &credential {
-                    Credential::OAuth {
-                        expires: Some(expires),
-                        ..
-                    } => expires.saturating_sub(EXPIRY_MARGIN_MS),
-                    _ => u64::MAX,
-                };
-                let recheck = now + RECHECK.as_millis() as u64;
-                self.memo
-                    .put(provider, credential.secret(), until.min(recheck));
-                return Ok(Token::new(credential.secret().clone()));
-            }
-            if !resolver.resolves(provider).await? {
-                return Err(Error::Expired(provider.to_owned()));
-            }
-        }
-        let cached = if known_absent {
-            None
-        } else {
-            self.cache.get(provider)
-        };
-        if !found_stored && cached.is_none() && !known_absent {
-            self.memo.mark_absent(provider);
-        }
-        if !ask.refresh
-            && let Some(entry) = &cached
-            && entry.fresh(now)
+        let stored = self.store.get::<Stored>(provider)?;
+        if let Some(Stored {
+            credential,
+            resolve: false,
+        }) = &stored
         {
+            if credential.is_expired(now, self.margin_ms) {
+                return Ok(None);
+            }
+            let until = credential
+                .expires()
+                .map_or(u64::MAX, |e| e.saturating_sub(self.margin_ms));
+            let recheck = now + RECHECK.as_millis() as u64;
             self.memo
-                .put(provider, entry.credential.secret(), entry.until);
-            return Ok(Token::new(entry.credential.secret().clone()));
+                .put(provider, credential.secret(), until.min(recheck));
+            return Ok(Some(credential.secret().clone()));
         }
-        let reason = if ask.refresh {
+        match self.cache.get(provider) {
+            Some(entry) if entry.fresh(now) => {
+                self.memo
+                    .put(provider, entry.credential.secret(), entry.until);
+                Ok(Some(entry.credential.secret().clone()))
+            }
+            Some(_) => Ok(None),
+            None => {
+                if stored.is_none() {
+                    self.memo.mark_absent(provider);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Refreshes or resolves the credential of `provider` while holding its
+    /// lock (`forced`: even when the files hold a fresh one).
+    async fn renew(
+        &self,
+        provider: &str,
+        forced: bool,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
+        let abilities = resolver.abilities(provider).await?;
+        let _held = self.locks.acquire(provider).await?;
+        // Another process may have done the work while this one waited.
+        self.memo.changed(provider);
+        if !forced && let Some(_secret) = self.local(provider)? {
+            return self.current(provider);
+        }
+        self.drop_stale_cache(provider).await?;
+        let reason = if forced {
             Reason::Refresh
         } else {
             Reason::Token
         };
-        match self.resolve_once(provider, reason, resolver).await {
-            Ok(credential) => Ok(Token::new(credential.secret().clone())),
-            Err(error) => match cached {
-                Some(entry) if ask.stale_on_error => {
-                    tracing::warn!("{provider}: using the last cached credential: {error}");
-                    Ok(Token::new(entry.credential.secret().clone()))
-                }
-                _ => Err(error),
-            },
+        match self.store.get::<Stored>(provider)? {
+            Some(Stored {
+                credential,
+                resolve: false,
+            }) => {
+                self.renew_stored(provider, credential, forced, abilities, resolver)
+                    .await
+            }
+            Some(Stored {
+                credential,
+                resolve: true,
+            }) => {
+                self.run_resolve(provider, reason, Some(&credential), resolver)
+                    .await
+            }
+            None if abilities.resolves => self.run_resolve(provider, reason, None, resolver).await,
+            None => Err(Error::NoCredential(provider.to_owned())),
         }
     }
 
-    /// Runs the provider's plugin once for all concurrent callers.
-    async fn resolve_once(
+    /// The credential [`Credentials::local`] just found, whole.
+    fn current(&self, provider: &str) -> Result<Credential, Error> {
+        if let Some(stored) = self.store.get::<Stored>(provider)?
+            && !stored.resolve
+        {
+            return Ok(stored.credential);
+        }
+        self.cache
+            .get(provider)
+            .map(|entry| entry.credential)
+            .ok_or_else(|| Error::NoCredential(provider.to_owned()))
+    }
+
+    /// Renews a stored credential that is used as it is.
+    async fn renew_stored(
         &self,
         provider: &str,
-        reason: Reason,
+        credential: Credential,
+        forced: bool,
+        abilities: Abilities,
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
-        self.flights
-            .share(provider, self.resolve(provider, reason, resolver))
-            .await
+        let expiring = credential.is_expired(now_ms(), self.margin_ms);
+        let oauth = matches!(credential, Credential::OAuth { .. });
+        if oauth && abilities.refreshes && (expiring || forced) {
+            return self.refresh(provider, credential, resolver).await;
+        }
+        if !expiring {
+            // An API key, or tokens the plugin cannot renew: nothing to do.
+            return Ok(credential);
+        }
+        if abilities.resolves {
+            let stored = abilities.resolves_from_stored.then_some(&credential);
+            return self
+                .run_resolve(provider, Reason::Token, stored, resolver)
+                .await;
+        }
+        Err(Error::Expired(provider.to_owned()))
+    }
+
+    /// Calls the plugin's `refresh` and stores the result in place of
+    /// `stored`.
+    async fn refresh(
+        &self,
+        provider: &str,
+        stored: Credential,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
+        tracing::debug!(provider, "refreshing the login");
+        let renewed = match resolver.refresh(provider, &stored).await {
+            Ok(renewed) => renewed,
+            Err(error) if error.is_refusal() => {
+                return Err(Error::LoginRevoked {
+                    provider: provider.to_owned(),
+                    reason: error.to_string(),
+                });
+            }
+            Err(error) if error.is_transient() && !stored.is_expired(now_ms(), 0) => {
+                let left = stored.expires().unwrap_or(0).saturating_sub(now_ms()) / 1000;
+                tracing::warn!(
+                    "{provider}: could not refresh the login ({error}); using the current access token, valid for {left} s more"
+                );
+                return Ok(stored);
+            }
+            Err(error) => return Err(error),
+        };
+        let renewed = keep_what_was_not_renewed(stored, renewed);
+        self.put_stored(provider, Stored::plain(renewed.clone()))
+            .await?;
+        tracing::debug!(provider, "stored the refreshed login");
+        Ok(renewed)
     }
 
     /// Asks the plugin for a credential and caches it as it says.
-    pub async fn resolve(
+    async fn run_resolve(
         &self,
         provider: &str,
         reason: Reason,
+        stored: Option<&Credential>,
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
-        if !resolver.resolves(provider).await? {
-            return Err(Error::NoCredential(provider.to_owned()));
-        }
-        let (credential, cache_until) = resolver.resolve(provider, reason).await?;
+        let (credential, cache_until) = resolver.resolve(provider, reason, stored).await?;
         match cache_until.filter(|until| *until > now_ms()) {
             Some(until) => {
                 let (cache, name, entry) =
@@ -178,26 +319,80 @@ impl Credentials {
             }
             None => self.memo.forget(provider),
         }
+        self.memo.remember_last(provider, credential.secret());
         tracing::debug!(provider, "resolved a credential");
         Ok(credential)
     }
 
-    /// Until when the helper credential of `provider` is cached.
-    pub fn cached_until(&self, provider: &str) -> Option<u64> {
-        self.cache.get(provider).map(|c| c.until)
+    /// Runs a helper at login (method kind `helper`), under the provider's
+    /// lock, and caches its credential as it says.
+    pub async fn resolve_at_login(
+        &self,
+        provider: &str,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
+        let _held = self.locks.acquire(provider).await?;
+        let stored = self.store.get::<Stored>(provider)?;
+        let abilities = resolver.abilities(provider).await?;
+        let stored = stored
+            .filter(|_| abilities.resolves_from_stored)
+            .map(|s| s.credential);
+        self.run_resolve(provider, Reason::Login, stored.as_ref(), resolver)
+            .await
     }
 
-    /// Stores `credential` for `provider` in `auth.json`.
-    pub async fn store(&self, provider: &str, credential: Credential) -> Result<(), Error> {
+    /// Deletes the helper cache entry of `provider` once its lifetime is
+    /// over: an expired key is not kept on disk.
+    async fn drop_stale_cache(&self, provider: &str) -> Result<(), Error> {
+        if self
+            .cache
+            .get(provider)
+            .is_some_and(|entry| !entry.fresh(now_ms()))
+        {
+            let (cache, name) = (self.cache.clone(), provider.to_owned());
+            blocking(move || cache.remove(&name)).await?;
+        }
+        Ok(())
+    }
+
+    /// Until when the helper credential of `provider` is cached.
+    pub fn cached_until(&self, provider: &str) -> Option<u64> {
+        self.cache
+            .get(provider)
+            .filter(|entry| entry.fresh(now_ms()))
+            .map(|entry| entry.until)
+    }
+
+    /// The fresh helper credential of `provider`, if any.
+    pub fn cached(&self, provider: &str) -> Option<Credential> {
+        self.cache
+            .get(provider)
+            .filter(|entry| entry.fresh(now_ms()))
+            .map(|entry| entry.credential)
+    }
+
+    /// Stores `stored` for `provider` in `auth.json`.
+    pub async fn store(&self, provider: &str, stored: Stored) -> Result<(), Error> {
+        let (cache, name) = (self.cache.clone(), provider.to_owned());
+        // A new login replaces whatever a helper derived from the old one.
+        blocking(move || cache.remove(&name)).await?;
+        self.put_stored(provider, stored).await
+    }
+
+    async fn put_stored(&self, provider: &str, stored: Stored) -> Result<(), Error> {
         let (store, name) = (self.store.clone(), provider.to_owned());
-        blocking(move || store.put(&name, Some(&credential))).await?;
+        blocking(move || store.put(&name, Some(&stored))).await?;
         self.memo.changed(provider);
         Ok(())
     }
 
     /// Stores a key the user typed or pasted.
     pub async fn store_key(&self, provider: &str, key: SecretString) -> Result<(), Error> {
-        self.store(provider, Credential::Api { key }).await
+        let key = Credential::Api {
+            key,
+            extra: Default::default(),
+        };
+        self.store(provider, Stored::plain(key)).await
     }
 
     /// Removes the stored and cached credentials of `provider`; false when
@@ -211,7 +406,13 @@ impl Credentials {
         })
         .await?;
         self.memo.changed(provider);
+        self.memo.forget_last(provider);
         Ok(removed)
+    }
+
+    /// The stored entry of `provider`, if any.
+    pub fn stored_entry(&self, provider: &str) -> Result<Option<Stored>, Error> {
+        self.store.get(provider)
     }
 
     /// Every entry of `auth.json`, undecoded.
@@ -225,10 +426,75 @@ impl Credentials {
     }
 }
 
+/// A refreshed credential, completed from the one it replaces: an answer
+/// without a refresh token keeps the old one (RFC 6749 section 6: the
+/// server may keep the refresh token unchanged), and one without extra
+/// facts keeps the old facts.
+fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Credential {
+    let old_extra = old.extra().clone();
+    let old_refresh = match old {
+        Credential::OAuth { refresh, .. } => refresh,
+        Credential::Api { .. } => None,
+    };
+    match new {
+        Credential::OAuth {
+            access,
+            refresh,
+            expires,
+            extra,
+        } => Credential::OAuth {
+            access,
+            refresh: refresh.or(old_refresh),
+            expires,
+            extra: if extra.is_empty() { old_extra } else { extra },
+        },
+        Credential::Api { key, extra } => Credential::Api {
+            key,
+            extra: if extra.is_empty() { old_extra } else { extra },
+        },
+    }
+}
+
 /// Runs blocking file work (locks, writes, syncs) off the async executor.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let old: Credential = serde_json::from_value(serde_json::json!({
+            "type": "oauth", "access": "a-1", "refresh": "r-1", "expires": 1, "accountId": "x"
+        }))
+        .unwrap();
+        let new: Credential = serde_json::from_value(
+            serde_json::json!({"type": "oauth", "access": "a-2", "expires": 9}),
+        )
+        .unwrap();
+        let kept = keep_what_was_not_renewed(old.clone(), new);
+        let Credential::OAuth {
+            access, refresh, ..
+        } = &kept
+        else {
+            panic!()
+        };
+        assert_eq!(access.expose_secret(), "a-2");
+        assert_eq!(refresh.as_ref().unwrap().expose_secret(), "r-1");
+        assert_eq!(kept.extra().pairs().next(), Some(("accountId", "x")));
+        let rotated: Credential = serde_json::from_value(
+            serde_json::json!({"type": "oauth", "access": "a-3", "refresh": "r-3"}),
+        )
+        .unwrap();
+        let Credential::OAuth { refresh, .. } = keep_what_was_not_renewed(old, rotated) else {
+            panic!()
+        };
+        assert_eq!(refresh.unwrap().expose_secret(), "r-3");
     }
 }

@@ -33,6 +33,12 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/openrouter.cwasm.id")),
     },
+    BuiltinPlugin {
+        id: "oauth2",
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/oauth2.wasm")),
+        precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/oauth2.cwasm")),
+        precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/oauth2.cwasm.id")),
+    },
 ];
 
 /// The built-in with id `id`.

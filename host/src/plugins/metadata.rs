@@ -8,9 +8,9 @@
 use serde::Serialize;
 
 use crate::capability::Request;
-use crate::credential::Credential;
+use crate::credential::{Credential, Extra};
 use crate::error::{Error, PluginFailure, ProviderError};
-use crate::runtime::{self, WitCredential, WitError};
+use crate::runtime::{self, WitCredential, WitError, WitSecret};
 use crate::sanitize;
 
 /// The login method every provider has unless it defines its own.
@@ -58,6 +58,15 @@ pub struct PluginMetadata {
     pub requested: Vec<Request>,
     /// Whether it produces credentials at run time (`resolve`).
     pub resolves: bool,
+    /// Whether it renews expiring OAuth tokens (`refresh`, WIT 0.2.0 on).
+    pub refreshes: bool,
+    /// Whether it can check a credential with its service (`check`).
+    pub checks: bool,
+    /// Whether it revokes credentials at logout (`revoke`).
+    pub revokes: bool,
+    /// Whether `resolve` is handed the stored credential (WIT 0.2.0 on).
+    #[serde(skip)]
+    pub(crate) resolves_from_stored: bool,
 }
 
 impl PluginMetadata {
@@ -155,8 +164,20 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
         methods,
         requested,
         resolves: m.resolves,
+        refreshes: m.refreshes,
+        checks: m.checks,
+        revokes: m.revokes,
+        resolves_from_stored: m.resolves_from_stored,
     })
 }
+
+/// Most extra facts a credential may carry.
+const MAX_EXTRA: usize = 32;
+/// Longest value of an extra fact, in bytes.
+const MAX_EXTRA_VALUE: usize = 1024;
+/// Names an extra fact may not have: the keys of the stored credential
+/// itself, and the host's marker (see `credentials::stored`).
+const RESERVED_EXTRA: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
 
 /// Checks a credential a plugin returned.
 pub(crate) fn credential_from_wit(
@@ -164,9 +185,10 @@ pub(crate) fn credential_from_wit(
     credential: WitCredential,
 ) -> Result<Credential, Error> {
     let invalid = |what: &str| Error::plugin(plugin, PluginFailure::Invalid(what.to_owned()));
-    let longest = match &credential {
-        WitCredential::ApiKey(key) => key.len(),
-        WitCredential::OAuth {
+    let secret = credential.secret;
+    let longest = match &secret {
+        WitSecret::ApiKey(key) => key.len(),
+        WitSecret::OAuth {
             access, refresh, ..
         } => access.len().max(refresh.as_ref().map_or(0, String::len)),
     };
@@ -175,9 +197,9 @@ pub(crate) fn credential_from_wit(
             "a secret of {longest} bytes (at most {MAX_SECRET} are accepted)"
         )));
     }
-    let controls = match &credential {
-        WitCredential::ApiKey(key) => has_control(key),
-        WitCredential::OAuth {
+    let controls = match &secret {
+        WitSecret::ApiKey(key) => has_control(key),
+        WitSecret::OAuth {
             access, refresh, ..
         } => has_control(access) || refresh.as_deref().is_some_and(has_control),
     };
@@ -186,13 +208,17 @@ pub(crate) fn credential_from_wit(
         // output, a terminal, or the header the secret goes into.
         return Err(invalid("a secret with control characters"));
     }
-    match credential {
-        WitCredential::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
-        WitCredential::ApiKey(key) => Ok(Credential::api_key(key)),
-        WitCredential::OAuth { access, .. } if access.is_empty() => {
+    let extra = check_extra(credential.extra).map_err(|e| invalid(&e))?;
+    match secret {
+        WitSecret::ApiKey(key) if key.trim().is_empty() => Err(invalid("an empty API key")),
+        WitSecret::ApiKey(key) => Ok(Credential::Api {
+            key: key.into(),
+            extra,
+        }),
+        WitSecret::OAuth { access, .. } if access.is_empty() => {
             Err(invalid("an empty access token"))
         }
-        WitCredential::OAuth {
+        WitSecret::OAuth {
             access,
             refresh,
             expires,
@@ -200,12 +226,112 @@ pub(crate) fn credential_from_wit(
             access: access.into(),
             refresh: refresh.map(Into::into),
             expires,
+            extra,
         }),
     }
 }
 
-fn has_control(secret: &str) -> bool {
-    secret.chars().any(char::is_control)
+/// Checks a credential's extra facts: names of 1-64 ASCII letters, digits,
+/// `_`, `-` and `.` starting with a letter, none of the credential's own
+/// keys, no name twice, values without control characters.
+fn check_extra(pairs: Vec<(String, String)>) -> Result<Extra, String> {
+    if pairs.len() > MAX_EXTRA {
+        return Err(format!("more than {MAX_EXTRA} extra facts"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in &pairs {
+        let shown = || sanitize::plugin_text(name, 64);
+        let well_formed = !name.is_empty()
+            && name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !well_formed {
+            return Err(format!("an extra fact named `{}`", shown()));
+        }
+        if RESERVED_EXTRA.contains(&name.as_str()) {
+            return Err(format!(
+                "an extra fact named `{name}`, a key of the credential itself"
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(format!("the extra fact `{name}` twice"));
+        }
+        if value.len() > MAX_EXTRA_VALUE || has_control(value) {
+            return Err(format!(
+                "an extra fact `{name}` over {MAX_EXTRA_VALUE} bytes or with control characters"
+            ));
+        }
+    }
+    Ok(Extra::from_pairs(pairs))
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// A stored credential as the contract hands it to a plugin.
+pub(crate) fn credential_to_wit(credential: &Credential) -> WitCredential {
+    use secrecy::ExposeSecret;
+    let secret = match credential {
+        Credential::Api { key, .. } => WitSecret::ApiKey(key.expose_secret().to_owned()),
+        Credential::OAuth {
+            access,
+            refresh,
+            expires,
+            ..
+        } => WitSecret::OAuth {
+            access: access.expose_secret().to_owned(),
+            refresh: refresh.as_ref().map(|r| r.expose_secret().to_owned()),
+            expires: *expires,
+        },
+    };
+    WitCredential {
+        secret,
+        extra: credential
+            .extra()
+            .pairs()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    }
+}
+
+/// What `check` reported about a credential, sanitised and bounded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AccountInfo {
+    /// Whom the credential belongs to, when the service says.
+    pub account: Option<String>,
+    /// When the credential expires (ms since the epoch), when the service
+    /// says.
+    pub expires: Option<u64>,
+    /// Further facts as label/value pairs, in the plugin's order.
+    pub details: Vec<(String, String)>,
+}
+
+/// Most details of an account shown.
+const MAX_DETAILS: usize = 32;
+/// Longest account name or detail value shown, in characters.
+const MAX_FACT: usize = 200;
+
+/// Bounds and sanitises what `check` returned.
+pub(crate) fn account_from_wit(info: runtime::AccountInfo) -> AccountInfo {
+    AccountInfo {
+        account: info.account.map(|a| sanitize::plugin_text(&a, MAX_FACT)),
+        expires: info.expires,
+        details: info
+            .details
+            .into_iter()
+            .take(MAX_DETAILS)
+            .map(|(label, value)| {
+                (
+                    sanitize::plugin_text(&label, 64),
+                    sanitize::plugin_text(&value, MAX_FACT),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The error a provider returned, as the user sees it: its texts sanitised
@@ -259,6 +385,10 @@ mod tests {
             }],
             capabilities: vec!["prompt".into(), "http:{base_url}".into()],
             resolves: false,
+            refreshes: false,
+            checks: false,
+            revokes: false,
+            resolves_from_stored: true,
         }
     }
 

@@ -23,8 +23,11 @@ use tokio::sync::OnceCell;
 pub(crate) use builtins::{BuiltinPlugin, INTERNAL_PLUGINS, builtin};
 pub(crate) use folder::Folder;
 use index::{Described, Identity, Index};
+pub use metadata::AccountInfo;
 pub use metadata::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
-pub(crate) use metadata::{check_id, credential_from_wit, provider_error};
+pub(crate) use metadata::{
+    account_from_wit, check_id, credential_from_wit, credential_to_wit, provider_error,
+};
 
 use crate::config::Limits;
 use crate::error::{Error, PluginFailure};

@@ -20,23 +20,31 @@ use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
 use super::state::PluginState;
+use super::wit::SUPPORTED;
 
-/// The optional groups of interfaces a component imports.
+/// The optional groups of interfaces a component imports, and the version
+/// of authhost's own interfaces it was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Needs {
     filesystem: bool,
     sockets: bool,
     random: bool,
     http: bool,
+    /// Index into [`SUPPORTED`].
+    version: usize,
 }
 
 impl Needs {
     /// Number of distinct values of [`Needs::index`].
-    pub(super) const COUNT: usize = 16;
+    pub(super) const COUNT: usize = 16 * SUPPORTED.len();
 
-    /// The groups `component` imports.
-    pub(super) fn of(engine: &Engine, component: &Component) -> Needs {
-        let mut needs = Needs::default();
+    /// The groups `component` imports; `version` is the supported version
+    /// that serves it (one of [`SUPPORTED`]).
+    pub(super) fn of(engine: &Engine, component: &Component, version: &str) -> Needs {
+        let mut needs = Needs {
+            version: SUPPORTED.iter().position(|v| *v == version).unwrap_or(0),
+            ..Needs::default()
+        };
         for (name, _) in component.component_type().imports(engine) {
             match name.split('/').next().unwrap_or_default() {
                 "wasi:filesystem" => needs.filesystem = true,
@@ -55,6 +63,7 @@ impl Needs {
             | usize::from(self.sockets) << 1
             | usize::from(self.random) << 2
             | usize::from(self.http) << 3
+            | self.version << 4
     }
 }
 
@@ -99,6 +108,6 @@ pub(super) fn linker(engine: &Engine, needs: Needs) -> wasmtime::Result<Linker<P
     if needs.http {
         http_limits::add_to_linker(l)?;
     }
-    super::wit::add_to_linker(l)?;
+    super::wit::add_to_linker(l, SUPPORTED[needs.version])?;
     Ok(linker)
 }

@@ -21,7 +21,10 @@ use wasmtime::{
 pub(crate) use state::CallContext;
 #[cfg(test)]
 pub(crate) use wit::Method;
-pub(crate) use wit::{Credential as WitCredential, Metadata, Reason, Resolved, WitError};
+pub(crate) use wit::{
+    AccountInfo, Credential as WitCredential, Metadata, Reason, Resolved, Secret as WitSecret,
+    WitError,
+};
 pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;
@@ -146,7 +149,7 @@ impl Runtime {
 
     fn link(&self, component: Component) -> Result<LoadedComponent, PluginFailure> {
         let (wit_version, served_by) = provider_export_version(&self.engine, &component)?;
-        let needs = Needs::of(&self.engine, &component);
+        let needs = Needs::of(&self.engine, &component, served_by);
         let pre = self
             .linker(needs)?
             .instantiate_pre(&component)
@@ -257,12 +260,58 @@ impl Instance {
         .await
     }
 
-    /// Calls `resolve`.
+    /// Calls `resolve`, with the stored credential when there is one.
     pub async fn resolve(
         &mut self,
         reason: Reason,
+        stored: Option<&WitCredential>,
     ) -> Result<Result<Resolved, WitError>, PluginFailure> {
-        let call = self.provider.resolve(&mut self.store, reason);
+        let call = self.provider.resolve(&mut self.store, reason, stored);
+        guard(
+            &self.limits,
+            self.limits.call_timeout_ms,
+            "call_timeout_ms",
+            call,
+        )
+        .await
+    }
+
+    /// Calls `refresh`.
+    pub async fn refresh(
+        &mut self,
+        stored: &WitCredential,
+    ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
+        let call = self.provider.refresh(&mut self.store, stored);
+        guard(
+            &self.limits,
+            self.limits.call_timeout_ms,
+            "call_timeout_ms",
+            call,
+        )
+        .await
+    }
+
+    /// Calls `check`.
+    pub async fn check(
+        &mut self,
+        credential: &WitCredential,
+    ) -> Result<Result<AccountInfo, WitError>, PluginFailure> {
+        let call = self.provider.check(&mut self.store, credential);
+        guard(
+            &self.limits,
+            self.limits.call_timeout_ms,
+            "call_timeout_ms",
+            call,
+        )
+        .await
+    }
+
+    /// Calls `revoke`.
+    pub async fn revoke(
+        &mut self,
+        stored: &WitCredential,
+    ) -> Result<Result<(), WitError>, PluginFailure> {
+        let call = self.provider.revoke(&mut self.store, stored);
         guard(
             &self.limits,
             self.limits.call_timeout_ms,

@@ -17,10 +17,7 @@ pub enum Callback {
 /// /callback/<nonce>` exactly (no normalisation of the path) is the
 /// callback.
 pub fn from_request(request: &Request, nonce: &str) -> Callback {
-    let (path, query) = request
-        .path_and_query
-        .split_once('?')
-        .unwrap_or((&request.path_and_query, ""));
+    let (path, query) = authhost_sdk::login::path_and_query(request);
     if request.method != "GET" || path != format!("/callback/{nonce}") {
         return Callback::Ignore(format!("not the callback: {} {path}", request.method));
     }
@@ -93,11 +90,7 @@ mod tests {
     use super::*;
 
     fn get(path: &str) -> Request {
-        Request {
-            method: "GET".into(),
-            path_and_query: path.into(),
-            headers: vec![],
-        }
+        Request::get(path)
     }
 
     #[test]

@@ -23,6 +23,24 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Deserialize)]
 struct KeyResponse {
     key: String,
+    #[serde(default)]
+    user_id: Option<serde_json::Value>,
+}
+
+/// What the exchange gave. `Debug` leaves the key out.
+pub struct Exchanged {
+    /// The permanent API key.
+    pub key: String,
+    /// The OpenRouter user the key belongs to, when OpenRouter says.
+    pub user_id: Option<String>,
+}
+
+impl std::fmt::Debug for Exchanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchanged")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the exchange sends: the code and the PKCE verifier.
@@ -34,7 +52,7 @@ pub struct Grant<'a> {
 }
 
 /// Exchanges the grant for the key at `base_url`.
-pub fn run(base_url: &str, grant: &Grant) -> Result<String, Error> {
+pub fn run(base_url: &str, grant: &Grant) -> Result<Exchanged, Error> {
     let (status, body) = post(base_url, grant)?;
     interpret(status, &body, grant)
 }
@@ -59,7 +77,7 @@ fn post(base_url: &str, grant: &Grant<'_>) -> Result<(u16, Vec<u8>), Error> {
 }
 
 /// The key from a 200, or the error the status means.
-fn interpret(status: u16, body: &[u8], grant: &Grant) -> Result<String, Error> {
+fn interpret(status: u16, body: &[u8], grant: &Grant) -> Result<Exchanged, Error> {
     let detail = || detail(body, grant);
     match status {
         200 => {
@@ -79,7 +97,15 @@ fn interpret(status: u16, body: &[u8], grant: &Grant) -> Result<String, Error> {
                     "the key exchange returned an empty key".into(),
                 ));
             }
-            Ok(parsed.key)
+            let user_id = match parsed.user_id {
+                Some(serde_json::Value::String(id)) if !id.is_empty() => Some(id),
+                Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+                _ => None,
+            };
+            Ok(Exchanged {
+                key: parsed.key,
+                user_id,
+            })
         }
         403 => Err(Error::Denied(format!(
             "OpenRouter refused the code or the verifier (403{})",
@@ -136,7 +162,11 @@ mod tests {
     #[test]
     fn a_200_with_a_key_is_the_key() {
         let key = interpret(200, br#"{"key":"sk-or-v1-x","user_id":null}"#, &GRANT);
-        assert_eq!(key.unwrap(), "sk-or-v1-x");
+        let exchanged = key.unwrap();
+        assert_eq!(exchanged.key, "sk-or-v1-x");
+        assert_eq!(exchanged.user_id, None);
+        let with_user = interpret(200, br#"{"key":"k","user_id":"user_1"}"#, &GRANT).unwrap();
+        assert_eq!(with_user.user_id.as_deref(), Some("user_1"));
     }
 
     #[test]

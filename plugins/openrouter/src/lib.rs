@@ -11,8 +11,13 @@
 //! 4. The wait ends with the real callback, a pasted redirect URL or code,
 //!    `?error=…` from OpenRouter, or the timeout. Other requests (wrong path
 //!    or nonce, favicon) get 404 and the wait goes on.
-//! 5. `POST BASE/api/v1/auth/keys` exchanges the code for a permanent key.
+//! 5. `POST BASE/api/v1/auth/keys` exchanges the code for a permanent key
+//!    (and the user id, stored beside it as `userId` when OpenRouter sends
+//!    one).
 //! 6. Only then does the browser get its page, success or error.
+//!
+//! `authhost status --check` asks `GET BASE/api/v1/key` about the stored
+//! key: its label, credit limit, usage and expiry.
 //!
 //! ```toml
 //! [providers.openrouter]
@@ -28,9 +33,10 @@
 #[doc(hidden)]
 pub mod callback;
 mod exchange;
+mod key_info;
 mod page;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use authhost_sdk::loopback::{Event, Listener, Request};
 use authhost_sdk::pkce::{self, Pkce};
@@ -45,7 +51,7 @@ pub use authhost_sdk::bindings::authhost;
 
 const DEFAULT_BASE_URL: &str = "https://openrouter.ai";
 const DEFAULT_PORT: u16 = 3000;
-const DEFAULT_TIMEOUT_MS: u64 = 300_000;
+const DEFAULT_TIMEOUT_MS: u64 = login::DEFAULT_WAIT.as_millis() as u64;
 const PASTE_LABEL: &str =
     "Waiting for the browser… or paste the redirect URL (or just the code) here:";
 
@@ -122,7 +128,7 @@ impl Provider for OpenRouter {
                 // The host fills in the origin of `[providers.NAME] base_url`.
                 format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
             ],
-            resolves: false,
+            features: Features::CHECK,
         }
     }
 
@@ -133,14 +139,29 @@ impl Provider for OpenRouter {
         let no_browser = options
             .iter()
             .any(|(k, v)| k == "no-browser" && v == "true");
-        let key = Login::start(Options::load()?)?.run(no_browser)?;
-        Ok(Credential::ApiKey(key))
+        let exchanged = Login::start(Options::load()?)?.run(no_browser)?;
+        let credential = Credential::api_key(exchanged.key);
+        Ok(match exchanged.user_id {
+            Some(user) => credential.with_extra("userId", user),
+            None => credential,
+        })
     }
 
-    fn resolve(_reason: Reason) -> Result<Resolved, Error> {
-        Err(Error::Other(
-            "OpenRouter keys are stored at login; run `authhost login openrouter`".into(),
-        ))
+    fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
+        Err(Error::unsupported("resolve"))
+    }
+
+    /// OpenRouter keys are permanent: there is nothing to refresh.
+    fn refresh(_stored: Credential) -> Result<Credential, Error> {
+        Err(Error::unsupported("refresh"))
+    }
+
+    fn check(credential: Credential) -> Result<AccountInfo, Error> {
+        key_info::check(Options::load()?.base_url(), credential.secret_text())
+    }
+
+    fn revoke(_stored: Credential) -> Result<(), Error> {
+        Err(Error::unsupported("revoke"))
     }
 }
 
@@ -189,7 +210,7 @@ impl Login {
     }
 
     /// Sends the user to the browser, waits for the code and exchanges it.
-    fn run(self, no_browser: bool) -> Result<String, Error> {
+    fn run(self, no_browser: bool) -> Result<exchange::Exchanged, Error> {
         self.show_url(no_browser);
         match self.wait()? {
             Outcome::Pasted(code) => self.exchange(&code),
@@ -207,48 +228,26 @@ impl Login {
     }
 
     fn show_url(&self, no_browser: bool) {
-        interact::message(&format!(
-            "Log in to OpenRouter in your browser:\n  {}",
-            self.auth_url
-        ));
-        if no_browser {
-            interact::message(
-                "Open it in any browser. If that browser cannot reach this machine, \
-                 paste the redirect URL it ends on (or just its code) here.",
-            );
-            return;
-        }
-        if let Err(e) = browser::open(self.auth_url.as_str()) {
-            interact::message(&format!(
-                "Could not open a browser ({}); open the URL above yourself.",
-                describe(&e)
-            ));
-        }
+        login::show_url(
+            "Log in to OpenRouter in your browser",
+            self.auth_url.as_str(),
+            no_browser,
+            "the redirect URL it ends on (or just its code)",
+        );
     }
 
     /// Waits until the callback or a pasted code arrives, the user denies,
     /// or the timeout passes.
     fn wait(&self) -> Result<Outcome, Error> {
-        let timeout = self.options.timeout();
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(timed_out(timeout));
-            }
-            let left_ms = u32::try_from(left.as_millis()).unwrap_or(u32::MAX).max(1);
-            let event = match self.listener.next(left_ms, Some(PASTE_LABEL)) {
-                Err(Error::Timeout(_)) => return Err(timed_out(timeout)),
-                other => other?,
-            };
-            let outcome = match event {
-                Event::Pasted(line) => self.on_pasted(&line)?,
-                Event::Request((ticket, request)) => self.on_request(ticket, &request)?,
-            };
-            if let Some(outcome) = outcome {
-                return Ok(outcome);
-            }
-        }
+        login::wait(
+            &self.listener,
+            self.options.timeout(),
+            Some(PASTE_LABEL),
+            |event| match event {
+                Event::Pasted(line) => self.on_pasted(&line),
+                Event::Request((ticket, request)) => self.on_request(ticket, &request),
+            },
+        )
     }
 
     /// A pasted line: the code, a denial, or a message and more waiting.
@@ -287,7 +286,7 @@ impl Login {
         }
     }
 
-    fn exchange(&self, code: &str) -> Result<String, Error> {
+    fn exchange(&self, code: &str) -> Result<exchange::Exchanged, Error> {
         let grant = exchange::Grant {
             code,
             verifier: self.pkce.verifier(),
@@ -314,17 +313,6 @@ fn bind(port: u16) -> Result<Listener, Error> {
 
 fn denied(reason: &str) -> Error {
     Error::Denied(format!("{reason} (the login was refused in the browser)"))
-}
-
-fn timed_out(timeout: Duration) -> Error {
-    let waited = if timeout.as_millis() < 1000 {
-        format!("{} ms", timeout.as_millis())
-    } else {
-        format!("{} s", timeout.as_secs())
-    };
-    Error::Timeout(format!(
-        "no callback from the browser within {waited}; run `authhost login openrouter` again"
-    ))
 }
 
 /// An error as a sentence for the browser page or a message.

@@ -16,6 +16,12 @@ pub fn after(after: Duration) -> u64 {
     now_ms().saturating_add(u64::try_from(after.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Blocks for `duration` (a host call: the wait costs no CPU time).
+pub fn sleep(duration: Duration) {
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    wasip2::clocks::monotonic_clock::subscribe_duration(nanos).block();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

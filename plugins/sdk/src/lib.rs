@@ -2,7 +2,7 @@
 //!
 //! A provider is a WebAssembly component (`wasm32-wasip2`) that implements
 //! the world `authhost:provider/plugin` of authhost's
-//! `wit/0.1.0/provider.wit`. This crate holds the bindings of that world and
+//! `wit/0.2.0/provider.wit`. This crate holds the bindings of that world and
 //! the helpers every provider needs, so a provider is one trait impl and one
 //! macro call:
 //!
@@ -23,17 +23,32 @@
 //!                 kind: MethodKind::ApiKey,
 //!             }],
 //!             capabilities: vec!["prompt".into()],
-//!             resolves: false,
+//!             // `resolve`, `refresh`, `check`, `revoke`: none of them.
+//!             features: Features::empty(),
 //!         }
 //!     }
 //!
 //!     fn login(_method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
 //!         let key = interact::prompt("Hello key: ", true)?;
-//!         Ok(Credential::ApiKey(key))
+//!         Ok(Credential::api_key(key))
 //!     }
 //!
-//!     fn resolve(_reason: Reason) -> Result<Resolved, Error> {
-//!         Err(Error::Other("hello stores its key at login".into()))
+//!     // The optional exports: the host never calls those `features` leaves
+//!     // out, so these answers are never seen.
+//!     fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
+//!         Err(Error::unsupported("resolve"))
+//!     }
+//!
+//!     fn refresh(_stored: Credential) -> Result<Credential, Error> {
+//!         Err(Error::unsupported("refresh"))
+//!     }
+//!
+//!     fn check(_credential: Credential) -> Result<AccountInfo, Error> {
+//!         Err(Error::unsupported("check"))
+//!     }
+//!
+//!     fn revoke(_stored: Credential) -> Result<(), Error> {
+//!         Err(Error::unsupported("revoke"))
 //!     }
 //! }
 //!
@@ -48,6 +63,8 @@
 //! - [`http`]: JSON and plain requests over `wasi:http` with a response size
 //!   cap, timeouts, a `content-length` on every body, and errors in words.
 //! - [`pkce`]: a PKCE verifier with its S256 challenge, and random nonces.
+//! - [`login`]: the parts of a browser login: show and open the URL, wait
+//!   for the loopback callback or a pasted line, answer with a small page.
 //! - [`clock`], [`log`], [`text`]: the time, log lines, and text safe to show.
 //! - [`process`], [`loopback`], [`browser`], [`interact`]: the host
 //!   capabilities, as generated from the WIT.
@@ -59,14 +76,15 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod log;
+pub mod login;
 pub mod pkce;
 pub mod text;
 
-/// The bindings generated from `wit/0.1.0` (world `plugin`), for what the
+/// The bindings generated from `wit/0.2.0` (world `plugin`), for what the
 /// rest of this crate does not cover.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
+        path: "../../wit/0.2.0",
         world: "plugin",
         pub_export_macro: true,
         default_bindings_module: "authhost_sdk::bindings",
@@ -76,26 +94,82 @@ pub mod bindings {
 pub use bindings::authhost::provider::{browser, interact, loopback, process};
 pub use bindings::export;
 
-/// What a provider implements: `describe`, `login` and `resolve` (the WIT
-/// `provider` interface). Export the implementing type with
+/// What a provider implements: `describe` and `login`, and the optional
+/// `resolve`, `refresh`, `check` and `revoke` that `Metadata::features`
+/// lists (the WIT `provider` interface). Export the implementing type with
 /// [`export!`](crate::export).
 pub use bindings::exports::authhost::provider::provider::Guest as Provider;
 
+/// The version of `authhost:provider` these bindings implement.
+pub const WIT_VERSION: &str = "0.2.0";
+
 /// The types of the WIT contract, at one path.
 pub mod types {
-    pub use crate::bindings::authhost::provider::types::{Credential, Error, OauthTokens};
+    pub use crate::bindings::authhost::provider::types::{Credential, Error, OauthTokens, Secret};
     pub use crate::bindings::exports::authhost::provider::provider::{
-        AuthMethod, Metadata, MethodKind, Reason, Resolved,
+        AccountInfo, AuthMethod, Features, Metadata, MethodKind, Reason, Resolved,
     };
+}
+
+impl types::Credential {
+    /// An API key with no extra facts.
+    pub fn api_key(key: impl Into<String>) -> types::Credential {
+        types::Credential {
+            secret: types::Secret::ApiKey(key.into()),
+            extra: Vec::new(),
+        }
+    }
+
+    /// OAuth tokens with no extra facts.
+    pub fn oauth(tokens: types::OauthTokens) -> types::Credential {
+        types::Credential {
+            secret: types::Secret::Oauth(tokens),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same credential with the non-secret fact `name` = `value` (an
+    /// account id, an e-mail address), which the host stores beside it.
+    pub fn with_extra(mut self, name: &str, value: impl Into<String>) -> types::Credential {
+        self.extra.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The value of the extra fact `name`, if there is one.
+    pub fn extra(&self, name: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The API key, or the OAuth access token.
+    pub fn secret_text(&self) -> &str {
+        match &self.secret {
+            types::Secret::ApiKey(key) => key,
+            types::Secret::Oauth(tokens) => &tokens.access,
+        }
+    }
+}
+
+impl types::Error {
+    /// The answer of an optional export the plugin does not implement (the
+    /// host does not call exports `Metadata::features` leaves out).
+    pub fn unsupported(export: &str) -> types::Error {
+        types::Error::Other(format!("this provider does not implement `{export}`"))
+    }
 }
 
 /// Everything a provider usually needs: `use authhost_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::types::{
-        AuthMethod, Credential, Error, Metadata, MethodKind, OauthTokens, Reason, Resolved,
+        AccountInfo, AuthMethod, Credential, Error, Features, Metadata, MethodKind, OauthTokens,
+        Reason, Resolved, Secret,
     };
     pub use crate::{Provider, export};
-    pub use crate::{browser, clock, config, http, interact, log, loopback, pkce, process, text};
+    pub use crate::{
+        browser, clock, config, http, interact, log, login, loopback, pkce, process, text,
+    };
 }
 
 /// An error as a sentence for the user (a browser page, a message): the

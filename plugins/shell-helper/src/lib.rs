@@ -23,6 +23,8 @@
 //!
 //! The host calls `resolve` both for `authhost token` and for `authhost
 //! login` of the `command` method; `login` does the same as `resolve`.
+//! `authhost status --check` runs the command afresh (through `resolve`)
+//! and `check` reports that it produced a key, and how long it is.
 //!
 //! The command text and its output are secrets: no error or log line
 //! contains them. A failing command's error shows its exit code and a short
@@ -112,18 +114,19 @@ impl Provider for ShellHelper {
                 kind: MethodKind::Helper,
             }],
             capabilities: vec!["process".into()],
-            resolves: true,
+            features: Features::RESOLVE | Features::CHECK,
         }
     }
 
     /// The host runs helper methods through `resolve`; `login` does the same
     /// for hosts that call it anyway.
     fn login(_method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
-        Self::resolve(Reason::Login).map(|resolved| resolved.credential)
+        Self::resolve(Reason::Login, None).map(|resolved| resolved.credential)
     }
 
     /// Runs the command and returns its key, reusable for `ttl_ms` at most.
-    fn resolve(reason: Reason) -> Result<Resolved, Error> {
+    /// Nothing is stored for a helper, so `stored` is unused.
+    fn resolve(reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
         let provider = config::provider_name();
         let options = Options::load(&provider)?;
         let timeout_ms = options.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
@@ -139,9 +142,33 @@ impl Provider for ShellHelper {
         };
         log::debug(&format!("the helper command gave a key, {reuse}"));
         Ok(Resolved {
-            credential: Credential::ApiKey(key),
+            credential: Credential::api_key(key),
             cache_until,
         })
+    }
+
+    /// Keys from a command cannot be renewed: the host runs it again.
+    fn refresh(_stored: Credential) -> Result<Credential, Error> {
+        Err(Error::unsupported("refresh"))
+    }
+
+    /// Reports on the key the command just produced (the host ran it
+    /// through `resolve` for `status --check`): it never shows the key.
+    fn check(credential: Credential) -> Result<AccountInfo, Error> {
+        let length = credential.secret_text().chars().count();
+        Ok(AccountInfo {
+            account: None,
+            expires: None,
+            details: vec![
+                ("command".into(), "ran and printed a key".into()),
+                ("key length".into(), format!("{length} characters")),
+            ],
+        })
+    }
+
+    /// There is nothing to revoke: the command's own store owns the key.
+    fn revoke(_stored: Credential) -> Result<(), Error> {
+        Err(Error::unsupported("revoke"))
     }
 }
 

@@ -7,7 +7,10 @@
 //! [`super::imports`]. Adding a version is adding a module and a variant to
 //! [`ProviderPre`] and [`Provider`]; nothing outside this folder changes.
 
+#[macro_use]
+mod import_impls;
 pub(super) mod v0_1;
+pub(super) mod v0_2;
 
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker};
@@ -17,18 +20,25 @@ use crate::error::PluginFailure;
 use crate::plugins::MethodKind;
 
 /// The versions of `authhost:provider` this host implements, oldest first.
-pub const SUPPORTED: &[&str] = &[v0_1::VERSION];
+pub const SUPPORTED: &[&str] = &[v0_1::VERSION, v0_2::VERSION];
 
 /// The newest version: what `authhost plugins list` reports as current and
 /// what new plugins should target.
-pub const WIT_VERSION: &str = v0_1::VERSION;
+pub const WIT_VERSION: &str = v0_2::VERSION;
 
 /// The export every provider has, without its version.
 pub(super) const PROVIDER_EXPORT: &str = "authhost:provider/provider";
 
-/// Adds the imports of every supported version to `linker`.
-pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    v0_1::add_to_linker(linker)
+/// Adds the imports of `version` (one of [`SUPPORTED`]) to `linker`.
+pub(super) fn add_to_linker(
+    linker: &mut Linker<PluginState>,
+    version: &str,
+) -> wasmtime::Result<()> {
+    match version {
+        v0_1::VERSION => v0_1::add_to_linker(linker),
+        v0_2::VERSION => v0_2::add_to_linker(linker),
+        other => Err(wasmtime::format_err!("unsupported WIT version {other}")),
+    }
 }
 
 /// The supported version a component exporting `found` is served by:
@@ -41,7 +51,11 @@ pub(super) fn version_for(found: &str) -> Result<&'static str, PluginFailure> {
         .find(|supported| compatible(found, supported))
         .ok_or_else(|| PluginFailure::Incompatible {
             found: found.to_owned(),
-            supported: SUPPORTED.join(", "),
+            supported: SUPPORTED
+                .iter()
+                .map(|v| format!("authhost:provider@{v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
@@ -60,6 +74,7 @@ fn compatible(found: &str, supported: &str) -> bool {
 /// A linked component of some supported version, ready to instantiate.
 pub(super) enum ProviderPre {
     V0_1(v0_1::PluginPre<PluginState>),
+    V0_2(v0_2::PluginPre<PluginState>),
 }
 
 impl ProviderPre {
@@ -70,6 +85,7 @@ impl ProviderPre {
     ) -> wasmtime::Result<ProviderPre> {
         match version {
             v0_1::VERSION => Ok(ProviderPre::V0_1(v0_1::PluginPre::new(pre)?)),
+            v0_2::VERSION => Ok(ProviderPre::V0_2(v0_2::PluginPre::new(pre)?)),
             other => Err(wasmtime::format_err!("unsupported WIT version {other}")),
         }
     }
@@ -80,6 +96,7 @@ impl ProviderPre {
     ) -> wasmtime::Result<Provider> {
         match self {
             ProviderPre::V0_1(pre) => Ok(Provider::V0_1(pre.instantiate_async(store).await?)),
+            ProviderPre::V0_2(pre) => Ok(Provider::V0_2(pre.instantiate_async(store).await?)),
         }
     }
 }
@@ -87,6 +104,17 @@ impl ProviderPre {
 /// An instantiated provider of some supported version.
 pub(super) enum Provider {
     V0_1(v0_1::Plugin),
+    V0_2(v0_2::Plugin),
+}
+
+/// Calls the export `$f` of whichever version `$self` is.
+macro_rules! dispatch {
+    ($self:ident, $f:ident($($arg:expr),*)) => {
+        match $self {
+            Provider::V0_1(p) => v0_1::$f(p, $($arg),*).await,
+            Provider::V0_2(p) => v0_2::$f(p, $($arg),*).await,
+        }
+    };
 }
 
 impl Provider {
@@ -94,9 +122,7 @@ impl Provider {
         &self,
         store: &mut Store<PluginState>,
     ) -> wasmtime::Result<Metadata> {
-        match self {
-            Provider::V0_1(p) => v0_1::describe(p, store).await,
-        }
+        dispatch!(self, describe(store))
     }
 
     pub(super) async fn login(
@@ -105,19 +131,40 @@ impl Provider {
         method: &str,
         options: &[(String, String)],
     ) -> wasmtime::Result<Result<Credential, WitError>> {
-        match self {
-            Provider::V0_1(p) => v0_1::login(p, store, method, options).await,
-        }
+        dispatch!(self, login(store, method, options))
     }
 
     pub(super) async fn resolve(
         &self,
         store: &mut Store<PluginState>,
         reason: Reason,
+        stored: Option<&Credential>,
     ) -> wasmtime::Result<Result<Resolved, WitError>> {
-        match self {
-            Provider::V0_1(p) => v0_1::resolve(p, store, reason).await,
-        }
+        dispatch!(self, resolve(store, reason, stored))
+    }
+
+    pub(super) async fn refresh(
+        &self,
+        store: &mut Store<PluginState>,
+        stored: &Credential,
+    ) -> wasmtime::Result<Result<Credential, WitError>> {
+        dispatch!(self, refresh(store, stored))
+    }
+
+    pub(super) async fn check(
+        &self,
+        store: &mut Store<PluginState>,
+        credential: &Credential,
+    ) -> wasmtime::Result<Result<AccountInfo, WitError>> {
+        dispatch!(self, check(store, credential))
+    }
+
+    pub(super) async fn revoke(
+        &self,
+        store: &mut Store<PluginState>,
+        stored: &Credential,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        dispatch!(self, revoke(store, stored))
     }
 }
 
@@ -132,7 +179,17 @@ pub struct Metadata {
     pub description: String,
     pub methods: Vec<Method>,
     pub capabilities: Vec<String>,
+    /// The optional exports it implements (0.1.0 has only `resolve`).
     pub resolves: bool,
+    #[serde(default)]
+    pub refreshes: bool,
+    #[serde(default)]
+    pub checks: bool,
+    #[serde(default)]
+    pub revokes: bool,
+    /// Whether `resolve` receives the stored credential (0.2.0 on).
+    #[serde(default)]
+    pub resolves_from_stored: bool,
 }
 
 /// One login method as the plugin described it, unchecked.
@@ -151,8 +208,9 @@ pub enum Reason {
     Refresh,
 }
 
-/// A credential as a plugin returned it, unchecked.
-pub enum Credential {
+/// The secret of a credential as a plugin returned it, unchecked.
+#[derive(Clone)]
+pub enum Secret {
     ApiKey(String),
     OAuth {
         access: String,
@@ -161,10 +219,25 @@ pub enum Credential {
     },
 }
 
+/// A credential as a plugin returned it (unchecked), or as the host hands
+/// it to a plugin.
+#[derive(Clone)]
+pub struct Credential {
+    pub secret: Secret,
+    pub extra: Vec<(String, String)>,
+}
+
 /// What `resolve` returned.
 pub struct Resolved {
     pub credential: Credential,
     pub cache_until: Option<u64>,
+}
+
+/// What `check` returned, unchecked.
+pub struct AccountInfo {
+    pub account: Option<String>,
+    pub expires: Option<u64>,
+    pub details: Vec<(String, String)>,
 }
 
 /// The contract's `error` variant; also what the shared import
@@ -189,6 +262,7 @@ mod tests {
         assert!(compatible("0.1.0", "0.1.0"));
         assert!(compatible("0.1.3", "0.1.0"));
         assert!(!compatible("0.2.0", "0.1.0"));
+        assert_eq!(version_for("0.2.3").unwrap(), "0.2.0");
         assert!(!compatible("1.0.0", "0.1.0"));
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("x", "0.1.0"));

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Runs a command at a real pseudo-terminal and plays a script against it.
+
+    drive.py --timeout SECONDS --script JSON -- COMMAND [ARG...]
+
+The script is a JSON list of steps:
+
+    ["expect", TEXT]   wait until TEXT has appeared in the output (since the
+                       previous expect)
+    ["send", TEXT]     type TEXT (use "\\n" for Enter, "\\u0003" for Ctrl-C)
+    ["sleep", SECONDS] wait
+
+The command's stdin, stdout and stderr are the terminal, as for a person at
+a keyboard (so a program that opens /dev/tty gets this terminal too). The
+whole transcript is printed on stdout when the command ends; the exit status
+is the command's (128 + N for signal N), or 124 when a step or the command
+timed out (the command is killed).
+"""
+
+import argparse
+import json
+import os
+import pty
+import select
+import signal
+import sys
+import time
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--script", default="[]")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    steps = json.loads(args.script)
+    deadline = time.monotonic() + args.timeout
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(command[0], command)
+
+    transcript = bytearray()
+    seen = 0  # where the next `expect` starts looking
+
+    def pump(wait):
+        """Reads what the command wrote within `wait` seconds; False at EOF."""
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            return True
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return False
+        if not data:
+            return False
+        transcript.extend(data)
+        return True
+
+    def finish(status):
+        sys.stdout.write(transcript.decode("utf-8", "replace"))
+        sys.stdout.flush()
+        sys.exit(status)
+
+    def timed_out(what):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        transcript.extend(("\n[drive.py: timed out %s]\n" % what).encode())
+        finish(124)
+
+    alive = True
+    for step in steps:
+        kind, value = step[0], step[1]
+        if kind == "expect":
+            needle = value.encode()
+            while transcript.find(needle, seen) < 0:
+                if time.monotonic() > deadline:
+                    timed_out("waiting for %r" % value)
+                if not alive:
+                    transcript.extend(b"\n[drive.py: ended before %r]\n" % needle)
+                    break
+                alive = pump(0.05)
+            found = transcript.find(needle, seen)
+            if found >= 0:
+                seen = found + len(needle)
+        elif kind == "send":
+            os.write(fd, value.encode())
+        elif kind == "sleep":
+            end = time.monotonic() + float(value)
+            while alive and time.monotonic() < end:
+                alive = pump(0.05)
+        else:
+            raise SystemExit("unknown step %r" % kind)
+
+    while alive:
+        if time.monotonic() > deadline:
+            timed_out("waiting for the command to end")
+        alive = pump(0.05)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            timed_out("waiting for the command to exit")
+        time.sleep(0.02)
+    if os.WIFSIGNALED(status):
+        finish(128 + os.WTERMSIG(status))
+    finish(os.WEXITSTATUS(status))
+
+
+if __name__ == "__main__":
+    main()
