@@ -30,6 +30,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("shell-helper", "shell_helper.wasm"),
     ("openrouter", "openrouter.wasm"),
     ("oauth2-provider", "oauth2.wasm"),
+    ("api-key", "api_key.wasm"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -753,6 +753,57 @@ fn a_pasted_url_of_another_login_is_reported_and_the_wait_goes_on() {
     assert_eq!(login.fake.keys().len(), 1);
 }
 
+/// The paste fallback at a real terminal: while the login waits for the
+/// browser, the redirect URL pasted at the terminal completes it.
+#[test]
+fn pasting_the_redirect_url_at_a_real_terminal_completes_the_login() {
+    use support::pty::{Step, run_command_at_terminal};
+    let login = Login::new(Mode::Approve);
+    let paste = login.home.path().join("paste.txt");
+    let url_file = login.url_file.clone();
+    let paste_file = paste.clone();
+    // The browser elsewhere: it follows the login URL to OpenRouter's
+    // redirect, which the user copies.
+    let browser = std::thread::spawn(move || {
+        for _ in 0..600 {
+            if let Ok(url) = std::fs::read_to_string(&url_file)
+                && !url.trim().is_empty()
+            {
+                let (status, _, redirect) = curl(url.trim());
+                assert_eq!(status, 302);
+                std::fs::write(&paste_file, redirect).unwrap();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no login URL recorded");
+    });
+    let record = format!(
+        "BROWSER={}",
+        support::workspace_root()
+            .join("tests/openrouter/record-url.sh")
+            .display()
+    );
+    let url_env = format!("AUTHHOST_TEST_URL_FILE={}", login.url_file.display());
+    let command = [
+        "env",
+        &record,
+        &url_env,
+        support::authhost_bin(),
+        "login",
+        "openrouter",
+    ];
+    let steps = [
+        Step::Expect("paste the redirect URL"),
+        Step::SendFile(&paste),
+        Step::Expect("Logged in to openrouter"),
+    ];
+    let out = run_command_at_terminal(&login.home, &command, &steps, 60);
+    browser.join().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(login.fake.keys().len(), 1);
+}
+
 #[test]
 fn pasting_just_the_code_completes_the_login() {
     let (login, _) =

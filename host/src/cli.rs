@@ -1,5 +1,6 @@
 //! Command-line parsing and output. All work is done by [`authhost::Host`].
 
+mod picker;
 mod status;
 
 use std::io::Write;
@@ -16,7 +17,13 @@ use clap::{Parser, Subcommand};
 /// plugins/, cache/), otherwise in the platform's config, data and cache
 /// directories.
 #[derive(Debug, Parser)]
-#[command(name = "authhost", version, max_term_width = 100, after_help = EXIT_CODES)]
+#[command(
+    name = "authhost",
+    version,
+    max_term_width = 100,
+    after_help = EXIT_CODES,
+    after_long_help = LONG_HELP
+)]
 struct Cli {
     /// Log more to stderr: -v for debug, -vv for trace. Secrets are never
     /// logged.
@@ -37,6 +44,33 @@ Exit codes:
        (run `authhost login PROVIDER`)
   130  cancelled (Ctrl-C, or a prompt closed)";
 
+/// `--help`: examples, the environment and the exit codes.
+const LONG_HELP: &str = "\
+Examples:
+  authhost login                          pick a provider and log in
+  authhost login anthropic                paste an Anthropic API key (no echo)
+  printf %s \"$KEY\" | authhost login openai --method api-key
+  authhost login openrouter               OpenRouter's OAuth login in your browser
+  authhost token anthropic                print the key, for another tool's key helper
+  authhost status --check                 who each key belongs to, its expiry and usage
+  authhost completions bash > ~/.local/share/bash-completion/completions/authhost
+
+Environment:
+  AUTHHOST_HOME   keep every file under this directory (see `authhost paths`)
+  AUTHHOST_LOG    a log filter, e.g. `authhost=debug` or `trace` (overrides -v)
+  BROWSER         the command that opens login pages (the URL is its last argument)
+  NO_COLOR        no colour in log lines (there is none when stderr is not a terminal)
+
+Exit codes:
+  0    success
+  1    error
+  2    usage error (unknown command or option)
+  4    login needed: no credential, or the login expired or was revoked
+       (run `authhost login PROVIDER`)
+  130  cancelled (Ctrl-C, or a prompt closed)";
+
+/// Exit code: a usage error (as clap uses it).
+const EXIT_USAGE: u8 = 2;
 /// Exit code: the user must log in (as `gh` uses it).
 const EXIT_LOGIN_NEEDED: u8 = 4;
 /// Exit code: cancelled.
@@ -46,8 +80,9 @@ const EXIT_CANCELLED: u8 = 130;
 enum Command {
     /// Log in to a provider and store the credential.
     Login {
-        /// The provider, e.g. `openrouter`.
-        provider: String,
+        /// The provider, e.g. `anthropic` or `openrouter`; without one, a
+        /// list to pick from (at a terminal).
+        provider: Option<String>,
         /// The login method (see `authhost plugins list`); `api-key` reads a
         /// key from stdin, or prompts without echo at a terminal.
         #[arg(long)]
@@ -55,6 +90,9 @@ enum Command {
         /// Print the login URL instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
+        /// Replace a stored credential without asking.
+        #[arg(long)]
+        force: bool,
     },
     /// Remove a provider's stored and cached credentials.
     Logout {
@@ -96,6 +134,20 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Print where authhost keeps its files.
+    Paths {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script: `authhost completions bash >
+    /// ~/.local/share/bash-completion/completions/authhost`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `authhost man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +175,21 @@ enum PluginsCommand {
         id: String,
         /// Capabilities: process[:NAME], loopback[:PORT], browser, prompt,
         /// http:SCHEME://HOST[:PORT].
+        #[arg(
+            required_unless_present = "all_requested",
+            conflicts_with = "all_requested"
+        )]
+        capabilities: Vec<authhost::capability::Capability>,
+        /// Grant everything the plugin requests (as `plugins inspect` lists
+        /// it), after showing what that is.
+        #[arg(long)]
+        all_requested: bool,
+    },
+    /// Take capabilities back from a folder plugin.
+    Revoke {
+        /// The plugin id.
+        id: String,
+        /// The capabilities, as granted.
         #[arg(required = true)]
         capabilities: Vec<authhost::capability::Capability>,
     },
@@ -132,6 +199,21 @@ enum PluginsCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "authhost", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => report(&anyhow::Error::new(e).context("cannot write the manual page")),
+            };
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -146,9 +228,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // authhost's own lines only, up to -vv; the engine's (wasmtime,
+    // cranelift, the HTTP client) at -vvv or through AUTHHOST_LOG.
     let default = match verbose {
-        0 => "warn",
-        1 => "authhost=debug,info",
+        0 => "authhost=warn",
+        1 => "authhost=debug",
+        2 => "authhost=trace",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHHOST_LOG")
@@ -203,8 +288,16 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             provider,
             method,
             no_browser,
+            force,
         } => {
-            let mut options = LoginOptions::default().no_browser(no_browser);
+            let provider = match provider {
+                Some(provider) => provider,
+                None => match picker::pick(host).await? {
+                    Some(provider) => provider,
+                    None => return Ok(ExitCode::from(EXIT_USAGE)),
+                },
+            };
+            let mut options = LoginOptions::default().no_browser(no_browser).force(force);
             if let Some(method) = method {
                 options = options.method(method);
             }
@@ -221,7 +314,18 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 Saved::Cached(None) => "the helper works; its key is not cached".to_owned(),
                 _ => "saved".to_owned(),
             };
-            eprintln!("Logged in to {provider} ({}; {saved})", outcome.kind);
+            for warning in &outcome.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let verb = if outcome.replaced {
+                "replaced the stored credential"
+            } else {
+                "logged in"
+            };
+            eprintln!(
+                "Logged in to {provider} ({}; {saved}; {verb})",
+                outcome.kind
+            );
         }
         Command::Logout { provider } => {
             let outcome = host.logout(&provider).await?;
@@ -272,10 +376,67 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Paths { json } => {
+            let paths = host.paths();
+            let rows = [
+                ("config", paths.config_file.clone()),
+                ("store", paths.store_file.clone()),
+                ("plugins", paths.plugins_dir.clone()),
+                ("cache", paths.cache_dir.clone()),
+            ];
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = rows
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
+                    .collect();
+                print_json(&map)?;
+            } else {
+                for (name, path) in rows {
+                    println!("{name:<8} {}", path.display());
+                }
+            }
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the host opens"),
         Command::Plugins {
-            command: PluginsCommand::Grant { id, capabilities },
+            command: PluginsCommand::Revoke { id, capabilities },
         } => {
             let file = &host.paths().config_file;
+            let removed = host.revoke(&id, &capabilities).await?;
+            if removed.is_empty() {
+                eprintln!("{id} had none of those grants");
+            } else {
+                let removed: Vec<String> = removed.iter().map(ToString::to_string).collect();
+                eprintln!(
+                    "Revoked {} from {id} in {}",
+                    removed.join(", "),
+                    file.display()
+                );
+            }
+        }
+        Command::Plugins {
+            command:
+                PluginsCommand::Grant {
+                    id,
+                    capabilities,
+                    all_requested,
+                },
+        } => {
+            let file = &host.paths().config_file;
+            let capabilities = if all_requested {
+                let requested = host.requested(&id).await?;
+                let shown: Vec<String> = requested.iter().map(ToString::to_string).collect();
+                eprintln!(
+                    "{id} requests: {}",
+                    if shown.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        shown.join(", ")
+                    }
+                );
+                requested
+            } else {
+                capabilities
+            };
             let added = host.grant(&id, &capabilities).await?;
             if added.is_empty() {
                 eprintln!("{id} already had those grants");

@@ -11,9 +11,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No provider of that name is configured and no plugin has that id.
-    #[error("unknown provider `{0}` (see `authhost list`)")]
-    UnknownProvider(String),
+    /// No provider of that name is configured, in the catalog, or stored,
+    /// and no plugin has that id.
+    #[error("unknown provider `{provider}`{}", did_you_mean(suggestion))]
+    UnknownProvider {
+        /// The name asked for.
+        provider: String,
+        /// The known name closest to it, if one is close.
+        suggestion: Option<String>,
+    },
 
     /// The provider is configured to use a plugin that is not installed.
     #[error(
@@ -109,6 +115,12 @@ pub enum Error {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
+
+    /// `login --method api-key` read no key: stdin was empty or closed.
+    #[error(
+        "no API key was given for `{0}`: paste it at the prompt, or pipe it on stdin (`printf %s \"$KEY\" | authhost login {0} --method api-key`)"
+    )]
+    NoKeyGiven(String),
 }
 
 impl Error {
@@ -171,7 +183,13 @@ impl Error {
     /// kind and message.
     pub(crate) fn duplicate(&self) -> Error {
         match self {
-            Error::UnknownProvider(p) => Error::UnknownProvider(p.clone()),
+            Error::UnknownProvider {
+                provider,
+                suggestion,
+            } => Error::UnknownProvider {
+                provider: provider.clone(),
+                suggestion: suggestion.clone(),
+            },
             Error::UnknownPlugin { provider, plugin } => Error::UnknownPlugin {
                 provider: provider.clone(),
                 plugin: plugin.clone(),
@@ -213,7 +231,15 @@ impl Error {
                 error: error.clone(),
             },
             Error::Cancelled => Error::Cancelled,
+            Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
         }
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(name) => format!("; did you mean `{name}`? (see `authhost list`)"),
+        None => " (see `authhost list`)".to_owned(),
     }
 }
 

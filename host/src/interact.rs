@@ -27,6 +27,13 @@ pub trait Interaction: Send + Sync {
     /// showing `label` first. Never resolves when no input can come; the
     /// caller races it against its other event.
     fn pasted_line<'a>(&'a self, label: &'a str) -> BoxFuture<'a, String>;
+
+    /// Asks a yes/no question. `None` when nobody can be asked (no
+    /// terminal): the caller goes on as a script would want.
+    fn confirm<'a>(&'a self, question: &'a str) -> BoxFuture<'a, Option<bool>> {
+        let _ = question;
+        Box::pin(async { None })
+    }
 }
 
 /// An [`Interaction`] that shows nothing and answers no prompt.
@@ -86,6 +93,30 @@ impl Interaction for Terminal {
                 eprint!("{label}");
             }
             next_stdin_line().await
+        })
+    }
+
+    fn confirm<'a>(&'a self, question: &'a str) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(async move {
+            if !std::io::stdin().is_terminal() {
+                return None;
+            }
+            eprint!("{question} [y/N] ");
+            #[cfg(unix)]
+            let answer = terminal::any_line().await.unwrap_or_default();
+            #[cfg(not(unix))]
+            let answer = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+            Some(matches!(
+                answer.trim().to_ascii_lowercase().as_str(),
+                "y" | "yes"
+            ))
         })
     }
 
@@ -177,6 +208,21 @@ mod terminal {
                 return Some(line.to_owned());
             }
         }
+    }
+
+    /// The next line typed at the terminal, empty or not; `None` at end of
+    /// input.
+    pub(super) async fn any_line() -> Option<String> {
+        let given_up = Arc::new(AtomicBool::new(false));
+        let _guard = GiveUp(given_up.clone());
+        let flag = given_up.clone();
+        tokio::task::spawn_blocking(move || {
+            let stdin = std::io::stdin();
+            read_line(stdin.as_fd(), &flag)
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Asks for a secret at the controlling terminal with echo off; echo is

@@ -31,6 +31,7 @@
 mod api;
 mod browser;
 pub mod capability;
+pub mod catalog;
 mod component_file;
 mod config;
 pub mod credential;

@@ -9,6 +9,9 @@ The script is a JSON list of steps:
                        previous expect)
     ["send", TEXT]     type TEXT (use "\\n" for Enter, "\\u0003" for Ctrl-C)
     ["sleep", SECONDS] wait
+    ["send_file", PATH] wait until the file PATH exists and is not empty, then
+                       type its contents and Enter (for text another thread
+                       of the test makes meanwhile)
 
 The command's stdin, stdout and stderr are the terminal, as for a person at
 a keyboard (so a program that opens /dev/tty gets this terminal too). The
@@ -88,6 +91,16 @@ def main():
                 seen = found + len(needle)
         elif kind == "send":
             os.write(fd, value.encode())
+        elif kind == "send_file":
+            while not (os.path.exists(value) and os.path.getsize(value) > 0):
+                if time.monotonic() > deadline:
+                    timed_out("waiting for the file %s" % value)
+                if alive:
+                    alive = pump(0.05)
+                else:
+                    time.sleep(0.05)
+            with open(value, "rb") as f:
+                os.write(fd, f.read().strip() + b"\n")
         elif kind == "sleep":
             end = time.monotonic() + float(value)
             while alive and time.monotonic() < end:

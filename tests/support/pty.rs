@@ -12,6 +12,9 @@ pub enum Step<'a> {
     Expect(&'a str),
     /// Type this (`"\n"` is Enter, `"\u{3}"` is Ctrl-C).
     Send(&'a str),
+    /// Wait until this file exists and is not empty, then type its
+    /// contents and Enter (text another thread of the test makes).
+    SendFile(&'a std::path::Path),
 }
 
 /// Runs `authhost ARGS` in `home` at a pseudo-terminal, playing `steps`;
@@ -36,6 +39,7 @@ pub fn run_command_at_terminal(
         .map(|step| match step {
             Step::Expect(text) => serde_json::json!(["expect", text]),
             Step::Send(text) => serde_json::json!(["send", text]),
+            Step::SendFile(path) => serde_json::json!(["send_file", path.display().to_string()]),
         })
         .collect();
     Command::new("python3")

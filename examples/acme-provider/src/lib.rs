@@ -81,6 +81,9 @@ impl Provider for Acme {
             // The optional exports this provider implements; authhost calls
             // no other.
             features: Features::REFRESH | Features::CHECK,
+            // The keys of `[providers.acme]` it reads: authhost refuses
+            // others (a typo) before the plugin runs.
+            options: Some(["base_url"].map(String::from).to_vec()),
         }
     }
 

@@ -125,13 +125,15 @@ impl Host {
             }
         };
         if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
-            return self.login_with_pasted_key(provider).await;
+            return self.login_with_pasted_key(provider, options.force).await;
         }
         if method.kind == MethodKind::Helper {
             self.credentials.resolve_at_login(provider, self).await?;
             return Ok(LoginOutcome {
                 kind: CredentialKind::Api,
                 saved: Saved::Cached(self.credentials.cached_until(provider)),
+                replaced: false,
+                warnings: Vec::new(),
             });
         }
         let mut instance = self.instance(&plugin, provider).await?;
@@ -147,6 +149,7 @@ impl Host {
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, credential)?;
         let kind = credential.kind();
+        let replaced = self.credentials.stored_entry(provider)?.is_some();
         // A plugin that resolves derives its tokens from what its login
         // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
         let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
@@ -162,27 +165,52 @@ impl Host {
         Ok(LoginOutcome {
             kind,
             saved: Saved::Stored,
+            replaced,
+            warnings: Vec::new(),
         })
     }
 
-    async fn login_with_pasted_key(&self, provider: &str) -> Result<LoginOutcome, Error> {
-        let label = format!("API key for {provider}: ");
-        let key = self
-            .interaction
-            .prompt(&label, true)
-            .await
-            .ok_or(Error::Cancelled)?;
-        let key = SecretString::from(key.trim().to_owned());
-        if key.expose_secret().is_empty() {
-            return Err(Error::Provider {
-                provider: provider.to_owned(),
-                error: ProviderError::Other("the API key is empty".into()),
-            });
-        }
+    /// Reads a key the user pastes (or pipes), checks it, and stores it. A
+    /// stored credential is replaced only with `force`, or when the user
+    /// confirms at a terminal, or when nobody can be asked (a script).
+    async fn login_with_pasted_key(
+        &self,
+        provider: &str,
+        force: bool,
+    ) -> Result<LoginOutcome, Error> {
+        let entry = crate::catalog::get(provider);
+        let label = match entry {
+            Some(entry) => format!("API key for {}: ", entry.name),
+            None => format!("API key for {provider}: "),
+        };
+        let replaced = match self.credentials.stored_entry(provider)? {
+            Some(stored) if !force => {
+                let question = format!(
+                    "{provider} already has a stored {}. Replace it?",
+                    stored.credential.kind()
+                );
+                if self.interaction.confirm(&question).await == Some(false) {
+                    return Err(Error::Cancelled);
+                }
+                true
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let Some(key) = self.interaction.prompt(&label, true).await else {
+            return Err(Error::NoKeyGiven(provider.to_owned()));
+        };
+        let key = check_pasted_key(provider, key)?;
+        let warnings = entry
+            .and_then(|e| e.prefix_warning(key.expose_secret()))
+            .into_iter()
+            .collect();
         self.credentials.store_key(provider, key).await?;
         Ok(LoginOutcome {
             kind: CredentialKind::Api,
             saved: Saved::Stored,
+            replaced,
+            warnings,
         })
     }
 
@@ -197,7 +225,9 @@ impl Host {
             Ok(plugin) => Some(plugin),
             // A credential stored for a provider whose plugin is gone can
             // still be removed.
-            Err(Error::UnknownProvider(_) | Error::UnknownPlugin { .. }) if stored.is_some() => {
+            Err(Error::UnknownProvider { .. } | Error::UnknownPlugin { .. })
+                if stored.is_some() =>
+            {
                 None
             }
             Err(error) => return Err(error),
@@ -205,7 +235,10 @@ impl Host {
         if let (Some(plugin), Some(stored)) = (&plugin, &stored)
             && plugin.metadata.revokes
         {
-            match self.revoke(plugin, provider, &stored.credential).await {
+            match self
+                .revoke_at_service(plugin, provider, &stored.credential)
+                .await
+            {
                 Ok(()) => outcome.revoked = true,
                 Err(error) => outcome.revoke_error = Some(error.to_string()),
             }
@@ -214,7 +247,7 @@ impl Host {
         Ok(outcome)
     }
 
-    async fn revoke(
+    async fn revoke_at_service(
         &self,
         plugin: &Plugin,
         provider: &str,
@@ -255,7 +288,7 @@ impl Host {
         let known = self.config.providers.contains_key(provider) || stored.contains_key(provider);
         let plugins = self.loaded_plugins().await;
         if !known && !plugins.contains_key(self.config.plugin_of(provider)) {
-            return Err(Error::UnknownProvider(provider.to_owned()));
+            return Err(self.unknown_provider(provider).await);
         }
         Ok(self.status_of(
             provider,
@@ -364,8 +397,16 @@ impl Host {
                 status.error = Some("its entry in the credential store is not readable".into());
             }
         }
-        if plugin.is_none() {
-            status.error = Some(format!("plugin `{plugin_id}` is not installed"));
+        match plugin {
+            None => status.error = Some(format!("plugin `{plugin_id}` is not installed")),
+            Some(plugin) => {
+                if let Err(error) = self.check_options(name, plugin) {
+                    status.error = Some(match error {
+                        Error::Config { message, .. } => message,
+                        other => other.to_string(),
+                    });
+                }
+            }
         }
         let expired = status
             .expires
@@ -378,8 +419,11 @@ impl Host {
         status
     }
 
-    /// Every plugin, built-in first, with its grants and load errors.
+    /// Every plugin, built-in first, with its grants and load errors. The
+    /// plugins folder is created when missing, so that the user sees where
+    /// to put one.
     pub async fn plugins(&self) -> Result<Vec<PluginInfo>, Error> {
+        crate::store::create_private_dir(&self.paths.plugins_dir)?;
         let mut infos = Vec::new();
         for (id, plugin) in self.plugins.builtins().await {
             infos.push(match plugin {
@@ -438,9 +482,34 @@ impl Host {
         crate::config::add_grants(&self.paths.config_file, id, capabilities, digest.as_deref())
     }
 
+    /// Takes `capabilities` back from the folder plugin `id` in
+    /// `config.toml`; returns those it had.
+    pub async fn revoke(
+        &self,
+        id: &str,
+        capabilities: &[Capability],
+    ) -> Result<Vec<Capability>, Error> {
+        crate::config::remove_grants(&self.paths.config_file, id, capabilities)
+    }
+
+    /// What the folder plugin `id` requests, for the provider named like it
+    /// (`http:{OPTION}` templates filled in), as `plugins inspect` shows it.
+    pub async fn requested(&self, id: &str) -> Result<Vec<Capability>, Error> {
+        let Some(plugin) = self.plugins.get(id).await? else {
+            return Err(Error::UnknownPlugin {
+                provider: id.to_owned(),
+                plugin: id.to_owned(),
+            });
+        };
+        let decision = policy::decide(&plugin, self.config.provider(id).as_deref(), &self.config);
+        let mut requested = decision.effective;
+        requested.extend(decision.missing);
+        Ok(requested)
+    }
+
     fn info(&self, plugin: &Plugin) -> PluginInfo {
         let id = &plugin.metadata.id;
-        let decision = policy::decide(plugin, self.config.providers.get(id), &self.config);
+        let decision = policy::decide(plugin, self.config.provider(id).as_deref(), &self.config);
         PluginInfo {
             id: id.clone(),
             source: plugin.source.describe(),
@@ -461,7 +530,9 @@ impl Host {
         plugin: &Plugin,
         provider: &str,
     ) -> Result<crate::runtime::Instance, Error> {
-        let provider_config = self.config.providers.get(provider);
+        self.check_options(provider, plugin)?;
+        let provider_config = self.config.provider(provider);
+        let provider_config = provider_config.as_deref();
         let config_json = provider_config
             .map(|p| serde_json::Value::Object(p.options.clone()).to_string())
             .unwrap_or_else(|| "{}".into());
@@ -474,6 +545,43 @@ impl Host {
         Ok(instance)
     }
 
+    /// Refuses keys of `[providers.NAME]` that the provider's plugin does
+    /// not read (when its metadata says which it reads): a typo such as
+    /// `comand` is named with the table and the file before the plugin runs.
+    fn check_options(&self, provider: &str, plugin: &Plugin) -> Result<(), Error> {
+        let (Some(table), Some(known)) = (
+            self.config.providers.get(provider),
+            &plugin.metadata.options,
+        ) else {
+            return Ok(());
+        };
+        let Some(unknown) = table.options.keys().find(|k| !known.contains(k)) else {
+            return Ok(());
+        };
+        let shown = |k: &str| crate::sanitize::plugin_text(k, 64);
+        let known_set: BTreeSet<String> = known.iter().cloned().collect();
+        let hint = match closest(unknown, &known_set) {
+            Some(near) => format!("; did you mean `{}`?", shown(&near)),
+            None => String::new(),
+        };
+        let reads = match known.as_slice() {
+            [] => "no options".to_owned(),
+            keys => keys
+                .iter()
+                .map(|k| format!("`{}`", shown(k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        Err(Error::Config {
+            path: self.paths.config_file.clone(),
+            message: format!(
+                "[providers.{provider}] has an unknown key `{}`{hint} (plugin `{}` reads {reads})",
+                shown(unknown),
+                plugin.metadata.id
+            ),
+        })
+    }
+
     /// The plugin implementing `provider`.
     async fn plugin_for(&self, provider: &str) -> Result<Arc<Plugin>, Error> {
         let plugin_id = self.config.plugin_of(provider);
@@ -483,9 +591,76 @@ impl Host {
                 provider: provider.to_owned(),
                 plugin: plugin_id.to_owned(),
             }),
-            None => Err(Error::UnknownProvider(provider.to_owned())),
+            None => Err(self.unknown_provider(provider).await),
         }
     }
+
+    /// The error for a provider name authhost does not know, with the
+    /// closest known name when one is close (a typo).
+    async fn unknown_provider(&self, provider: &str) -> Error {
+        let mut known: BTreeSet<String> = self.config.providers.keys().cloned().collect();
+        known.extend(crate::catalog::entries().iter().map(|e| e.id.clone()));
+        known.extend(
+            crate::plugins::INTERNAL_PLUGINS
+                .iter()
+                .map(|b| b.id.to_owned()),
+        );
+        known.extend(
+            self.credentials
+                .stored()
+                .unwrap_or_default()
+                .keys()
+                .cloned(),
+        );
+        known.extend(
+            self.plugins
+                .folder()
+                .await
+                .plugins
+                .iter()
+                .map(|p| p.metadata.id.clone()),
+        );
+        Error::UnknownProvider {
+            provider: crate::sanitize::short(provider),
+            suggestion: closest(provider, &known),
+        }
+    }
+}
+
+/// A pasted key, trimmed; refused with a reason (never the key itself)
+/// when it is empty or has spaces or control characters inside.
+fn check_pasted_key(provider: &str, key: String) -> Result<SecretString, Error> {
+    let refuse = |why: &str| Error::Provider {
+        provider: provider.to_owned(),
+        error: ProviderError::Other(format!("the pasted key {why}; nothing was stored")),
+    };
+    let key = SecretString::from(key.trim().to_owned());
+    let text = key.expose_secret();
+    if text.is_empty() {
+        return Err(Error::NoKeyGiven(provider.to_owned()));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(refuse(
+            "contains a control character (a terminal escape or a tab?)",
+        ));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(refuse(
+            "contains a space or a line break: paste the key alone",
+        ));
+    }
+    Ok(key)
+}
+
+/// The name in `known` closest to `name`, when it is close enough to be a
+/// typo of it.
+fn closest(name: &str, known: &BTreeSet<String>) -> Option<String> {
+    known
+        .iter()
+        .map(|k| (strsim::normalized_damerau_levenshtein(name, k), k))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.clone())
 }
 
 /// The plugin side of [`Credentials::token`].

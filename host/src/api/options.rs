@@ -65,9 +65,19 @@ pub struct LoginOptions {
     pub method: Option<String>,
     /// Print the URL instead of opening a browser.
     pub no_browser: bool,
+    /// Replace a stored credential without asking (a pasted key; at a
+    /// terminal the user is asked otherwise).
+    pub force: bool,
 }
 
 impl LoginOptions {
+    /// Replaces a stored credential without asking (see
+    /// [`LoginOptions::force`]).
+    pub fn force(mut self, on: bool) -> LoginOptions {
+        self.force = on;
+        self
+    }
+
     /// Uses login method `id`.
     pub fn method(mut self, id: impl Into<String>) -> LoginOptions {
         self.method = Some(id.into());

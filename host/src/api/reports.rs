@@ -17,6 +17,11 @@ pub struct LoginOutcome {
     pub kind: CredentialKind,
     /// `Stored` in the credential store, or `Cached` (helper providers).
     pub saved: Saved,
+    /// Whether it replaced a stored credential.
+    pub replaced: bool,
+    /// What the user should know about the credential (a pasted key that
+    /// does not look like the vendor's keys), never the secret.
+    pub warnings: Vec<String>,
 }
 
 /// Where a login put its credential.

@@ -102,6 +102,56 @@ pub fn edit_grants(
     Ok((doc.to_string(), added))
 }
 
+/// Removes `grants` from `[plugins.ID] grant` in the file at `path`,
+/// keeping the rest of the file as it is. Returns the grants that were
+/// there.
+pub(crate) fn remove_grants(
+    path: &Path,
+    id: &str,
+    grants: &[Capability],
+) -> Result<Vec<Capability>, Error> {
+    use toml_edit::DocumentMut;
+
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    Config::parse(&text, path)?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let Some(array) = doc
+        .get_mut("plugins")
+        .and_then(|p| p.get_mut(id))
+        .and_then(|p| p.get_mut("grant"))
+        .and_then(|g| g.as_array_mut())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    array.retain(|v| {
+        let capability: Option<Capability> = v.as_str().and_then(|s| s.parse().ok());
+        match capability {
+            Some(c) if grants.contains(&c) => {
+                if !removed.contains(&c) {
+                    removed.push(c);
+                }
+                false
+            }
+            _ => true,
+        }
+    });
+    let edited = doc.to_string();
+    if edited != text {
+        files::write_atomic(path, edited.as_bytes(), Access::KeepExisting)?;
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +182,14 @@ mod tests {
             Config::load(&path).unwrap().plugins["other"].grant,
             caps[..1]
         );
+        let removed = remove_grants(&path, "acme", &caps[1..]).unwrap();
+        assert_eq!(removed, caps[1..]);
+        assert_eq!(
+            Config::load(&path).unwrap().plugins["acme"].grant,
+            caps[..1]
+        );
+        assert!(remove_grants(&path, "nobody", &caps).unwrap().is_empty());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my providers\n"), "{text}");
     }
 }

@@ -18,15 +18,18 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::Error;
 use crate::capability::Capability;
+use crate::catalog;
 
 mod grants;
-pub(crate) use grants::add_grants;
 #[cfg(fuzzing)]
 pub use grants::edit_grants;
+pub(crate) use grants::{add_grants, remove_grants};
 
 /// The parsed configuration.
 #[derive(Debug, Default, Clone)]
@@ -204,12 +207,38 @@ impl Config {
         })
     }
 
-    /// The plugin that implements provider `name`.
+    /// The plugin that implements provider `name`: the one its table names,
+    /// else the catalog's (for a well-known provider without a table), else
+    /// the plugin named like the provider.
     pub fn plugin_of<'a>(&'a self, name: &'a str) -> &'a str {
-        self.providers
-            .get(name)
-            .and_then(|p| p.plugin.as_deref())
-            .unwrap_or(name)
+        let from_catalog = || catalog::get(name).map_or(name, |entry| entry.plugin.as_str());
+        match self.providers.get(name).and_then(|t| t.plugin.as_deref()) {
+            Some(plugin) => plugin,
+            None => from_catalog(),
+        }
+    }
+
+    /// The options of provider `name`: its `[providers.NAME]` table, laid
+    /// over the catalog entry's options when both use the same plugin (see
+    /// `crate::catalog`). `None` when neither has any.
+    pub fn provider(&self, name: &str) -> Option<Cow<'_, ProviderConfig>> {
+        let table = self.providers.get(name);
+        let entry = catalog::get(name).filter(|e| e.plugin == self.plugin_of(name));
+        match (table, entry) {
+            (Some(table), None) => Some(Cow::Borrowed(table)),
+            (None, None) => None,
+            (table, Some(entry)) => {
+                let mut merged = ProviderConfig {
+                    plugin: Some(entry.plugin.clone()),
+                    options: entry.options.clone(),
+                };
+                if let Some(table) = table {
+                    merged.plugin.clone_from(&table.plugin);
+                    merged.options.extend(table.options.clone());
+                }
+                Some(Cow::Owned(merged))
+            }
+        }
     }
 }
 

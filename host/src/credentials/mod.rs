@@ -122,11 +122,14 @@ impl Credentials {
         ask: Ask,
         resolver: &impl Resolver,
     ) -> Result<Token, Error> {
+        let started = std::time::Instant::now();
         if !ask.refresh {
             if let Some(secret) = self.memo.get(provider) {
+                tracing::trace!(provider, "key from memory");
                 return Ok(Token::new(secret));
             }
             if let Some(secret) = self.local(provider)? {
+                tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
                 return Ok(Token::new(secret));
             }
         }
@@ -135,7 +138,10 @@ impl Credentials {
             .share(provider, self.renew(provider, ask.refresh, resolver))
             .await;
         match renewed {
-            Ok(credential) => Ok(Token::new(credential.secret().clone())),
+            Ok(credential) => {
+                tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the provider's plugin");
+                Ok(Token::new(credential.secret().clone()))
+            }
             Err(error) if ask.stale_on_error => match self.memo.last(provider) {
                 Some(secret) => {
                     tracing::warn!("{provider}: using the last credential obtained: {error}");
@@ -200,6 +206,7 @@ impl Credentials {
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
         if !forced && let Some(_secret) = self.local(provider)? {
+            tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
         self.drop_stale_cache(provider).await?;

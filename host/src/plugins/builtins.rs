@@ -39,6 +39,12 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/oauth2.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/oauth2.cwasm.id")),
     },
+    BuiltinPlugin {
+        id: "api-key",
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/api_key.wasm")),
+        precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/api_key.cwasm")),
+        precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/api_key.cwasm.id")),
+    },
 ];
 
 /// The built-in with id `id`.

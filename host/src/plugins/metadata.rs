@@ -67,6 +67,9 @@ pub struct PluginMetadata {
     /// Whether `resolve` is handed the stored credential (WIT 0.2.0 on).
     #[serde(skip)]
     pub(crate) resolves_from_stored: bool,
+    /// The options it reads from its `[providers.NAME]` table, when it
+    /// says; the host refuses other keys there.
+    pub options: Option<Vec<String>>,
 }
 
 impl PluginMetadata {
@@ -82,6 +85,7 @@ impl PluginMetadata {
 /// Bounds on what `describe` may return.
 const MAX_METHODS: usize = 32;
 const MAX_CAPABILITIES: usize = 64;
+const MAX_OPTIONS: usize = 128;
 const MAX_METADATA_TEXT: usize = 1024;
 /// The longest secret a plugin may return.
 const MAX_SECRET: usize = 64 << 10;
@@ -117,8 +121,14 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
                 .flat_map(|method| [&method.id, &method.label]),
         )
         .chain(&m.capabilities)
+        .chain(m.options.iter().flatten())
         .any(|text| text.len() > MAX_METADATA_TEXT);
-    if m.methods.len() > MAX_METHODS || m.capabilities.len() > MAX_CAPABILITIES || too_long {
+    let too_many_options = m.options.as_ref().is_some_and(|o| o.len() > MAX_OPTIONS);
+    if m.methods.len() > MAX_METHODS
+        || m.capabilities.len() > MAX_CAPABILITIES
+        || too_many_options
+        || too_long
+    {
         return Err(invalid(format!(
             "metadata over the limits ({MAX_METHODS} methods, {MAX_CAPABILITIES} capabilities, {MAX_METADATA_TEXT} bytes a text)"
         )));
@@ -168,6 +178,7 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
         checks: m.checks,
         revokes: m.revokes,
         resolves_from_stored: m.resolves_from_stored,
+        options: m.options,
     })
 }
 
@@ -389,6 +400,7 @@ mod tests {
             checks: false,
             revokes: false,
             resolves_from_stored: true,
+            options: None,
         }
     }
 

@@ -91,6 +91,7 @@ impl Provider for OAuth2 {
                 .map(String::from)
                 .collect(),
             features: Features::REFRESH | Features::CHECK | Features::REVOKE,
+            options: Some(options::KEYS.map(String::from).to_vec()),
         }
     }
 

@@ -40,6 +40,25 @@ pub const URL_OPTIONS: &[&str] = &[
 
 /// The provider's options (the keys of `[providers.NAME]` besides
 /// `plugin`). An unknown key is an error naming it.
+/// The keys of `[providers.NAME]` this provider reads (declared in its
+/// metadata, so the host names a typo before the plugin runs).
+pub const KEYS: [&str; 14] = [
+    "issuer",
+    "authorization_url",
+    "token_url",
+    "device_authorization_url",
+    "revocation_url",
+    "userinfo_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "audience",
+    "extra_params",
+    "callback_port",
+    "redirect_path",
+    "token",
+];
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
@@ -261,6 +280,26 @@ pub fn is_secure(url: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_declared_keys_are_the_fields() {
+        for key in KEYS {
+            let json = match key {
+                "client_id" => r#"{"client_id": "c"}"#.to_owned(),
+                "scopes" => format!(r#"{{"client_id": "c", "{key}": []}}"#),
+                "extra_params" => format!(r#"{{"client_id": "c", "{key}": {{}}}}"#),
+                "callback_port" => format!(r#"{{"client_id": "c", "{key}": 1}}"#),
+                "token" => format!(r#"{{"client_id": "c", "{key}": "access"}}"#),
+                _ => format!(r#"{{"client_id": "c", "{key}": "https://x.example"}}"#),
+            };
+            let parsed: Result<Options, _> = serde_json::from_str(&json);
+            assert!(
+                parsed.is_ok(),
+                "{key}: {:?}",
+                parsed.err().map(|e| e.to_string())
+            );
+        }
+    }
 
     fn parse(json: &str) -> Result<Options, String> {
         let options: Options = config::parse(json, "corp").map_err(|e| format!("{e:?}"))?;

@@ -129,6 +129,11 @@ impl Provider for OpenRouter {
                 format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
             ],
             features: Features::CHECK,
+            options: Some(
+                ["base_url", "callback_port", "timeout_ms"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
         }
     }
 

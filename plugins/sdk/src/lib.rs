@@ -25,6 +25,8 @@
 //!             capabilities: vec!["prompt".into()],
 //!             // `resolve`, `refresh`, `check`, `revoke`: none of them.
 //!             features: Features::empty(),
+//!             // The keys it reads from `[providers.NAME]` (none).
+//!             options: Some(vec![]),
 //!         }
 //!     }
 //!
@@ -105,7 +107,7 @@ pub const WIT_VERSION: &str = "0.2.0";
 
 /// The types of the WIT contract, at one path.
 pub mod types {
-    pub use crate::bindings::authhost::provider::types::{Credential, Error, OauthTokens, Secret};
+    pub use crate::bindings::authhost::provider::common::{Credential, Error, OauthTokens, Secret};
     pub use crate::bindings::exports::authhost::provider::provider::{
         AccountInfo, AuthMethod, Features, Metadata, MethodKind, Reason, Resolved,
     };

@@ -115,6 +115,11 @@ impl Provider for ShellHelper {
             }],
             capabilities: vec!["process".into()],
             features: Features::RESOLVE | Features::CHECK,
+            options: Some(
+                ["command", "timeout_ms", "ttl_ms"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
         }
     }
 

@@ -190,6 +190,9 @@ pub struct Metadata {
     /// Whether `resolve` receives the stored credential (0.2.0 on).
     #[serde(default)]
     pub resolves_from_stored: bool,
+    /// The option names the plugin reads, when it says (0.2.0 on).
+    #[serde(default)]
+    pub options: Option<Vec<String>>,
 }
 
 /// One login method as the plugin described it, unchecked.

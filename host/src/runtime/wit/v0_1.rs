@@ -67,6 +67,7 @@ pub(super) async fn describe(
         checks: false,
         revokes: false,
         resolves_from_stored: false,
+        options: None,
     })
 }
 

@@ -26,7 +26,8 @@ wasmtime::component::bindgen!({
     },
 });
 
-use self::authhost::provider::{browser, config, interact, log, loopback, process, types};
+use self::authhost::provider::common as types;
+use self::authhost::provider::{browser, config, interact, log, loopback, process};
 use self::exports::authhost::provider::provider as export;
 
 /// The version this module implements.
@@ -68,6 +69,7 @@ pub(super) async fn describe(
         checks: features.contains(export::Features::CHECK),
         revokes: features.contains(export::Features::REVOKE),
         resolves_from_stored: true,
+        options: m.options,
     })
 }
 

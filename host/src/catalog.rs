@@ -1,0 +1,170 @@
+//! The catalog of well-known providers (`host/catalog.toml`, a data file):
+//! the API-key providers AI tools use, each working with no configuration.
+//!
+//! A catalog provider that `config.toml` does not configure is implemented
+//! by the entry's plugin (the built-in `api-key`, which stores a pasted key,
+//! unless the entry names another) with the entry's options (its `check`
+//! endpoint). A `[providers.ID]` table overrides the entry: with the same
+//! plugin its options are laid over the entry's; with another plugin the
+//! entry's options are not used.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The plugin that stores a pasted key for a catalog provider.
+pub const API_KEY_PLUGIN: &str = "api-key";
+
+/// One well-known provider.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The provider name, e.g. `anthropic`.
+    pub id: String,
+    /// Its name for people, e.g. `Anthropic`.
+    pub name: String,
+    /// The environment variable tools read its key from.
+    pub env: Option<String>,
+    /// How its keys start, when the vendor documents it.
+    pub key_prefix: Vec<String>,
+    /// The plugin that implements it.
+    pub plugin: String,
+    /// Where to get a key.
+    pub docs: Option<String>,
+    /// The options handed to the plugin (the `check` endpoint).
+    #[serde(skip)]
+    pub(crate) options: Map<String, Value>,
+}
+
+impl Entry {
+    /// A warning when `key` does not start the way this vendor's keys do
+    /// (never a refusal: vendors change formats). Never contains the key.
+    pub fn prefix_warning(&self, key: &str) -> Option<String> {
+        if self.key_prefix.is_empty() || self.key_prefix.iter().any(|p| key.starts_with(p)) {
+            return None;
+        }
+        Some(format!(
+            "this does not look like an API key from {} (theirs start with {}); it was stored all the same",
+            self.name,
+            self.key_prefix
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    name: String,
+    env: Option<String>,
+    #[serde(default)]
+    key_prefix: Vec<String>,
+    plugin: Option<String>,
+    check_url: Option<String>,
+    check_auth: Option<String>,
+    #[serde(default)]
+    check_headers: BTreeMap<String, String>,
+    docs: Option<String>,
+}
+
+/// Every catalog entry, sorted by id.
+pub fn entries() -> &'static [Entry] {
+    static ENTRIES: OnceLock<Vec<Entry>> = OnceLock::new();
+    ENTRIES.get_or_init(|| parse(include_str!("../catalog.toml")).expect("catalog.toml is valid"))
+}
+
+/// The entry of provider `id`.
+pub fn get(id: &str) -> Option<&'static Entry> {
+    entries().iter().find(|e| e.id == id)
+}
+
+fn parse(text: &str) -> Result<Vec<Entry>, String> {
+    let raw: BTreeMap<String, RawEntry> = toml::from_str(text).map_err(|e| e.to_string())?;
+    Ok(raw
+        .into_iter()
+        .map(|(id, raw)| {
+            let mut options = Map::new();
+            if let Some(url) = raw.check_url {
+                options.insert("check_url".into(), Value::String(url));
+            }
+            if let Some(auth) = raw.check_auth {
+                options.insert("check_auth".into(), Value::String(auth));
+            }
+            if !raw.check_headers.is_empty() {
+                let headers = raw
+                    .check_headers
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                options.insert("check_headers".into(), Value::Object(headers));
+            }
+            Entry {
+                id,
+                name: raw.name,
+                env: raw.env,
+                key_prefix: raw.key_prefix,
+                plugin: raw.plugin.unwrap_or_else(|| API_KEY_PLUGIN.to_owned()),
+                docs: raw.docs,
+                options,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_is_complete_and_well_formed() {
+        let ids: Vec<&str> = entries().iter().map(|e| e.id.as_str()).collect();
+        for id in [
+            "anthropic",
+            "openai",
+            "gemini",
+            "mistral",
+            "groq",
+            "deepseek",
+            "xai",
+            "together",
+            "fireworks",
+            "cerebras",
+            "perplexity",
+            "huggingface",
+            "github-models",
+            "openrouter",
+        ] {
+            assert!(ids.contains(&id), "{id} missing");
+        }
+        for entry in entries() {
+            crate::plugins::check_id(&entry.id).unwrap();
+            assert!(
+                entry.env.as_deref().is_some_and(|e| !e.is_empty()),
+                "{}",
+                entry.id
+            );
+            if let Some(Value::String(url)) = entry.options.get("check_url") {
+                assert!(url.starts_with("https://"), "{url}");
+            }
+        }
+        assert_eq!(get("openrouter").unwrap().plugin, "openrouter");
+        assert_eq!(get("anthropic").unwrap().plugin, API_KEY_PLUGIN);
+    }
+
+    #[test]
+    fn a_key_with_the_wrong_prefix_gets_a_warning_that_does_not_repeat_it() {
+        let anthropic = get("anthropic").unwrap();
+        assert!(anthropic.prefix_warning("sk-ant-api03-abc").is_none());
+        let warning = anthropic.prefix_warning("sk-or-v1-secret").unwrap();
+        assert!(
+            warning.contains("sk-ant-") && !warning.contains("secret"),
+            "{warning}"
+        );
+        assert!(get("mistral").unwrap().prefix_warning("anything").is_none());
+    }
+}
