@@ -25,7 +25,7 @@ fn builtins_load_and_are_listed() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["shell-helper", "openrouter", "oauth2"]);
+    assert_eq!(ids, ["shell-helper", "openrouter", "oauth2", "api-key"]);
     for plugin in plugins.as_array().unwrap() {
         assert_eq!(plugin["source"], "built-in");
         assert_eq!(plugin["wit_version"], "0.2.0");

@@ -961,7 +961,11 @@ fn unknown_options_are_named() {
         "issuer = \"https://login.example.com\"\nclient_id = \"c\"\nisuer = \"x\"",
     ));
     let out = home.run(&["login", "corp"]);
-    assert_fails_with(&out, "unknown field `isuer`");
+    assert_fails_with(
+        &out,
+        "[providers.corp] has an unknown key `isuer`; did you mean `issuer`?",
+    );
+    assert!(stderr(&out).contains("config.toml"), "{}", stderr(&out));
 }
 
 /// Serves one discovery document on 127.0.0.1 whose token endpoint is on

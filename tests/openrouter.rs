@@ -833,7 +833,8 @@ fn waiting_ends_with_a_timeout_and_stores_nothing() {
 fn unknown_options_are_named() {
     let login = Login::with_options(Mode::Approve, "callback = 3");
     let out = login.run(&script("curl-browser.sh"));
-    assert_fails_with(&out, "unknown field `callback`");
+    assert_fails_with(&out, "[providers.openrouter] has an unknown key `callback`");
+    assert!(stderr(&out).contains("`callback_port`"), "{}", stderr(&out));
 }
 
 #[test]

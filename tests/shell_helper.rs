@@ -320,7 +320,10 @@ fn the_key_and_the_command_stay_out_of_listings_and_logs() {
 fn unknown_and_missing_options_are_named() {
     let home = helper_home(&toml_string("echo k"), "timeout = 5");
     let err = token_error(&home);
-    assert!(err.contains("unknown field `timeout`"), "{err}");
+    assert!(
+        err.contains("[providers.p] has an unknown key `timeout`; did you mean `timeout_ms`?"),
+        "{err}"
+    );
     let home = Home::with_config("[providers.p]\nplugin = \"shell-helper\"\n");
     let err = token_error(&home);
     assert!(err.contains("set `command` in [providers.p]"), "{err}");
