@@ -35,8 +35,10 @@ done
 #    --allow-dirty: the crate's folder (but the staged components), the WIT
 #    it links to, and the files its manifest reads from the workspace.
 if ! $allow_dirty && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # (git lists an ignored folder whole, past the exclusion: filter it too.)
     uncommitted=$(git status --porcelain --untracked-files=all --ignored=matching -- \
-        host wit Cargo.toml README.md ':(exclude)host/prebuilt')
+        host wit Cargo.toml README.md ':(exclude)host/prebuilt' |
+        grep -v '^!! host/prebuilt/' || true)
     if [ -n "$uncommitted" ]; then
         echo "scripts/package.sh: uncommitted files would go into the package:" >&2
         echo "$uncommitted" >&2
