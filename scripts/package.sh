@@ -86,4 +86,7 @@ crate="${CARGO_TARGET_DIR:-target}/package/authhost-$version.crate"
 rm -rf target/package/authhost
 mkdir -p target/package/authhost
 tar -xzf "$crate" -C target/package/authhost --strip-components=1
+# cargo gives every file in a .crate the same fixed time, so an earlier
+# build of an unpacked package would look up to date: mark them new.
+find target/package/authhost -type f -exec touch {} +
 echo "scripts/package.sh: made $crate, unpacked in target/package/authhost/" >&2
