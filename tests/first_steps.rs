@@ -223,6 +223,27 @@ fn the_cli_explains_itself() {
         );
     }
 
+    // `login --help` names each plugin's methods and the catalog.
+    let login_help = stdout(&home.run(&["login", "--help"]));
+    for needle in [
+        "oauth2",
+        "browser",
+        "device",
+        "openrouter",
+        "oauth",
+        "anthropic",
+    ] {
+        assert!(
+            login_help.contains(needle),
+            "`{needle}` missing:\n{login_help}"
+        );
+    }
+    let plugins = stdout(&home.run(&["plugins", "list"]));
+    assert!(
+        plugins.contains("METHODS") && plugins.contains("command,api-key"),
+        "{plugins}"
+    );
+
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = home.run(&["completions", shell]);
         assert_success(&out);
@@ -244,9 +265,10 @@ fn the_cli_explains_itself() {
 
     // `plugins list` creates the plugins folder, so the user sees where to
     // put one.
-    assert!(!home.path().join("plugins").exists());
-    assert_success(&home.run(&["plugins", "list"]));
-    assert!(home.path().join("plugins").is_dir());
+    let fresh = Home::new();
+    assert!(!fresh.path().join("plugins").exists());
+    assert_success(&fresh.run(&["plugins", "list"]));
+    assert!(fresh.path().join("plugins").is_dir());
 }
 
 #[test]

@@ -34,18 +34,26 @@ struct Cli {
     command: Command,
 }
 
-/// The exit codes, as `--help` shows them.
-const EXIT_CODES: &str = "\
+/// The exit codes, as `-h` and `--help` show them.
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0    success
   1    error
   2    usage error (unknown command or option)
   4    login needed: no credential, or the login expired or was revoked
        (run `authhost login PROVIDER`)
-  130  cancelled (Ctrl-C, or a prompt closed)";
+  130  cancelled (Ctrl-C, or a prompt closed)"
+    };
+}
+
+/// `-h`: the exit codes.
+const EXIT_CODES: &str = exit_codes!();
 
 /// `--help`: examples, the environment and the exit codes.
-const LONG_HELP: &str = "\
+const LONG_HELP: &str = concat!(
+    "\
 Examples:
   authhost login                          pick a provider and log in
   authhost login anthropic                paste an Anthropic API key (no echo)
@@ -61,13 +69,9 @@ Environment:
   BROWSER         the command that opens login pages (the URL is its last argument)
   NO_COLOR        no colour in log lines (there is none when stderr is not a terminal)
 
-Exit codes:
-  0    success
-  1    error
-  2    usage error (unknown command or option)
-  4    login needed: no credential, or the login expired or was revoked
-       (run `authhost login PROVIDER`)
-  130  cancelled (Ctrl-C, or a prompt closed)";
+",
+    exit_codes!()
+);
 
 /// Exit code: a usage error (as clap uses it).
 const EXIT_USAGE: u8 = 2;
@@ -197,7 +201,7 @@ enum PluginsCommand {
 
 /// Runs the CLI and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     init_logging(cli.verbose);
     match &cli.command {
         Command::Completions { shell } => {
@@ -225,6 +229,53 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => report(&e),
     }
+}
+
+/// Parses the command line. `login --help` also lists each provider's
+/// login methods, which takes loading the plugins: only then.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let login_help = args.iter().any(|a| a == "login") && args.iter().any(|a| a == "--help");
+    let mut command = Cli::command();
+    if login_help && let Some(methods) = login_methods() {
+        command = command.mut_subcommand("login", |login| login.after_long_help(methods));
+    }
+    let matches = command.get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The login methods of every plugin, and the catalog's providers, for
+/// `login --help`; `None` when the host cannot be opened.
+fn login_methods() -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let host = Host::open(HostOptions::from_env().ok()?).ok()?;
+    let plugins = runtime.block_on(host.plugins()).ok()?;
+    let mut text =
+        String::from("Login methods, by plugin (`--method ID`; the first is the default):\n");
+    for plugin in &plugins {
+        if let Some(metadata) = &plugin.metadata {
+            let methods: Vec<String> = metadata
+                .methods
+                .iter()
+                .map(|m| format!("{} ({})", m.id, m.label))
+                .collect();
+            text.push_str(&format!("  {:<14} {}\n", plugin.id, methods.join(", ")));
+        }
+    }
+    let catalog: Vec<&str> = authhost::catalog::entries()
+        .iter()
+        .map(|e| e.id.as_str())
+        .collect();
+    text.push_str(&format!(
+        "\nWell-known providers (no configuration needed): {}",
+        catalog.join(", ")
+    ));
+    std::mem::forget(host);
+    Some(text)
 }
 
 fn init_logging(verbose: u8) {
@@ -356,6 +407,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::List { json },
         } => {
+            host.create_plugins_dir()?;
             let plugins = host.plugins().await?;
             if json {
                 print_json(&plugins)?;
@@ -475,7 +527,7 @@ fn print_providers(providers: &[ProviderStatus]) {
 }
 
 fn print_plugins(plugins: &[PluginInfo]) {
-    let rows: Vec<[String; 4]> = plugins
+    let rows: Vec<[String; 5]> = plugins
         .iter()
         .map(|p| {
             let detail = match &p.error {
@@ -499,10 +551,20 @@ fn print_plugins(plugins: &[PluginInfo]) {
                 }
             };
             let wit = p.wit_version.clone().unwrap_or_else(|| "-".into());
-            [p.id.clone(), p.source.clone(), wit, detail]
+            let methods = p.metadata.as_ref().map_or_else(
+                || "-".to_owned(),
+                |m| {
+                    m.methods
+                        .iter()
+                        .map(|m| m.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            );
+            [p.id.clone(), p.source.clone(), wit, methods, detail]
         })
         .collect();
-    print_table(["ID", "SOURCE", "WIT", "CAPABILITIES"], &rows);
+    print_table(["ID", "SOURCE", "WIT", "METHODS", "CAPABILITIES"], &rows);
 }
 
 fn print_inspection(inspection: &authhost::Inspection) {

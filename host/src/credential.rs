@@ -52,9 +52,23 @@ pub enum Credential {
 /// Facts about a credential that are not secret (an account id, an e-mail
 /// address, an enterprise URL), kept beside the secret in `auth.json`.
 /// Values other tools wrote that are not strings are kept as they are.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// A hand-edited file may hold anything beside a credential (a token under
+/// the wrong credential type's key), so `Debug` shows only the names, and
+/// [`Extra::pairs`] leaves out names that are a credential's own keys.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Extra(BTreeMap<String, Value>);
+
+/// Keys of stored credentials (and the host's marker), never shown as
+/// extra facts.
+const CREDENTIAL_KEYS: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
+
+impl std::fmt::Debug for Extra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
 
 impl Extra {
     /// Extra facts from name/value pairs.
@@ -67,10 +81,12 @@ impl Extra {
         )
     }
 
-    /// The facts whose values are strings, by name.
+    /// The facts whose values are strings, by name (names that are a
+    /// credential's own keys left out).
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .iter()
+            .filter(|(k, _)| !CREDENTIAL_KEYS.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
     }
 
@@ -235,6 +251,19 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
+        let misplaced: Credential = serde_json::from_str(
+            r#"{"type":"api","key":"k","access":"at-canary-456","login":"octo"}"#,
+        )
+        .unwrap();
+        let shown = format!("{misplaced:?}");
+        assert!(
+            !shown.contains("canary") && !shown.contains("octo"),
+            "{shown}"
+        );
+        assert_eq!(
+            misplaced.extra().pairs().collect::<Vec<_>>(),
+            [("login", "octo")]
+        );
         let c = Credential::api_key("sk-canary-123");
         assert!(!format!("{c:?}").contains("canary"));
         let t = Token::new(SecretString::from("sk-canary-123"));

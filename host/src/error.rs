@@ -95,10 +95,12 @@ pub enum Error {
     },
 
     /// A plugin could not be loaded or run.
-    #[error("plugin `{plugin}`: {failure}")]
+    #[error("{}plugin `{plugin}`: {failure}", provider_part(provider.as_deref(), plugin))]
     Plugin {
         /// The plugin id (or file name for a plugin that did not load).
         plugin: String,
+        /// The provider it was running for, when it ran for one.
+        provider: Option<String>,
         /// What happened.
         failure: PluginFailure,
     },
@@ -139,6 +141,17 @@ impl Error {
     pub(crate) fn plugin(plugin: impl Into<String>, failure: PluginFailure) -> Error {
         Error::Plugin {
             plugin: plugin.into(),
+            provider: None,
+            failure,
+        }
+    }
+
+    /// A failure of `plugin` while it ran for `provider` (the name the user
+    /// typed).
+    pub(crate) fn plugin_call(provider: &str, plugin: &str, failure: PluginFailure) -> Error {
+        Error::Plugin {
+            plugin: plugin.to_owned(),
+            provider: Some(provider.to_owned()),
             failure,
         }
     }
@@ -222,8 +235,13 @@ impl Error {
                 path: path.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
-            Error::Plugin { plugin, failure } => Error::Plugin {
+            Error::Plugin {
+                plugin,
+                provider,
+                failure,
+            } => Error::Plugin {
                 plugin: plugin.clone(),
+                provider: provider.clone(),
                 failure: failure.clone(),
             },
             Error::Provider { provider, error } => Error::Provider {
@@ -233,6 +251,15 @@ impl Error {
             Error::Cancelled => Error::Cancelled,
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
         }
+    }
+}
+
+/// "provider `work`, " before a plugin's name, unless the provider is named
+/// like the plugin.
+fn provider_part(provider: Option<&str>, plugin: &str) -> String {
+    match provider {
+        Some(provider) if provider != plugin => format!("provider `{provider}`, "),
+        _ => String::new(),
     }
 }
 

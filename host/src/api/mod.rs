@@ -145,7 +145,7 @@ impl Host {
         let credential = instance
             .login(&method.id, &plugin_options)
             .await
-            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|f| Error::plugin_call(provider, id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, credential)?;
         let kind = credential.kind();
@@ -258,7 +258,7 @@ impl Host {
         instance
             .revoke(&credential_to_wit(credential))
             .await
-            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|f| Error::plugin_call(provider, id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))
     }
 
@@ -329,7 +329,7 @@ impl Host {
         let info = instance
             .check(&credential_to_wit(&credential))
             .await
-            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|f| Error::plugin_call(provider, id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         Ok(Some(account_from_wit(info)))
     }
@@ -419,11 +419,14 @@ impl Host {
         status
     }
 
-    /// Every plugin, built-in first, with its grants and load errors. The
-    /// plugins folder is created when missing, so that the user sees where
-    /// to put one.
+    /// Creates the plugins folder (mode 0700) when it is missing, so that
+    /// the user sees where to put a plugin.
+    pub fn create_plugins_dir(&self) -> Result<(), Error> {
+        crate::store::create_private_dir(&self.paths.plugins_dir)
+    }
+
+    /// Every plugin, built-in first, with its grants and load errors.
     pub async fn plugins(&self) -> Result<Vec<PluginInfo>, Error> {
-        crate::store::create_private_dir(&self.paths.plugins_dir)?;
         let mut infos = Vec::new();
         for (id, plugin) in self.plugins.builtins().await {
             infos.push(match plugin {
@@ -687,7 +690,7 @@ impl Resolver for Host {
         let resolved = instance
             .resolve(reason, stored.as_ref())
             .await
-            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|f| Error::plugin_call(provider, id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, resolved.credential)?;
         Ok((credential, resolved.cache_until))
@@ -700,7 +703,7 @@ impl Resolver for Host {
         let renewed = instance
             .refresh(&credential_to_wit(stored))
             .await
-            .map_err(|f| Error::plugin(id, f))?
+            .map_err(|f| Error::plugin_call(provider, id, f))?
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         credential_from_wit(id, renewed)
     }

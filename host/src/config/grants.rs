@@ -45,20 +45,13 @@ pub fn edit_grants(
     grants: &[Capability],
     sha256: Option<&str>,
 ) -> Result<(String, Vec<Capability>), Error> {
-    use toml_edit::{Array, DocumentMut, Item, Table, value};
+    use toml_edit::{Array, Item, Table, value};
 
     crate::plugins::check_id(id).map_err(|message| Error::Config {
         path: path.to_path_buf(),
         message,
     })?;
-    // Refuse to edit a file that does not load: the user should see the error.
-    Config::parse(text, path)?;
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let mut doc = document(text, path)?;
     let not_a_table = |what: &str| Error::Config {
         path: path.to_path_buf(),
         message: format!("{what} is not a table"),
@@ -110,20 +103,12 @@ pub(crate) fn remove_grants(
     id: &str,
     grants: &[Capability],
 ) -> Result<Vec<Capability>, Error> {
-    use toml_edit::DocumentMut;
-
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
-    Config::parse(&text, path)?;
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let mut doc = document(&text, path)?;
     let Some(array) = doc
         .get_mut("plugins")
         .and_then(|p| p.get_mut(id))
@@ -150,6 +135,17 @@ pub(crate) fn remove_grants(
         files::write_atomic(path, edited.as_bytes(), Access::KeepExisting)?;
     }
     Ok(removed)
+}
+
+/// The editable document of `text` (the file at `path`). A file that does
+/// not load is refused: the user should see its error, not have it edited.
+fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
+    Config::parse(text, path)?;
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]

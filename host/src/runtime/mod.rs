@@ -267,13 +267,7 @@ impl Instance {
         stored: Option<&WitCredential>,
     ) -> Result<Result<Resolved, WitError>, PluginFailure> {
         let call = self.provider.resolve(&mut self.store, reason, stored);
-        guard(
-            &self.limits,
-            self.limits.call_timeout_ms,
-            "call_timeout_ms",
-            call,
-        )
-        .await
+        call_guard(&self.limits, call).await
     }
 
     /// Calls `refresh`.
@@ -282,13 +276,7 @@ impl Instance {
         stored: &WitCredential,
     ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
         let call = self.provider.refresh(&mut self.store, stored);
-        guard(
-            &self.limits,
-            self.limits.call_timeout_ms,
-            "call_timeout_ms",
-            call,
-        )
-        .await
+        call_guard(&self.limits, call).await
     }
 
     /// Calls `check`.
@@ -297,13 +285,7 @@ impl Instance {
         credential: &WitCredential,
     ) -> Result<Result<AccountInfo, WitError>, PluginFailure> {
         let call = self.provider.check(&mut self.store, credential);
-        guard(
-            &self.limits,
-            self.limits.call_timeout_ms,
-            "call_timeout_ms",
-            call,
-        )
-        .await
+        call_guard(&self.limits, call).await
     }
 
     /// Calls `revoke`.
@@ -312,14 +294,16 @@ impl Instance {
         stored: &WitCredential,
     ) -> Result<Result<(), WitError>, PluginFailure> {
         let call = self.provider.revoke(&mut self.store, stored);
-        guard(
-            &self.limits,
-            self.limits.call_timeout_ms,
-            "call_timeout_ms",
-            call,
-        )
-        .await
+        call_guard(&self.limits, call).await
     }
+}
+
+/// [`guard`] with the timeout of non-interactive calls (`call_timeout_ms`).
+async fn call_guard<T>(
+    limits: &Limits,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<T, PluginFailure> {
+    guard(limits, limits.call_timeout_ms, "call_timeout_ms", call).await
 }
 
 /// Runs a guest call under the wall-clock timeout `ms` and turns traps and
