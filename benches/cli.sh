@@ -5,7 +5,8 @@
 #   benches/cli.sh            # builds release first
 #   RUNS=500 benches/cli.sh   # more runs per case
 #
-# Uses hyperfine when installed, otherwise a timing loop.
+# Each pair of commands runs interleaved (A B B A …), so that load drift
+# weighs on both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
@@ -50,42 +51,38 @@ if "$bin" -v token warm 2>&1 >/dev/null | grep -q "running the helper command"; 
     exit 1
 fi
 
-# median_ms 'COMMAND LINE': median wall time of RUNS runs, in milliseconds
-# (the line is split like a shell would, but run without one).
-median_ms() {
-    if command -v hyperfine >/dev/null 2>&1; then
-        hyperfine --shell=none --warmup 20 --runs "$RUNS" --export-json "$work/h.json" "$1" >/dev/null 2>&1
-        python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$work/h.json"
-    else
-        python3 - "$RUNS" "$1" <<'PY'
-import shlex, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), shlex.split(sys.argv[2])
-for _ in range(20):
-    subprocess.run(cmd, stdout=subprocess.DEVNULL)
-times = []
-for _ in range(runs):
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL)
-    times.append(time.perf_counter() - t)
-print("%.3f" % (statistics.median(times) * 1000))
-PY
-    fi
-}
-
 peak_rss_kib() {
     /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1
 }
 
 printf '%-44s %10s %10s %7s %7s\n' case "authhost" baseline ratio target
-# compare NAME TARGET 'AUTHHOST COMMAND' 'BASELINE COMMAND'
+# compare NAME TARGET 'AUTHHOST COMMAND' 'BASELINE COMMAND': medians of RUNS
+# runs of each, the two commands interleaved (A B B A A B …) so that a
+# change in the machine's load weighs on both alike.
 compare() {
-    local name=$1 target=$2 a b
-    a=$(median_ms "$3")
-    b=$(median_ms "$4")
-    python3 -c 'import sys; a,b=float(sys.argv[2]),float(sys.argv[3]); print("%-44s %8.3fms %8.3fms %6.2fx %6sx" % (sys.argv[1], a, b, a/b, sys.argv[4]))' "$name" "$a" "$b" "$target"
+    python3 - "$RUNS" "$@" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs, name, target = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+commands = [shlex.split(sys.argv[4]), shlex.split(sys.argv[5])]
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+for _ in range(20):
+    for cmd in commands:
+        once(cmd)
+times = [[], []]
+for i in range(runs):
+    order = (0, 1) if i % 2 == 0 else (1, 0)
+    for k in order:
+        times[k].append(once(commands[k]))
+a, b = (statistics.median(t) * 1000 for t in times)
+print("%-44s %8.3fms %8.3fms %6.2fx %6sx" % (name, a, b, a / b, target))
+PY
 }
 compare "token, stored key  vs  cat key file" 2 "$bin token stored" "cat $work/key.txt"
 compare "token, valid OAuth login vs cat key file" 2 "$bin token login" "cat $work/key.txt"
+compare "token, valid OAuth login vs stored key" 1.1 "$bin token login" "$bin token stored"
 compare "token, helper cold vs  sh -c 'echo key'" 2.5 "$bin token cold" "sh -c 'echo key'"
 compare "token, helper warm vs  cat key file" 2 "$bin token warm" "cat $work/key.txt"
 

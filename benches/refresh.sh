@@ -50,8 +50,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             grant = form.get("grant_type", [""])[0]
             if grant == "password":
-                # Logins made by this script expire inside the refresh margin.
+                # Logins made by this script expire inside the refresh margin;
+                # each starts a new count.
                 state["revoked"] = False
+                state["refreshes"] = 0
                 return self.answer(200, self.issue(30))
             state["refreshes"] += 1
             open(count_file, "w").write(str(state["refreshes"]))
