@@ -131,6 +131,29 @@ fn pasted_keys_are_checked_and_nothing_is_lost() {
     );
 }
 
+/// At a terminal, replacing a stored key is asked first; the answer "no"
+/// keeps it.
+#[test]
+fn replacing_a_key_at_a_terminal_is_confirmed() {
+    let home = Home::new();
+    assert_success(&paste(&home, "anthropic", "sk-ant-kept\n"));
+    let steps = [Step::Expect("Replace it? [y/N] "), Step::Send("n\n")];
+    let out = run_at_terminal(&home, &["login", "anthropic"], &steps, 60);
+    assert_eq!(out.status.code(), Some(130), "{}", stdout(&out));
+    assert_eq!(stdout(&home.run(&["token", "anthropic"])), "sk-ant-kept\n");
+
+    let steps = [
+        Step::Expect("Replace it? [y/N] "),
+        Step::Send("y\n"),
+        Step::Expect("API key for Anthropic: "),
+        Step::Send("sk-ant-new\n"),
+        Step::Expect("replaced the stored credential"),
+    ];
+    let out = run_at_terminal(&home, &["login", "anthropic"], &steps, 60);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(stdout(&home.run(&["token", "anthropic"])), "sk-ant-new\n");
+}
+
 #[test]
 fn a_catalog_key_is_checked_against_the_vendor_endpoint() {
     // A stand-in for Anthropic's models endpoint: the key goes in `x-api-key`

@@ -24,6 +24,38 @@ fn rewrite(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A guest's stdout and stderr go to the log, bounded and sanitised; a
+/// crash shows the last lines of stderr (a Rust panic message here; an
+/// uncaught JavaScript exception or a Python traceback alike).
+#[test]
+fn guest_output_goes_to_the_log_and_a_crash_shows_its_stderr() {
+    let home = testkit_home(
+        "[providers.boom]\nplugin = \"testkit\"\nmode = \"trap\"\n\n[providers.loud]\nplugin = \"testkit\"\nmode = \"chatter\"\nkey = \"k\"\n",
+    );
+    let out = home.run(&["token", "boom"]);
+    assert_fails_with(&out, "testkit was asked to trap");
+    assert!(stderr(&out).contains("provider `boom`"), "{}", stderr(&out));
+
+    let quiet = home.run(&["token", "loud"]);
+    assert_success(&quiet);
+    assert_eq!(stdout(&quiet), "k\n");
+    assert!(!stderr(&quiet).contains("err 1"), "{}", stderr(&quiet));
+    let verbose = home.run(&["-v", "token", "loud"]);
+    assert_success(&verbose);
+    let log = stderr(&verbose);
+    assert!(log.contains("err 0") && log.contains("out 0"), "{log}");
+    assert!(
+        log.contains("testkit"),
+        "guest lines are attributed:\n{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}') && !log.contains('\u{7}'),
+        "raw escapes in:\n{log}"
+    );
+    let lines = log.lines().count();
+    assert!(lines < 600, "{lines} lines logged for 10,000 written");
+}
+
 #[test]
 fn broken_component_files_each_get_a_reason() {
     let home = Home::new();

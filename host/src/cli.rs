@@ -1,5 +1,6 @@
 //! Command-line parsing and output. All work is done by [`authhost::Host`].
 
+mod exec;
 mod picker;
 mod status;
 
@@ -60,6 +61,8 @@ Examples:
   printf %s \"$KEY\" | authhost login openai --method api-key
   authhost login openrouter               OpenRouter's OAuth login in your browser
   authhost token anthropic                print the key, for another tool's key helper
+  authhost token work --format kube       a kubectl ExecCredential (or `--format json`)
+  authhost exec --env anthropic -- aider  run a program with ANTHROPIC_API_KEY set
   authhost status --check                 who each key belongs to, its expiry and usage
   authhost completions bash > ~/.local/share/bash-completion/completions/authhost
 
@@ -132,6 +135,28 @@ enum Command {
         /// helper instead of using its cached key.
         #[arg(long)]
         refresh: bool,
+        /// How to print it: the key alone (`plain`), a JSON object with its
+        /// kind and expiry (`json`), or a Kubernetes `ExecCredential`
+        /// (`kube`, for a kubeconfig's `exec` entry).
+        #[arg(long, value_enum, default_value_t = TokenFormat::Plain)]
+        format: TokenFormat,
+    },
+    /// Run a command with providers' keys in its environment (and nowhere
+    /// else): `authhost exec --env anthropic -- aider`. Its exit code is
+    /// authhost's; SIGINT and SIGTERM are passed on to it.
+    Exec {
+        /// A variable to set: `NAME=PROVIDER`, or `PROVIDER` for the
+        /// provider's own variable (its `env` in config.toml, else the
+        /// catalog's, e.g. ANTHROPIC_API_KEY). Repeatable.
+        #[arg(long = "env", value_name = "[NAME=]PROVIDER")]
+        env: Vec<String>,
+        /// Every provider with a stored key or a configured helper, in its
+        /// own variable.
+        #[arg(long)]
+        all: bool,
+        /// The command and its arguments (run directly, without a shell).
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<std::ffi::OsString>,
     },
     /// Inspect plugins.
     Plugins {
@@ -152,6 +177,17 @@ enum Command {
     },
     /// Print the manual page (roff): `authhost man | man -l -`.
     Man,
+}
+
+/// How `authhost token` prints the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TokenFormat {
+    /// The key alone, on one line.
+    Plain,
+    /// `{"token", "expires_at", "provider", "kind"}`.
+    Json,
+    /// A `client.authentication.k8s.io/v1` `ExecCredential`.
+    Kube,
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,13 +363,25 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Token { provider, refresh } => {
+        Command::Token {
+            provider,
+            refresh,
+            format,
+        } => {
             let options = TokenOptions::default().refresh(refresh);
             let token = host.token(&provider, options).await?;
+            let text = match format {
+                TokenFormat::Plain => token.expose_secret().to_owned(),
+                TokenFormat::Json => token_json(&provider, &token).to_string(),
+                TokenFormat::Kube => kube_credential(&token).to_string(),
+            };
             let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{}", token.expose_secret())
+            writeln!(stdout, "{text}")
                 .and_then(|()| stdout.flush())
                 .context("cannot write to stdout")?;
+        }
+        Command::Exec { env, all, command } => {
+            return exec::run(host, &env, all, &command).await;
         }
         Command::Login {
             provider,
@@ -501,6 +549,36 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `authhost token --format json`: the key with what is known about it.
+fn token_json(provider: &str, token: &authhost::Token) -> serde_json::Value {
+    serde_json::json!({
+        "token": token.expose_secret(),
+        "expires_at": token.expires().map(authhost::credential::rfc3339),
+        "provider": provider,
+        "kind": token.kind(),
+    })
+}
+
+/// `authhost token --format kube`: a `client.authentication.k8s.io/v1`
+/// `ExecCredential`, as kubectl's `exec` credential plugins print it
+/// (without `expirationTimestamp` when the expiry is unknown: kubectl then
+/// keeps the token for the session).
+fn kube_credential(token: &authhost::Token) -> serde_json::Value {
+    let mut status = serde_json::Map::new();
+    status.insert("token".into(), token.expose_secret().into());
+    if let Some(expires) = token.expires() {
+        status.insert(
+            "expirationTimestamp".into(),
+            authhost::credential::rfc3339(expires).into(),
+        );
+    }
+    serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": status,
+    })
+}
+
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, value)?;
@@ -514,6 +592,9 @@ fn print_providers(providers: &[ProviderStatus]) {
         .map(|p| {
             let state = match (&p.error, p.credential, p.helper) {
                 (Some(error), _, _) => format!("error: {error}"),
+                (None, _, _) if p.from_env.is_some() => {
+                    format!("from ${}", p.from_env.as_deref().unwrap_or_default())
+                }
                 (None, Some(kind), _) => kind.to_string(),
                 (None, None, true) if p.cached => "helper (key cached)".into(),
                 (None, None, true) if p.configured => "helper".into(),

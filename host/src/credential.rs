@@ -180,15 +180,34 @@ impl Credential {
     }
 }
 
-/// A usable secret returned by [`crate::Host::token`]. `Debug` is redacted.
+/// A usable secret returned by [`crate::Host::token`], with what is known
+/// about it: its kind and, for OAuth access tokens that say, its expiry.
+/// `Debug` is redacted.
 #[derive(Debug, Clone)]
 pub struct Token {
     secret: SecretString,
+    kind: CredentialKind,
+    expires: Option<u64>,
 }
 
 impl Token {
+    /// An API key (or a secret of unknown lifetime).
     pub(crate) fn new(secret: SecretString) -> Token {
-        Token { secret }
+        Token {
+            secret,
+            kind: CredentialKind::Api,
+            expires: None,
+        }
+    }
+
+    /// The secret of `credential` (its key or access token), with its kind
+    /// and expiry.
+    pub(crate) fn of(credential: &Credential) -> Token {
+        Token {
+            secret: credential.secret().clone(),
+            kind: credential.kind(),
+            expires: credential.expires(),
+        }
     }
 
     pub(crate) fn secret(&self) -> &SecretString {
@@ -199,6 +218,41 @@ impl Token {
     pub fn expose_secret(&self) -> &str {
         self.secret.expose_secret()
     }
+
+    /// Whether it is an API key or an OAuth access token.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+
+    /// When it expires, in milliseconds since the Unix epoch: known for
+    /// OAuth access tokens that say; `None` for API keys.
+    pub fn expires(&self) -> Option<u64> {
+        self.expires
+    }
+}
+
+/// `ms` (milliseconds since the Unix epoch) as an RFC 3339 UTC timestamp
+/// to the second, e.g. `2030-01-01T00:00:00Z` (the milliseconds are
+/// dropped, so the time never lies after `ms`).
+pub fn rfc3339(ms: u64) -> String {
+    let seconds = ms / 1000;
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// Milliseconds since the Unix epoch.
@@ -268,6 +322,28 @@ mod tests {
         assert!(!format!("{c:?}").contains("canary"));
         let t = Token::new(SecretString::from("sk-canary-123"));
         assert!(!format!("{t:?}").contains("canary"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(999), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_709_164_799_000), "2024-02-28T23:59:59Z");
+        assert_eq!(rfc3339(1_730_000_000_123), "2024-10-27T03:33:20Z");
+        assert_eq!(rfc3339(1_893_456_000_000), "2030-01-01T00:00:00Z");
+        assert_eq!(rfc3339(4_102_444_799_000), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn tokens_carry_kind_and_expiry() {
+        let c: Credential =
+            serde_json::from_str(r#"{"type":"oauth","access":"at-canary","expires":7}"#).unwrap();
+        let t = Token::of(&c);
+        assert_eq!((t.kind(), t.expires()), (CredentialKind::OAuth, Some(7)));
+        assert!(!format!("{t:?}").contains("canary"));
+        let t = Token::of(&Credential::api_key("k"));
+        assert_eq!((t.kind(), t.expires()), (CredentialKind::Api, None));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::capability::Capability;
 use crate::config::Config;
 use crate::credential::{Credential, CredentialKind, Token};
-use crate::credentials::{Abilities, Ask, Credentials, Resolver, Stored};
+use crate::credentials::{Abilities, Ask, Credentials, EnvSources, Resolver, Stored};
 use crate::error::{Error, PluginFailure, ProviderError};
 use crate::interact::Interaction;
 use crate::paths::Paths;
@@ -45,6 +45,8 @@ pub struct Host {
     interaction: Arc<dyn Interaction>,
     plugins: Plugins,
     credentials: Credentials,
+    /// Warnings logged so far, so that none is printed twice.
+    warned: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl Host {
@@ -66,10 +68,19 @@ impl Host {
                 JsonStore::new(paths.resolved_cache_file()),
                 paths.locks_dir(),
                 config.credentials.refresh_margin_s.saturating_mul(1000),
+                EnvSources {
+                    vars: config
+                        .providers
+                        .iter()
+                        .filter_map(|(name, p)| Some((name.clone(), p.env.clone()?)))
+                        .collect(),
+                    environment: options.environment,
+                },
             ),
             interaction: options.interaction,
             config,
             paths,
+            warned: Default::default(),
         })
     }
 
@@ -78,9 +89,12 @@ impl Host {
         &self.paths
     }
 
-    /// A usable secret for `provider`: a stored credential, else a fresh
-    /// cached helper credential, else one from the provider's plugin
-    /// (`resolve`). Concurrent calls for one provider run the plugin once.
+    /// A usable secret for `provider`: the value of its `env` variable
+    /// (`[providers.X] env = "VAR"`) when that is set, else a stored
+    /// credential, else a fresh cached helper credential, else one from the
+    /// provider's plugin (`resolve`). Concurrent calls for one provider run
+    /// the plugin once. The [`Token`] says its kind and, for OAuth access
+    /// tokens, its expiry.
     ///
     /// Repeated calls are answered from memory: a stored credential for up
     /// to one second, a helper credential for as long as it may be cached.
@@ -94,6 +108,17 @@ impl Host {
             stale_on_error: options.stale_on_error,
         };
         self.credentials.token(provider, ask, self).await
+    }
+
+    /// The environment variable for `provider`'s key in other tools (what
+    /// `authhost exec` sets): its `[providers.X] env`, else the catalog's
+    /// (`ANTHROPIC_API_KEY`, …); `None` when neither names one.
+    pub fn env_var(&self, provider: &str) -> Option<String> {
+        self.config
+            .providers
+            .get(provider)
+            .and_then(|p| p.env.clone())
+            .or_else(|| crate::catalog::get(provider).and_then(|e| e.env.clone()))
     }
 
     /// Logs in to `provider` and stores (or, for helpers, caches) the
@@ -369,6 +394,8 @@ impl Host {
             refreshable: false,
             extra: BTreeMap::new(),
             helper: metadata.is_some_and(|m| m.resolves),
+            from_env: self.credentials.env_source(name).map(str::to_owned),
+            env: self.env_var(name),
             cached: cached.is_some(),
             cached_until: cached.and_then(|c| c.get("until")).and_then(|u| u.as_u64()),
             needs_login: false,
@@ -412,6 +439,7 @@ impl Host {
             .expires
             .is_some_and(|e| e <= crate::credential::now_ms());
         status.needs_login = status.error.is_none()
+            && status.from_env.is_none()
             && match status.credential {
                 None => !status.helper,
                 Some(_) => expired && !status.refreshable && !status.derived,
@@ -541,11 +569,20 @@ impl Host {
             .unwrap_or_else(|| "{}".into());
         let decision = policy::decide(plugin, provider_config, &self.config);
         if let Some(reason) = &decision.suspended {
-            tracing::warn!("{reason}");
+            self.warn_once(reason);
         }
         let mut instance = self.plugins.instance(plugin, provider, config_json).await?;
         instance.grant(decision.granter(&plugin.metadata.id));
         Ok(instance)
+    }
+
+    /// Logs `warning` unless this host has logged it already (a command
+    /// that runs a plugin twice, e.g. `status --check`, says it once).
+    fn warn_once(&self, warning: &str) {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        if warned.insert(warning.to_owned()) {
+            tracing::warn!("{warning}");
+        }
     }
 
     /// Refuses keys of `[providers.NAME]` that the provider's plugin does

@@ -1,5 +1,6 @@
 //! How to open a [`Host`](super::Host) and how to ask it for things.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ pub struct HostOptions {
     /// Worth it in long-running programs that call plugins often; off by
     /// default (and in the CLI).
     pub instance_pool: bool,
+    /// The environment in which `[providers.X] env = "VAR"` variables are
+    /// looked up; `None` (the default): the process's own, read at each
+    /// [`Host::token`](super::Host::token) call.
+    pub environment: Option<BTreeMap<String, String>>,
 }
 
 impl HostOptions {
@@ -40,7 +45,15 @@ impl HostOptions {
             paths,
             interaction: Arc::new(Terminal),
             instance_pool: false,
+            environment: None,
         }
+    }
+
+    /// Looks up `[providers.X] env = "VAR"` variables in `vars` instead of
+    /// the process's environment (see [`HostOptions::environment`]).
+    pub fn environment(mut self, vars: impl IntoIterator<Item = (String, String)>) -> HostOptions {
+        self.environment = Some(vars.into_iter().collect());
+        self
     }
 
     /// Turns the pooling allocator on or off (see

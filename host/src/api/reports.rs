@@ -101,6 +101,13 @@ pub struct ProviderStatus {
     /// Non-secret facts stored with the credential (account, e-mail,
     /// enterprise URL), sanitised.
     pub extra: BTreeMap<String, String>,
+    /// The environment variable its credential comes from: its `env`
+    /// in `config.toml`, when that variable is set (not empty). It is used
+    /// ahead of anything stored.
+    pub from_env: Option<String>,
+    /// The variable `authhost exec` puts its key in: its `env` in
+    /// `config.toml`, else the one the catalog names.
+    pub env: Option<String>,
     /// Whether the plugin produces credentials at run time.
     pub helper: bool,
     /// Whether a helper credential is cached and still fresh.

@@ -152,6 +152,9 @@ fn state(s: &ProviderStatus) -> String {
     if let Some(error) = &s.error {
         return format!("error: {error}");
     }
+    if let Some(var) = &s.from_env {
+        return format!("from ${var} (ahead of anything stored)");
+    }
     let login = format!("run `authhost login {}`", s.provider);
     let Some(kind) = s.credential else {
         return match (s.helper, s.cached_until) {

@@ -5,6 +5,7 @@
 //! ```toml
 //! [providers.anthropic]        # a provider instance named "anthropic"
 //! plugin = "shell-helper"      # default: the plugin whose id is the name
+//! env = "ANTHROPIC_API_KEY"   # optional: this variable, when set, is the key
 //! command = "op read ..."      # everything else goes to the plugin
 //!
 //! [plugins.acme]
@@ -67,6 +68,11 @@ pub struct ProviderConfig {
     /// The plugin that implements it; `None` means the plugin named like the
     /// provider.
     pub plugin: Option<String>,
+    /// `env`: the environment variable that holds the provider's key. When
+    /// it is set (not empty) in authhost's environment it is the
+    /// credential, ahead of the store and the plugin; `authhost exec` puts
+    /// the key in this variable. A host key: never handed to the plugin.
+    pub env: Option<String>,
     /// The remaining keys, handed to the plugin as a JSON object.
     pub options: serde_json::Map<String, serde_json::Value>,
 }
@@ -76,6 +82,7 @@ impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderConfig")
             .field("plugin", &self.plugin)
+            .field("env", &self.env)
             .field("options", &self.options.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -177,6 +184,20 @@ impl Config {
                     )));
                 }
             };
+            let env = match table.remove("env") {
+                None => None,
+                Some(toml::Value::String(var)) => {
+                    check_env_name(&var)
+                        .map_err(|m| invalid(format!("[providers.{name}] env: {m}")))?;
+                    Some(var)
+                }
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "[providers.{name}] env must be a string (an environment variable's name), not a {}",
+                        other.type_str()
+                    )));
+                }
+            };
             let options = match serde_json::to_value(&table) {
                 Ok(serde_json::Value::Object(map)) => map,
                 _ => {
@@ -185,7 +206,14 @@ impl Config {
                     )));
                 }
             };
-            providers.insert(name, ProviderConfig { plugin, options });
+            providers.insert(
+                name,
+                ProviderConfig {
+                    plugin,
+                    env,
+                    options,
+                },
+            );
         }
         for (id, settings) in &raw.plugins {
             // Lenient like earlier releases: a table for an id no plugin can
@@ -230,15 +258,29 @@ impl Config {
             (table, Some(entry)) => {
                 let mut merged = ProviderConfig {
                     plugin: Some(entry.plugin.clone()),
+                    env: None,
                     options: entry.options.clone(),
                 };
                 if let Some(table) = table {
                     merged.plugin.clone_from(&table.plugin);
+                    merged.env.clone_from(&table.env);
                     merged.options.extend(table.options.clone());
                 }
                 Some(Cow::Owned(merged))
             }
         }
+    }
+}
+
+/// A name for an environment variable: not empty, without `=` or NUL.
+pub fn check_env_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        Err(format!(
+            "`{}` is not a valid environment variable name",
+            name.escape_debug()
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -287,6 +329,25 @@ mod tests {
         );
         assert_eq!(config.plugin_of("anthropic"), "shell-helper");
         assert_eq!(config.plugin_of("openrouter"), "openrouter");
+    }
+
+    #[test]
+    fn env_is_a_host_key_not_a_plugin_option() {
+        let config = parse("[providers.work]\nenv = \"WORK_KEY\"\nttl_ms = 5").unwrap();
+        let p = &config.providers["work"];
+        assert_eq!(p.env.as_deref(), Some("WORK_KEY"));
+        assert!(!p.options.contains_key("env"));
+        assert_eq!(p.options["ttl_ms"], 5);
+        let merged = config.provider("work").unwrap();
+        assert_eq!(merged.env.as_deref(), Some("WORK_KEY"));
+        let config = parse("[providers.anthropic]\nenv = \"A\"").unwrap();
+        assert_eq!(
+            config.provider("anthropic").unwrap().env.as_deref(),
+            Some("A")
+        );
+        assert!(parse("[providers.x]\nenv = 3").is_err());
+        assert!(parse("[providers.x]\nenv = \"A=B\"").is_err());
+        assert!(parse("[providers.x]\nenv = \"\"").is_err());
     }
 
     #[test]

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
-
-use crate::credential::now_ms;
+use crate::credential::{Token, now_ms};
 
 /// How long a credential read from `auth.json` is reused in memory before
 /// the file is read again (so a `logout` in another process takes effect
@@ -25,26 +23,26 @@ pub(super) struct Memo {
     absent: Mutex<HashMap<String, Instant>>,
     /// The last credential a plugin produced for each provider, for
     /// `stale_on_error`: kept in this process's memory only, never written.
-    last: Mutex<HashMap<String, SecretString>>,
+    last: Mutex<HashMap<String, Token>>,
 }
 
 struct Remembered {
-    secret: SecretString,
+    token: Token,
     fresh_until: Instant,
 }
 
 impl Memo {
     /// The remembered secret of `provider`, while it is fresh.
-    pub fn get(&self, provider: &str) -> Option<SecretString> {
+    pub fn get(&self, provider: &str) -> Option<Token> {
         let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         secrets
             .get(provider)
             .filter(|m| m.fresh_until > Instant::now())
-            .map(|m| m.secret.clone())
+            .map(|m| m.token.clone())
     }
 
-    /// Remembers `secret` until `until_ms` (wall clock, ms since the epoch).
-    pub fn put(&self, provider: &str, secret: &SecretString, until_ms: u64) {
+    /// Remembers `token` until `until_ms` (wall clock, ms since the epoch).
+    pub fn put(&self, provider: &str, token: &Token, until_ms: u64) {
         let left = Duration::from_millis(until_ms.saturating_sub(now_ms()));
         self.absent().remove(provider);
         let Some(fresh_until) = Instant::now().checked_add(left) else {
@@ -54,7 +52,7 @@ impl Memo {
         secrets.insert(
             provider.to_owned(),
             Remembered {
-                secret: secret.clone(),
+                token: token.clone(),
                 fresh_until,
             },
         );
@@ -87,13 +85,13 @@ impl Memo {
         self.absent().insert(provider.to_owned(), Instant::now());
     }
 
-    /// Keeps `secret` as the last credential obtained for `provider`.
-    pub fn remember_last(&self, provider: &str, secret: &SecretString) {
-        self.last_map().insert(provider.to_owned(), secret.clone());
+    /// Keeps `token` as the last credential obtained for `provider`.
+    pub fn remember_last(&self, provider: &str, token: &Token) {
+        self.last_map().insert(provider.to_owned(), token.clone());
     }
 
     /// The last credential obtained for `provider`, however old.
-    pub fn last(&self, provider: &str) -> Option<SecretString> {
+    pub fn last(&self, provider: &str) -> Option<Token> {
         self.last_map().get(provider).cloned()
     }
 
@@ -102,7 +100,7 @@ impl Memo {
         self.last_map().remove(provider);
     }
 
-    fn last_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, SecretString>> {
+    fn last_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Token>> {
         self.last.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -3,6 +3,9 @@
 //!
 //! [`Credentials::token`] is the one place that decides, in this order:
 //!
+//! 0. the provider's environment variable (`[providers.X] env = "VAR"`),
+//!    when it is set and not empty in authhost's environment: a variable
+//!    the user sets for one run wins, as in most tools;
 //! 1. a secret remembered in memory (a stored key for up to a second, a
 //!    helper's for as long as it may be cached);
 //! 2. a stored credential in `auth.json` that is not within the refresh
@@ -28,6 +31,7 @@ mod lock;
 mod memo;
 mod stored;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
@@ -84,8 +88,35 @@ pub(crate) struct Ask {
     pub stale_on_error: bool,
 }
 
+/// The providers whose credential may come from an environment variable
+/// (`[providers.X] env = "VAR"`), and the environment to read.
+#[derive(Debug, Default)]
+pub(crate) struct EnvSources {
+    /// The variable of each provider that has one.
+    pub vars: BTreeMap<String, String>,
+    /// The environment; `None`: the process's own, read at each call.
+    pub environment: Option<BTreeMap<String, String>>,
+}
+
+impl EnvSources {
+    /// The variable of `provider` and its value, when it is set and not
+    /// empty.
+    fn lookup(&self, provider: &str) -> Option<(&str, SecretString)> {
+        let var = self.vars.get(provider)?;
+        let value = match &self.environment {
+            Some(environment) => environment.get(var).cloned(),
+            // A value that is not Unicode cannot be a key.
+            None => std::env::var(var).ok(),
+        };
+        value
+            .filter(|v| !v.is_empty())
+            .map(|v| (var.as_str(), SecretString::from(v)))
+    }
+}
+
 /// The credential store, the helper cache, and what is remembered.
 pub(crate) struct Credentials {
+    env: EnvSources,
     store: JsonStore,
     cache: HelperCache,
     memo: Memo,
@@ -98,14 +129,17 @@ pub(crate) struct Credentials {
 impl Credentials {
     /// Credentials stored in `store` (`auth.json`), helper credentials in
     /// `cache`, lock files in `locks_dir`; OAuth tokens are refreshed
-    /// `margin_ms` before they expire.
+    /// `margin_ms` before they expire; `env` says which providers read an
+    /// environment variable first.
     pub fn new(
         store: JsonStore,
         cache: JsonStore,
         locks_dir: PathBuf,
         margin_ms: u64,
+        env: EnvSources,
     ) -> Credentials {
         Credentials {
+            env,
             store,
             cache: HelperCache::new(cache),
             memo: Memo::default(),
@@ -123,14 +157,20 @@ impl Credentials {
         resolver: &impl Resolver,
     ) -> Result<Token, Error> {
         let started = std::time::Instant::now();
+        // Even with `refresh`: the variable is the credential, there is
+        // nothing to renew.
+        if let Some((var, secret)) = self.env.lookup(provider) {
+            tracing::debug!(provider, "key from ${var}");
+            return Ok(Token::new(secret));
+        }
         if !ask.refresh {
-            if let Some(secret) = self.memo.get(provider) {
+            if let Some(token) = self.memo.get(provider) {
                 tracing::trace!(provider, "key from memory");
-                return Ok(Token::new(secret));
+                return Ok(token);
             }
-            if let Some(secret) = self.local(provider)? {
+            if let Some(token) = self.local(provider)? {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
-                return Ok(Token::new(secret));
+                return Ok(token);
             }
         }
         let renewed = self
@@ -140,12 +180,12 @@ impl Credentials {
         match renewed {
             Ok(credential) => {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the provider's plugin");
-                Ok(Token::new(credential.secret().clone()))
+                Ok(Token::of(&credential))
             }
             Err(error) if ask.stale_on_error => match self.memo.last(provider) {
-                Some(secret) => {
+                Some(token) => {
                     tracing::warn!("{provider}: using the last credential obtained: {error}");
-                    Ok(Token::new(secret))
+                    Ok(token)
                 }
                 None => Err(error),
             },
@@ -153,9 +193,15 @@ impl Credentials {
         }
     }
 
+    /// The variable `provider`'s credential comes from, when it is set (not
+    /// empty): it is used ahead of anything stored.
+    pub fn env_source(&self, provider: &str) -> Option<&str> {
+        self.env.lookup(provider).map(|(var, _)| var)
+    }
+
     /// The secret the files hold for `provider` that needs no plugin, if
     /// any; remembers it for as long as it may be used.
-    fn local(&self, provider: &str) -> Result<Option<SecretString>, Error> {
+    fn local(&self, provider: &str) -> Result<Option<Token>, Error> {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
@@ -173,15 +219,15 @@ impl Credentials {
                 .expires()
                 .map_or(u64::MAX, |e| e.saturating_sub(self.margin_ms));
             let recheck = now + RECHECK.as_millis() as u64;
-            self.memo
-                .put(provider, credential.secret(), until.min(recheck));
-            return Ok(Some(credential.secret().clone()));
+            let token = Token::of(credential);
+            self.memo.put(provider, &token, until.min(recheck));
+            return Ok(Some(token));
         }
         match self.cache.get(provider) {
             Some(entry) if entry.fresh(now) => {
-                self.memo
-                    .put(provider, entry.credential.secret(), entry.until);
-                Ok(Some(entry.credential.secret().clone()))
+                let token = Token::of(&entry.credential);
+                self.memo.put(provider, &token, entry.until);
+                Ok(Some(token))
             }
             Some(_) => Ok(None),
             None => {
@@ -205,7 +251,7 @@ impl Credentials {
         let _held = self.locks.acquire(provider).await?;
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
-        if !forced && let Some(_secret) = self.local(provider)? {
+        if !forced && let Some(_token) = self.local(provider)? {
             tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
@@ -322,11 +368,11 @@ impl Credentials {
                 let (cache, name, entry) =
                     (self.cache.clone(), provider.to_owned(), credential.clone());
                 blocking(move || cache.put(&name, &entry, until)).await?;
-                self.memo.put(provider, credential.secret(), until);
+                self.memo.put(provider, &Token::of(&credential), until);
             }
             None => self.memo.forget(provider),
         }
-        self.memo.remember_last(provider, credential.secret());
+        self.memo.remember_last(provider, &Token::of(&credential));
         tracing::debug!(provider, "resolved a credential");
         Ok(credential)
     }

@@ -3,6 +3,7 @@
 
 mod cache;
 mod engine_config;
+mod guest_output;
 mod imports;
 mod limits;
 mod linking;
@@ -225,13 +226,32 @@ impl Instance {
     pub async fn describe(&mut self) -> Result<Metadata, PluginFailure> {
         debug_assert!(self.store.data().describing());
         let ms = self.limits.describe_timeout_ms;
-        guard(
+        let result = guard(
             &self.limits,
             ms,
             "describe_timeout_ms",
             self.provider.describe(&mut self.store),
         )
-        .await
+        .await;
+        self.with_stderr(result)
+    }
+
+    /// A crash, with the last lines the guest wrote to stderr: its panic
+    /// message, uncaught exception or traceback.
+    fn with_stderr<T>(&self, result: Result<T, PluginFailure>) -> Result<T, PluginFailure> {
+        match result {
+            Err(PluginFailure::Trap(message)) => {
+                let tail = self.store.data().stderr.tail();
+                if tail.is_empty() {
+                    return Err(PluginFailure::Trap(message));
+                }
+                Err(PluginFailure::Trap(format!(
+                    "{message}; its stderr ended with: {}",
+                    tail.join(" | ")
+                )))
+            }
+            other => other,
+        }
     }
 
     /// Puts the plugin's grants in force for the calls that follow.
@@ -251,13 +271,14 @@ impl Instance {
         options: &[(String, String)],
     ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
         let call = self.provider.login(&mut self.store, method, options);
-        guard(
+        let result = guard(
             &self.limits,
             self.limits.login_timeout_ms,
             "login_timeout_ms",
             call,
         )
-        .await
+        .await;
+        self.with_stderr(result)
     }
 
     /// Calls `resolve`, with the stored credential when there is one.
@@ -267,7 +288,8 @@ impl Instance {
         stored: Option<&WitCredential>,
     ) -> Result<Result<Resolved, WitError>, PluginFailure> {
         let call = self.provider.resolve(&mut self.store, reason, stored);
-        call_guard(&self.limits, call).await
+        let result = call_guard(&self.limits, call).await;
+        self.with_stderr(result)
     }
 
     /// Calls `refresh`.
@@ -276,7 +298,8 @@ impl Instance {
         stored: &WitCredential,
     ) -> Result<Result<WitCredential, WitError>, PluginFailure> {
         let call = self.provider.refresh(&mut self.store, stored);
-        call_guard(&self.limits, call).await
+        let result = call_guard(&self.limits, call).await;
+        self.with_stderr(result)
     }
 
     /// Calls `check`.
@@ -285,7 +308,8 @@ impl Instance {
         credential: &WitCredential,
     ) -> Result<Result<AccountInfo, WitError>, PluginFailure> {
         let call = self.provider.check(&mut self.store, credential);
-        call_guard(&self.limits, call).await
+        let result = call_guard(&self.limits, call).await;
+        self.with_stderr(result)
     }
 
     /// Calls `revoke`.
@@ -294,7 +318,8 @@ impl Instance {
         stored: &WitCredential,
     ) -> Result<Result<(), WitError>, PluginFailure> {
         let call = self.provider.revoke(&mut self.store, stored);
-        call_guard(&self.limits, call).await
+        let result = call_guard(&self.limits, call).await;
+        self.with_stderr(result)
     }
 }
 

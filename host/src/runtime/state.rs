@@ -10,6 +10,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use super::guest_output::GuestOutput;
 use super::limits::{self, CpuBudget, Limiter, MAX_LISTENERS};
 use crate::capability::{Denied, Granter, Use};
 use crate::interact::Interaction;
@@ -94,6 +95,8 @@ impl Grants {
 /// The `T` of `Store<T>` for plugin calls.
 pub struct PluginState {
     wasi: WasiCtx,
+    /// The guest's stderr, whose last lines are shown with a crash.
+    pub stderr: GuestOutput,
     /// Every handle the plugin holds (WASI streams and sockets, wasi:http
     /// fields, requests and bodies, listeners); its capacity is the call's
     /// handle limit ([`limits::handles_for`]).
@@ -117,12 +120,16 @@ pub struct PluginState {
 pub const MAX_LINES: u32 = 1000;
 
 impl PluginState {
-    /// A fresh state: no files, no environment, no arguments, no stdio, and
-    /// sockets only through the granter.
+    /// A fresh state: no files, no environment, no arguments, stdout and
+    /// stderr to the log (see [`GuestOutput`]), and sockets only through the
+    /// granter.
     pub fn new(call: Arc<CallContext>, max_memory: usize, cpu: CpuBudget) -> PluginState {
         let grants = Arc::new(Grants::new(&call.plugin));
         let socket_grants = grants.clone();
+        let stderr = GuestOutput::new(&call.plugin, "stderr");
         let wasi = WasiCtxBuilder::new()
+            .stdout(GuestOutput::new(&call.plugin, "stdout"))
+            .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
             .allow_udp(false)
             // TCP is enabled, but every address goes through the granter:
@@ -157,6 +164,7 @@ impl PluginState {
             call,
             lines_left: MAX_LINES,
             listeners_opened: 0,
+            stderr,
         }
     }
 
