@@ -11,12 +11,14 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
 fi
 
 # Debian packages the tests use: Chromium (a real browser), curl (a stand-in
-# browser), pgrep (checks that no helper process survives) and Node.js with
-# npm (the OpenID Connect provider in tests/idp).
+# browser), pgrep (checks that no helper process survives), Python (the
+# pseudo-terminal driver in tests/pty and small test services) and Node.js
+# with npm (the OpenID Connect provider in tests/idp).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then

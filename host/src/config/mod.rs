@@ -184,19 +184,20 @@ impl Config {
                     )));
                 }
             };
-            let env = match table.remove("env") {
-                None => None,
-                Some(toml::Value::String(var)) => {
-                    check_env_name(&var)
-                        .map_err(|m| invalid(format!("[providers.{name}] env: {m}")))?;
-                    Some(var)
-                }
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "[providers.{name}] env must be a string (an environment variable's name), not a {}",
-                        other.type_str()
-                    )));
-                }
+            // `env = "VAR"` (a string) is authhost's own: the variable the
+            // credential may come from. Any other `env` (a table, a list) is
+            // left to the plugin, as earlier releases did, so plugins that
+            // take an `env` option of their own keep working.
+            let env = match table.get("env") {
+                Some(toml::Value::String(_)) => match table.remove("env") {
+                    Some(toml::Value::String(var)) => {
+                        check_env_name(&var)
+                            .map_err(|m| invalid(format!("[providers.{name}] env: {m}")))?;
+                        Some(var)
+                    }
+                    _ => None,
+                },
+                _ => None,
             };
             let options = match serde_json::to_value(&table) {
                 Ok(serde_json::Value::Object(map)) => map,
@@ -345,7 +346,10 @@ mod tests {
             config.provider("anthropic").unwrap().env.as_deref(),
             Some("A")
         );
-        assert!(parse("[providers.x]\nenv = 3").is_err());
+        // Any other `env` is the plugin's own option, as in earlier releases.
+        let table = parse("[providers.x]\nenv = { AUTHHOST_X = \"1\" }").unwrap();
+        assert!(table.providers["x"].env.is_none());
+        assert!(table.providers["x"].options["env"].is_object());
         assert!(parse("[providers.x]\nenv = \"A=B\"").is_err());
         assert!(parse("[providers.x]\nenv = \"\"").is_err());
     }
