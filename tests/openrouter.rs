@@ -829,6 +829,45 @@ fn waiting_ends_with_a_timeout_and_stores_nothing() {
     login.assert_nothing_stored();
 }
 
+/// `status --check` asks OpenRouter's key endpoint about the stored key.
+#[test]
+fn status_check_asks_openrouter_about_the_key() {
+    let login = Login::new(Mode::Approve);
+    assert_success(&login.run(&script("curl-browser.sh")));
+    let key = login.fake.keys()[0].clone();
+    let out = login
+        .home
+        .run(&["status", "openrouter", "--check", "--json"]);
+    assert_success(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = &report[0]["check"];
+    assert_eq!(check["ok"], true, "{report}");
+    assert_eq!(
+        check["account"]["account"],
+        format!("{}...{}", &key[..12], &key[key.len() - 3..])
+    );
+    let details = check["account"]["details"].to_string();
+    assert!(
+        details.contains("$1.25") && details.contains("$10.00 (monthly)"),
+        "{details}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&key));
+
+    // A key OpenRouter does not know: the check fails in words.
+    std::fs::write(
+        login.home.store_path(),
+        r#"{"openrouter": {"type": "api", "key": "sk-or-v1-deleted"}}"#,
+    )
+    .unwrap();
+    let out = login.home.run(&["status", "openrouter", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("does not accept the stored key"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn unknown_options_are_named() {
     let login = Login::with_options(Mode::Approve, "callback = 3");

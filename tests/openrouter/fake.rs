@@ -170,6 +170,7 @@ fn route(state: &mut State, mode: Mode, request: &Request) -> Response {
         ("GET", "/auth") => authorize(state, mode, query),
         (_, "/auth") => error(405, "method not allowed"),
         ("POST", "/api/v1/auth/keys") => exchange(state, mode, request),
+        ("GET", "/api/v1/key") => key_info(state, request),
         (_, "/api/v1/auth/keys") => error(405, "method not allowed"),
         _ => error(404, "not found"),
     }
@@ -319,6 +320,26 @@ fn exchange(state: &mut State, mode: Mode, request: &Request) -> Response {
     };
     state.keys.push(key);
     answer
+}
+
+/// `GET /api/v1/key`: what OpenRouter's documented answer says about the
+/// key sent as a bearer token (one this fake issued), else 401.
+fn key_info(state: &State, request: &Request) -> Response {
+    let key = request
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "));
+    match key {
+        Some(key) if state.keys.iter().any(|k| k == key) => {
+            let label = format!("{}...{}", &key[..12], &key[key.len() - 3..]);
+            let body = serde_json::json!({ "data": {
+                "label": label, "limit": 10, "usage": 1.25, "limit_remaining": 8.75,
+                "limit_reset": "monthly", "is_free_tier": false, "expires_at": null,
+                "rate_limit": { "requests": 1000, "interval": "1h" },
+            }});
+            Response::new(200, "application/json", body.to_string())
+        }
+        _ => error(401, "No auth credentials found"),
+    }
 }
 
 /// An OpenRouter-style JSON error.
