@@ -7,10 +7,13 @@ use std::path::Path;
 
 use crate::Error;
 
+mod acl;
+
 /// Who may read a file written by [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
-    /// The owner only (mode 0600): secrets and compiled code.
+    /// The owner only (mode 0600; on Windows the owner-only ACL the file
+    /// inherits from its private folder): secrets and compiled code.
     Private,
     /// As the file being replaced was (or 0600 when it is new), e.g. the
     /// user's `config.toml`.
@@ -76,7 +79,8 @@ pub(crate) fn remove_leftovers(path: &Path) {
     }
 }
 
-/// Creates `dir` (mode 0700 on Unix) and its parents if missing.
+/// Creates `dir` and its parents if missing: mode 0700 on Unix; on Windows
+/// `dir` gets an owner-only ACL ([`acl`]) whether it is new or not.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -87,7 +91,11 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
     }
     builder
         .create(dir)
-        .map_err(|e| Error::io("cannot create directory", dir, e))
+        .map_err(|e| Error::io("cannot create directory", dir, e))?;
+    #[cfg(windows)]
+    acl::restrict_to_owner(dir)
+        .map_err(|e| Error::io("cannot restrict access to the owner of", dir, e))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Running a program on behalf of a plugin (the `process` capability).
 //!
-//! The program runs in its own process group with an empty stdin; its stdout
-//! and stderr are collected up to a cap. The whole group is SIGKILLed at the
-//! timeout, on overflow, when the call is dropped, and a moment after the
-//! program exits, so a grandchild that holds stdout open can neither keep the
-//! caller waiting nor outlive the call. On Linux, processes that left the
-//! group (`setsid` daemons, double forks) are found by a random tag in their
-//! environment and killed too ([`tag`]). On Windows only the direct child is
-//! killed.
+//! The program runs in its own process group (a Job Object on Windows,
+//! [`group`]) with an empty stdin; its stdout and stderr are collected up to
+//! a cap. The whole group is killed at the timeout, on overflow, when the
+//! call is dropped, and a moment after the program exits, so a grandchild
+//! that holds stdout open can neither keep the caller waiting nor outlive the
+//! call. On Linux and macOS, processes that left the group (`setsid`
+//! daemons, double forks) are found by a random tag in their environment and
+//! killed too ([`tag`]); on Windows nothing leaves the job. Shell lines run
+//! through `/bin/sh -c`, or `cmd.exe /d /s /c` on Windows ([`shell`]).
 //!
 //! What a plugin asks for is hostile input: the program is a name looked up
 //! on the user's `PATH` or an absolute path ([`program`]), and the
@@ -15,7 +16,9 @@
 //! loader or interpreter reads ([`environment`]).
 
 mod environment;
+mod group;
 mod program;
+mod shell;
 mod tag;
 
 pub use program::resolve_program;
@@ -31,6 +34,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use group::ProcessGroup;
 use tag::RunTag;
 
 /// What to run.
@@ -172,12 +176,13 @@ const REAP_GRACE: Duration = Duration::from_millis(100);
 /// user's `PATH` ([`resolve_program`]), never one in the working directory
 /// or on a `PATH` the caller supplies; a relative path is refused.
 ///
-/// The program starts in a new process group (Unix) with stdin empty and the
-/// environment inherited plus `spec.env` plus a random run tag. When it
-/// exits, output still being written by background children is read for a
-/// short grace, then the rest of the group is killed, so the call never
-/// waits on a grandchild. Then, on Linux, every process still carrying the
-/// run's tag (a daemon that called `setsid`, a double fork) is killed.
+/// The program starts in a new process group (a Job Object on Windows) with
+/// stdin empty and the environment inherited plus `spec.env` plus a random
+/// run tag. When it exits, output still being written by background children
+/// is read for a short grace, then the rest of the group is killed, so the
+/// call never waits on a grandchild. Then, on Linux and macOS, every process
+/// still carrying the run's tag (a daemon that called `setsid`, a double
+/// fork) is killed; on Windows whatever is left in the job is killed.
 ///
 /// At `spec.timeout`, or when stdout or stderr exceeds `spec.max_output`, the
 /// whole group and every tagged process are killed and an error returned at
@@ -185,9 +190,9 @@ const REAP_GRACE: Duration = Duration::from_millis(100);
 ///
 /// On Linux the group is only signalled while its leader is unreaped, so its
 /// id cannot have been reused by an unrelated process, and tagged processes
-/// are signalled through pidfds. Elsewhere the leader is reaped on exit and
+/// are signalled through pidfds. On macOS the leader is reaped on exit and
 /// the group is killed afterwards only when something still holds its
-/// output pipes.
+/// output pipes; the tag finds the rest.
 pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
     environment::check(&spec.env)?;
     // Declared before the group, so dropped after it: however the call ends,
@@ -195,7 +200,10 @@ pub async fn run(spec: RunSpec) -> Result<RunOutput, RunError> {
     let mut tag = RunTag::new();
     let (mut child, program) = spawn(&spec.command, &spec.env, &tag)?;
     tag.started(child.id());
-    let mut group = ProcessGroup::of(&child);
+    let mut group = ProcessGroup::of(&child).map_err(|source| RunError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     let exit_watch = ExitWatch::new(&child);
     let mut stdout = Pipe::start(
         child.stdout.take().expect("stdout is piped"),
@@ -301,8 +309,7 @@ fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
+    group::prepare(&mut cmd);
     match cmd.spawn() {
         Ok(child) => Ok((child, program)),
         Err(source) => Err(RunError::Spawn { program, source }),
@@ -319,25 +326,14 @@ async fn stop(child: &mut Child, group: &mut ProcessGroup) {
 }
 
 /// The name `Command::Shell` reports in errors.
-const SHELL_NAME: &str = if cfg!(windows) { "cmd" } else { "sh" };
+const SHELL_NAME: &str = shell::NAME;
 
 /// The platform command for `command` (which is not an empty argv). A
 /// program name is resolved on the user's `PATH` here, so the command runs
 /// an absolute path; the program still sees the name as its `argv[0]`.
 fn build(command: &Command) -> Result<tokio::process::Command, RunError> {
     Ok(match command {
-        #[cfg(unix)]
-        Command::Shell(line) => {
-            let mut cmd = tokio::process::Command::new("/bin/sh");
-            cmd.arg("-c").arg(line);
-            cmd
-        }
-        #[cfg(windows)]
-        Command::Shell(line) => {
-            let mut cmd = tokio::process::Command::new("cmd.exe");
-            cmd.args(["/d", "/s", "/c"]).raw_arg(line);
-            cmd
-        }
+        Command::Shell(line) => shell::command(line),
         Command::Argv(argv) => {
             let file = program::locate(&argv[0])?;
             let mut cmd = tokio::process::Command::new(file);
@@ -405,49 +401,6 @@ impl ExitWatch {
                 Ok(Exit::Unreaped)
             }
             ExitWatch::Reap => child.wait().await.map(Exit::Reaped),
-        }
-    }
-}
-
-/// The process group of a child started with `process_group(0)`. Killed on
-/// drop (a cancelled call leaves nothing behind) until disarmed, which is
-/// done once the leader is reaped and the id may name another group.
-struct ProcessGroup {
-    #[cfg_attr(windows, allow(dead_code))]
-    id: Option<u32>,
-    armed: bool,
-}
-
-impl ProcessGroup {
-    fn of(child: &Child) -> ProcessGroup {
-        ProcessGroup {
-            id: child.id(),
-            armed: true,
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.armed = false;
-    }
-
-    /// SIGKILLs every process in the group (Unix). On Windows there is no
-    /// group here; `kill_on_drop` ends the direct child only.
-    fn kill(&self) {
-        #[cfg(unix)]
-        if let Some(pid) = self
-            .id
-            .and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?))
-        {
-            // ESRCH (everything in the group is gone already) is fine.
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        if self.armed {
-            self.kill();
         }
     }
 }

@@ -5,7 +5,9 @@
 //! (no shell) with the keys added to its environment only: nothing is
 //! written to a file. Its standard streams are authhost's, its exit code
 //! becomes authhost's (128 + N when signal N ended it), and SIGINT and
-//! SIGTERM sent to authhost are passed on to it.
+//! SIGTERM sent to authhost are passed on to it. On Windows the console
+//! gives Ctrl-C and Ctrl-Break to the command itself; authhost waits for
+//! it and reports its exit code (1 for a code above 255).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -122,6 +124,11 @@ async fn run_child(
     // in between ends authhost and leaves the child behind.
     #[cfg(unix)]
     let mut signals = Signals::new()?;
+    // On Windows Ctrl-C and Ctrl-Break reach every process on the console,
+    // the child included: authhost outlives them and reports the child's
+    // exit code, as a shell would.
+    #[cfg(windows)]
+    let mut console = ConsoleInterrupts::new()?;
     let mut child = match command.kill_on_drop(false).spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -145,7 +152,14 @@ async fn run_child(
             }
         }
     };
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            () = console.next() => {}
+        }
+    };
+    #[cfg(not(any(unix, windows)))]
     let status = child.wait().await;
     let status = status.with_context(|| format!("cannot wait for `{shown}`"))?;
     Ok(ExitCode::from(exit_code(status)))
@@ -158,9 +172,37 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return 128u8.saturating_add(signal as u8);
     }
-    match status.code() {
-        Some(code) => code as u8,
-        None => 1,
+    // Windows exit codes are 32 bits (0xC000013A after Ctrl-C): one that
+    // does not fit is reported as 1, never as a success.
+    status
+        .code()
+        .map_or(1, |code| u8::try_from(code).unwrap_or(1))
+}
+
+/// Ctrl-C and Ctrl-Break, caught so that they do not end authhost before
+/// the child.
+#[cfg(windows)]
+struct ConsoleInterrupts {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+#[cfg(windows)]
+impl ConsoleInterrupts {
+    fn new() -> anyhow::Result<ConsoleInterrupts> {
+        Ok(ConsoleInterrupts {
+            ctrl_c: tokio::signal::windows::ctrl_c().context("cannot handle Ctrl-C")?,
+            ctrl_break: tokio::signal::windows::ctrl_break().context("cannot handle Ctrl-Break")?,
+        })
+    }
+
+    /// The next interrupt (the child got it too).
+    async fn next(&mut self) {
+        tokio::select! {
+            Some(()) = self.ctrl_c.recv() => {}
+            Some(()) = self.ctrl_break.recv() => {}
+            else => std::future::pending::<()>().await,
+        }
     }
 }
 

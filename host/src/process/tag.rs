@@ -3,24 +3,34 @@
 //!
 //! Each run puts a random tag, `AUTHHOST_RUN_ID=<id>`, in its program's
 //! environment; children inherit it across `fork`, `setsid` and `exec`. At
-//! the end of the call (Linux) every process whose initial environment
-//! (`/proc/PID/environ`) carries the tag is SIGKILLed through a pidfd, pass
-//! after pass until a pass finds none, so a process forked during a pass is
-//! caught by the next. Processes without the tag (the browser opener,
-//! another call's programs, the embedding program) are never touched.
+//! the end of the call every process whose initial environment carries the
+//! tag is SIGKILLed, pass after pass until a pass finds none, so a process
+//! forked during a pass is caught by the next. Processes without the tag
+//! (the browser opener, another call's programs, the embedding program) are
+//! never touched.
+//!
+//! - **Linux**: the environment is read from `/proc/PID/environ`, and the
+//!   signal goes through a pidfd opened before a second check, so a reused
+//!   process id is never signalled.
+//! - **macOS**: the processes are listed with `proc_listallpids` and the
+//!   environment is read with `sysctl(KERN_PROCARGS2)`; without pidfds the
+//!   tag is checked again right before `kill`, which narrows but cannot
+//!   close the window in which the id could be reused.
+//! - **Windows**: nothing to sweep; every process the program starts stays
+//!   in its Job Object, which is killed ([`super::group`]).
 //!
 //! Not caught: a process that drops the tag (`env -i`, `execve` with a new
 //! environment, overwriting its environment block), one whose environment
 //! authhost may not read (another user's, set-uid), and work handed to a
-//! process that was already running (`systemd-run`, `at`, `crontab`, an
-//! agent). Elsewhere than on Linux nothing is swept; the process group is
-//! still killed.
+//! process that was already running (`systemd-run`, `launchctl`, `at`,
+//! `crontab`, an agent). On other Unix systems nothing is swept; the
+//! process group is still killed.
 
 /// The environment variable carrying the tag.
 pub const TAG_NAME: &str = "AUTHHOST_RUN_ID";
 
 /// Longest a sweep keeps going while killed processes are still exiting.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 const MAX_PASSES: usize = 200;
 
 /// The tag of one run. Dropping it sweeps, unless [`RunTag::sweep`] has
@@ -81,13 +91,19 @@ impl RunTag {
     }
 }
 
-/// Kills the processes tagged `value`, pass after pass (Linux).
-#[cfg(target_os = "linux")]
+/// Kills the processes tagged `value`, pass after pass.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 fn sweep(value: &str, first: Option<u32>) -> usize {
     let entry = format!("{TAG_NAME}={value}").into_bytes();
     let mut sent = 0;
     for _ in 0..MAX_PASSES {
+        #[cfg(target_os = "linux")]
         let killed = linux::kill_pass(&entry, linux::candidates(first));
+        #[cfg(target_os = "macos")]
+        let killed = {
+            let _ = first;
+            macos::kill_pass(&entry)
+        };
         if killed == 0 {
             break;
         }
@@ -105,13 +121,20 @@ fn few_candidates(first: Option<u32>) -> bool {
     matches!(linux::candidates(first), linux::Candidates::Range(first, last) if last - first < 16)
 }
 
-#[cfg(not(target_os = "linux"))]
+/// On macOS a sweep reads every process: a blocking thread's work.
+#[cfg(target_os = "macos")]
+fn few_candidates(_first: Option<u32>) -> bool {
+    false
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn few_candidates(_first: Option<u32>) -> bool {
     true
 }
 
-/// Nothing to sweep without `/proc` and pidfds.
-#[cfg(not(target_os = "linux"))]
+/// Nothing to sweep: on Windows the Job Object holds every process the run
+/// started; elsewhere only the process group is killed.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn sweep(_value: &str, _first: Option<u32>) -> usize {
     0
 }
@@ -236,6 +259,141 @@ mod linux {
     fn carries(pid: u32, entry: &[u8]) -> bool {
         std::fs::read(format!("/proc/{pid}/environ"))
             .is_ok_and(|environ| environ.split(|&b| b == 0).any(|var| var == entry))
+    }
+}
+
+/// The environment strings in the result of `sysctl(KERN_PROCARGS2)`:
+/// `argc` (a native-endian 32-bit integer), the executable's path, NUL
+/// padding, `argc` arguments, then the environment, each NUL-terminated,
+/// up to an empty string or the end.
+#[cfg(any(test, target_os = "macos"))]
+fn procargs_environment(procargs: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let (argc, rest) = match procargs.split_first_chunk::<4>() {
+        Some((argc, rest)) => (u32::try_from(i32::from_ne_bytes(*argc)).unwrap_or(0), rest),
+        None => (0, &[][..]),
+    };
+    // The executable's path, then the padding after it.
+    let path_end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let start = rest[path_end..]
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(rest.len(), |i| path_end + i);
+    rest[start..]
+        .split(|&b| b == 0)
+        .skip(argc as usize)
+        .take_while(|var| !var.is_empty())
+}
+
+#[cfg(target_os = "macos")]
+mod macos {
+    use std::ffi::c_int;
+
+    /// One pass: SIGKILLs each process whose environment holds `entry`;
+    /// returns how many.
+    pub fn kill_pass(entry: &[u8]) -> usize {
+        let me = std::process::id() as libc::pid_t;
+        let mut buffer = Vec::new();
+        let mut killed = 0;
+        for pid in all_pids() {
+            if pid <= 1 || pid == me || !carries(pid, entry, &mut buffer) {
+                continue;
+            }
+            // No pidfds here: check again right before the signal.
+            // SAFETY: `kill` has no memory-safety preconditions.
+            if carries(pid, entry, &mut buffer) && unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+        killed
+    }
+
+    /// Every process id on the system.
+    fn all_pids() -> Vec<libc::pid_t> {
+        // SAFETY: a null buffer asks for the count only.
+        let count = unsafe { libc::proc_listallpids(std::ptr::null_mut(), 0) };
+        let Ok(count) = usize::try_from(count) else {
+            return Vec::new();
+        };
+        // Room for processes started in between.
+        let mut pids: Vec<libc::pid_t> = vec![0; count + 64];
+        let bytes = c_int::try_from(std::mem::size_of_val(pids.as_slice())).unwrap_or(c_int::MAX);
+        // SAFETY: the buffer holds `bytes` bytes.
+        let listed = unsafe { libc::proc_listallpids(pids.as_mut_ptr().cast(), bytes) };
+        pids.truncate(usize::try_from(listed).unwrap_or(0).min(pids.len()));
+        pids
+    }
+
+    /// Whether the environment process `pid` started with holds `entry`.
+    /// False for processes of other users, zombies and processes that are
+    /// gone. `buffer` is reused between calls.
+    fn carries(pid: libc::pid_t, entry: &[u8], buffer: &mut Vec<u8>) -> bool {
+        let mut mib = [libc::CTL_KERN, libc::KERN_PROCARGS2, pid];
+        let mut size: libc::size_t = 0;
+        // SAFETY: a null buffer asks for the size only.
+        let sized = unsafe {
+            libc::sysctl(
+                mib.as_mut_ptr(),
+                3,
+                std::ptr::null_mut(),
+                &mut size,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if sized != 0 || size == 0 {
+            return false;
+        }
+        buffer.resize(size, 0);
+        // SAFETY: `buffer` holds `size` bytes; the kernel writes at most
+        // that many and stores how many it wrote in `size`.
+        let read = unsafe {
+            libc::sysctl(
+                mib.as_mut_ptr(),
+                3,
+                buffer.as_mut_ptr().cast(),
+                &mut size,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        read == 0
+            && super::procargs_environment(&buffer[..size.min(buffer.len())])
+                .any(|var| var == entry)
+    }
+}
+
+#[cfg(test)]
+mod procargs_tests {
+    use super::procargs_environment;
+
+    fn procargs(argc: i32, rest: &[u8]) -> Vec<u8> {
+        let mut bytes = argc.to_ne_bytes().to_vec();
+        bytes.extend_from_slice(rest);
+        bytes
+    }
+
+    #[test]
+    fn the_environment_follows_path_padding_and_arguments() {
+        let bytes = procargs(
+            3,
+            b"/bin/sleep\0\0\0\0sleep\0\0AUTHHOST_RUN_ID=in-argv\0HOME=/Users/a\0AUTHHOST_RUN_ID=abc\0\0junk\0",
+        );
+        let env: Vec<&[u8]> = procargs_environment(&bytes).collect();
+        assert_eq!(env, [&b"HOME=/Users/a"[..], b"AUTHHOST_RUN_ID=abc"]);
+    }
+
+    #[test]
+    fn short_or_odd_buffers_give_nothing_or_what_is_there() {
+        assert_eq!(procargs_environment(b"").count(), 0);
+        assert_eq!(procargs_environment(b"\x01\0").count(), 0);
+        assert_eq!(procargs_environment(&procargs(0, b"/bin/x")).count(), 0);
+        assert_eq!(
+            procargs_environment(&procargs(-1, b"/bin/x\0A=1")).count(),
+            1
+        );
+        let bytes = procargs(1, b"/x\0x\0A=1");
+        let env: Vec<&[u8]> = procargs_environment(&bytes).collect();
+        assert_eq!(env, [&b"A=1"[..]]);
     }
 }
 

@@ -23,6 +23,11 @@
 //! instead, and, when the directory is trustworthy, the cache copy and its
 //! index entry are written again. wasmtime then still checks that the code
 //! fits the engine.
+//!
+//! On Windows nothing here proves who wrote a file (no owners and modes to
+//! check as above), so the cache is not used, silently: a third-party
+//! component is compiled at each start (about 30 ms for a small one), and
+//! the built-ins use the machine code embedded in the binary.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{Read, Write};
@@ -34,6 +39,10 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::plugins::BuiltinPlugin;
+
+/// Whether the cache is used on this platform: only where Unix owners and
+/// modes can prove who wrote a file (see the module documentation).
+const USED: bool = cfg!(unix);
 
 /// The index of the artefacts authhost wrote, in the cache directory.
 const INDEX_FILE: &str = "index";
@@ -79,6 +88,9 @@ impl ComponentCache {
     /// The artefact `name`, if authhost wrote it (see the module
     /// documentation) and it fits `engine`.
     pub(crate) fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
+        if !USED {
+            return None;
+        }
         let path = self.dir.join(name);
         let meta = std::fs::symlink_metadata(&path).ok()?;
         if let Err(reason) = self.trusted_dir() {
@@ -130,6 +142,9 @@ impl ComponentCache {
     /// none) and records it in the index. Failures only cost a compile
     /// later, so they are logged, not returned.
     pub(crate) fn store(&self, name: &str, code: &[u8]) {
+        if !USED {
+            return;
+        }
         if let Err(e) = self.try_store(name, code) {
             tracing::debug!(
                 path = %self.dir.join(name).display(),
