@@ -76,6 +76,39 @@ Environment:
     exit_codes!()
 );
 
+/// `plugins install --help`.
+const INSTALL_HELP: &str = "\
+Examples:
+  authhost plugins install ./acme.wasm            check, copy, compile; offer to grant
+  authhost plugins install ./acme.wasm --grant    and grant all it requests (scripts)
+  authhost plugins install ./acme-2.wasm --force  replace the installed build of acme
+
+What happens:
+  The file is read once and must be a WebAssembly component built against a
+  supported authhost:provider version whose `describe` answers; nothing else
+  of it runs. It is written to the plugins folder as ID.wasm (mode 0600, via a
+  temporary file and a rename) and compiled once (a notice shows at a
+  terminal). Another build with the same id, or another plugin in ID.wasm, is
+  replaced only with --force. Then its requests are listed, `http:{OPTION}`
+  ones filled in from the providers that use it (`[providers.NAME] OPTION`),
+  and at a terminal you are asked whether to grant them; --grant grants them
+  without asking; otherwise the `authhost plugins grant` command is printed.
+  Grants are bound to this build: installing another build suspends them.";
+
+/// `plugins remove --help`.
+const REMOVE_HELP: &str = "\
+Examples:
+  authhost plugins remove acme        asks first at a terminal
+  authhost plugins remove acme --yes  no question (scripts)
+
+What is removed:
+  every file in the plugins folder that reports the id, its compiled code in
+  cache/components/, its entries in cache/plugins.json and its [plugins.ID]
+  table (grants) in config.toml, keeping the rest of the file as it is.
+  Credentials stored for its providers and their [providers.NAME] tables are
+  kept (`authhost logout NAME` removes a credential). Built-in plugins cannot
+  be removed.";
+
 /// Exit code: a usage error (as clap uses it).
 const EXIT_USAGE: u8 = 2;
 /// Exit code: the user must log in (as `gh` uses it).
@@ -220,10 +253,41 @@ enum PluginsCommand {
             conflicts_with = "all_requested"
         )]
         capabilities: Vec<authhost::capability::Capability>,
-        /// Grant everything the plugin requests (as `plugins inspect` lists
-        /// it), after showing what that is.
+        /// Grant everything the plugin requests, after showing what that
+        /// is: `http:{OPTION}` requests become the origin of that option in
+        /// each provider that uses the plugin (or in `--provider`).
         #[arg(long)]
         all_requested: bool,
+        /// With `--all-requested`: fill `http:{OPTION}` requests in from
+        /// this provider's options only.
+        #[arg(long, requires = "all_requested", value_name = "NAME")]
+        provider: Option<String>,
+    },
+    /// Install a provider component into the plugins folder: it is checked
+    /// (a component for a supported WIT version that describes itself),
+    /// copied as ID.wasm (owner-only) and compiled once; then what it
+    /// requests is shown and, at a terminal, offered for granting.
+    #[command(after_long_help = INSTALL_HELP)]
+    Install {
+        /// The component file (`.wasm`).
+        path: std::path::PathBuf,
+        /// Replace an installed plugin with the same id (another build), or
+        /// another plugin's file of the same name.
+        #[arg(long)]
+        force: bool,
+        /// Grant everything it requests, without asking.
+        #[arg(long, visible_alias = "yes", short = 'y')]
+        grant: bool,
+    },
+    /// Remove a folder plugin: its file, its compiled code, its index
+    /// entries and its grants in config.toml. Asks first at a terminal.
+    #[command(after_long_help = REMOVE_HELP)]
+    Remove {
+        /// The plugin id (as `authhost plugins list` shows it).
+        id: String,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Take capabilities back from a folder plugin.
     Revoke {
@@ -352,7 +416,9 @@ fn report(error: &anyhow::Error) -> ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let host = Host::open(HostOptions::from_env()?)?;
+    // A person at a terminal sees why a first run takes seconds.
+    let notices = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let host = Host::open(HostOptions::from_env()?.compile_notices(notices))?;
     let result = execute(&host, command).await;
     // The process ends next: tearing down the engine and the compiled
     // plugins would cost more than the rest of `authhost token`. Nothing in
@@ -498,6 +564,33 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled before the host opens"),
         Command::Plugins {
+            command: PluginsCommand::Install { path, force, grant },
+        } => return install(host, &path, force, grant).await,
+        Command::Plugins {
+            command: PluginsCommand::Remove { id, yes },
+        } => {
+            use authhost::interact::Interaction;
+            if !yes {
+                let question = format!(
+                    "Remove plugin {}: its file, compiled code and grants?",
+                    id.escape_debug()
+                );
+                if authhost::interact::Terminal.confirm(&question).await == Some(false) {
+                    return Err(authhost::Error::Cancelled.into());
+                }
+            }
+            let removed = host.remove_plugin(&id).await?;
+            for file in &removed.files {
+                eprintln!("Removed {}", file.display());
+            }
+            if removed.grants_removed {
+                eprintln!(
+                    "Removed [plugins.{id}] from {}",
+                    host.paths().config_file.display()
+                );
+            }
+        }
+        Command::Plugins {
             command: PluginsCommand::Revoke { id, capabilities },
         } => {
             let file = &host.paths().config_file;
@@ -519,11 +612,12 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                     id,
                     capabilities,
                     all_requested,
+                    provider,
                 },
         } => {
             let file = &host.paths().config_file;
             let capabilities = if all_requested {
-                let requested = host.requested(&id).await?;
+                let requested = host.requested(&id, provider.as_deref()).await?;
                 let shown: Vec<String> = requested.iter().map(ToString::to_string).collect();
                 eprintln!(
                     "{id} requests: {}",
@@ -545,6 +639,79 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 eprintln!("Granted {} to {id} in {}", added.join(", "), file.display());
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `authhost plugins install`: installs, shows what the plugin requests,
+/// and grants it when asked to (or when the user says yes at a terminal).
+async fn install(
+    host: &Host,
+    path: &std::path::Path,
+    force: bool,
+    grant: bool,
+) -> anyhow::Result<ExitCode> {
+    use authhost::interact::Interaction;
+    let installed = host.install(path, force).await?;
+    let id = &installed.info.id;
+    let name = installed
+        .info
+        .metadata
+        .as_ref()
+        .map(|m| m.display_name.clone())
+        .unwrap_or_default();
+    for file in installed.replaced.iter().filter(|f| **f != installed.file) {
+        eprintln!("Removed {} (replaced)", file.display());
+    }
+    if installed.unchanged {
+        eprintln!(
+            "{id} ({name}) is already installed as {}",
+            installed.file.display()
+        );
+    } else {
+        eprintln!(
+            "Installed {id} ({name}, WIT {}) as {}",
+            installed.info.wit_version.as_deref().unwrap_or("?"),
+            installed.file.display()
+        );
+    }
+    let list = |caps: &[authhost::capability::Capability]| {
+        caps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for template in &installed.templates {
+        eprintln!(
+            "  {template}: HTTP to the origin of that option, granted per provider \
+             (`authhost plugins grant {id} --all-requested --provider NAME` after setting it)"
+        );
+    }
+    if installed.requested.is_empty() {
+        eprintln!("It requests no capability.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("It requests: {}", list(&installed.requested));
+    let missing = &installed.info.missing;
+    if missing.is_empty() && installed.info.grants_suspended.is_none() {
+        eprintln!("All of it is granted already.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let command = format!("authhost plugins grant {id} --all-requested");
+    let grant = grant
+        || authhost::interact::Terminal
+            .confirm(&format!("Grant {id} {}?", list(&installed.requested)))
+            .await
+            == Some(true);
+    if grant {
+        host.grant_installed(&installed)?;
+        eprintln!(
+            "Granted {} to {id} in {}",
+            list(&installed.requested),
+            host.paths().config_file.display()
+        );
+    } else {
+        eprintln!("Not granted; to grant it all later: {command}");
     }
     Ok(ExitCode::SUCCESS)
 }

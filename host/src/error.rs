@@ -114,6 +114,15 @@ pub enum Error {
         error: ProviderError,
     },
 
+    /// `authhost plugins install` or `plugins remove` refused to act.
+    #[error("plugin `{id}`: {reason}")]
+    PluginRefused {
+        /// The plugin id (sanitised).
+        id: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -248,6 +257,10 @@ impl Error {
                 provider: provider.clone(),
                 error: error.clone(),
             },
+            Error::PluginRefused { id, reason } => Error::PluginRefused {
+                id: id.clone(),
+                reason: reason.clone(),
+            },
             Error::Cancelled => Error::Cancelled,
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
         }
@@ -356,6 +369,15 @@ pub enum PluginFailure {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProviderError {
+    /// `authhost plugins install` or `plugins remove` refused to act.
+    #[error("plugin `{id}`: {reason}")]
+    PluginRefused {
+        /// The plugin id (sanitised).
+        id: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,

@@ -52,8 +52,8 @@ mod sanitize;
 mod store;
 
 pub use api::{
-    Host, HostOptions, Inspection, LoginOptions, LoginOutcome, LogoutOutcome, PluginInfo,
-    ProviderStatus, Saved, TokenOptions,
+    Host, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
+    PluginInfo, ProviderStatus, Removed, Saved, TokenOptions,
 };
 pub use credential::{Credential, CredentialKind, Extra, Token};
 pub use error::{Error, PluginFailure, ProviderError, error_chain};

@@ -26,6 +26,11 @@ pub(crate) struct Decision {
     pub missing: Vec<Capability>,
     /// Why the user's grants are not in force, when they are not.
     pub suspended: Option<String>,
+    /// Requests that cannot be expanded for this instance: an option an
+    /// `http:{OPTION}` request names is set to something that is not an
+    /// http(s) URL. The plugin is not run for the instance until the
+    /// option is fixed.
+    pub invalid: Vec<String>,
 }
 
 impl Decision {
@@ -35,14 +40,15 @@ impl Decision {
     }
 }
 
-/// Decides what `plugin` may do as provider `provider` (its options, when
+/// Decides what `plugin` may do as provider `name` (its options, when
 /// configured).
 pub(crate) fn decide(
     plugin: &Plugin,
+    name: &str,
     provider: Option<&ProviderConfig>,
     config: &Config,
 ) -> Decision {
-    let requested = expand(&plugin.metadata.requested, provider);
+    let (requested, invalid) = expand(&plugin.metadata.requested, name, provider);
     let (granted, suspended) = match &plugin.source {
         PluginSource::Builtin => (requested.clone(), None),
         PluginSource::Folder(_) => folder_grants(plugin, config),
@@ -57,6 +63,7 @@ pub(crate) fn decide(
         effective,
         missing,
         suspended,
+        invalid,
     }
 }
 
@@ -83,17 +90,38 @@ fn folder_grants(plugin: &Plugin, config: &Config) -> (Vec<Capability>, Option<S
     }
 }
 
-/// `requests` for one provider instance: each `http:{OPTION}` becomes the
-/// origin of that option's URL, or its default; a request whose option is
-/// unset and has no default, or is not an http(s) URL, asks for nothing.
-pub(crate) fn expand(requests: &[Request], provider: Option<&ProviderConfig>) -> Vec<Capability> {
+/// `requests` for provider instance `name` (with options `provider`):
+///
+/// - a fixed capability stays as it is;
+/// - `http:{OPTION}` becomes the origin (`scheme://host[:port]`) of the
+///   http or https URL in `[providers.NAME] OPTION`, whatever its path;
+/// - when the option is not set, `http:{OPTION=DEFAULT}` becomes the
+///   default's origin and `http:{OPTION}` asks for nothing (the plugin can
+///   reach nothing for an endpoint the user did not configure);
+/// - an option set to anything but an http(s) URL is an error naming the
+///   provider and the option (second list), never a silent "nothing".
+pub(crate) fn expand(
+    requests: &[Request],
+    name: &str,
+    provider: Option<&ProviderConfig>,
+) -> (Vec<Capability>, Vec<String>) {
     let mut out: Vec<Capability> = Vec::new();
+    let mut invalid = Vec::new();
     for request in requests {
         let capability = match request {
             Request::Fixed(c) => Some(c.clone()),
             Request::HttpFromOption { option, default } => {
                 match provider.and_then(|p| p.options.get(option)) {
-                    Some(value) => value.as_str().and_then(origin_of_url).map(Capability::Http),
+                    Some(value) => match value.as_str().and_then(origin_of_url) {
+                        Some(origin) => Some(Capability::Http(origin)),
+                        None => {
+                            invalid.push(format!(
+                                "[providers.{name}] {option} must be an http or https URL \
+                                 (its plugin may send HTTP to that URL's origin: `{request}`)"
+                            ));
+                            None
+                        }
+                    },
                     None => default.clone().map(Capability::Http),
                 }
             }
@@ -104,7 +132,7 @@ pub(crate) fn expand(requests: &[Request], provider: Option<&ProviderConfig>) ->
             out.push(c);
         }
     }
-    out
+    (out, invalid)
 }
 
 #[cfg(test)]
@@ -126,6 +154,11 @@ mod tests {
             "http:{base_url=https://openrouter.ai}",
             "http:{extra}",
         ]);
+        let expand = |reqs: &[Request], p: Option<&ProviderConfig>| {
+            let (caps, invalid) = expand(reqs, "x", p);
+            assert!(invalid.is_empty(), "{invalid:?}");
+            caps
+        };
         assert_eq!(
             strings(&expand(&reqs, None)),
             ["prompt", "http:https://openrouter.ai"]
@@ -145,8 +178,20 @@ mod tests {
                 "http:https://x.example"
             ]
         );
-        let mut bad = ProviderConfig::default();
-        bad.options.insert("base_url".into(), "file:///etc".into());
-        assert_eq!(strings(&expand(&reqs, Some(&bad))), ["prompt"]);
+        for value in [
+            serde_json::json!("file:///etc"),
+            serde_json::json!("openrouter.ai"),
+            serde_json::json!(42),
+        ] {
+            let mut bad = ProviderConfig::default();
+            bad.options.insert("base_url".into(), value);
+            let (caps, invalid) = super::expand(&reqs, "work", Some(&bad));
+            assert_eq!(strings(&caps), ["prompt"]);
+            assert_eq!(invalid.len(), 1);
+            assert!(
+                invalid[0].starts_with("[providers.work] base_url must be an http or https URL"),
+                "{invalid:?}"
+            );
+        }
     }
 }

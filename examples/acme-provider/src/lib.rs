@@ -194,11 +194,4 @@ fn request_token(base_url: &str, body: &serde_json::Value) -> Result<Credential,
     })
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-    let authority = rest.split('/').next().unwrap_or(rest);
-    format!("{scheme}://{authority}")
-}
-
 authhost_sdk::export!(Acme);

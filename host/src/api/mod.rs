@@ -6,7 +6,9 @@ mod options;
 mod reports;
 
 pub use options::{HostOptions, LoginOptions, TokenOptions};
-pub use reports::{Inspection, LoginOutcome, LogoutOutcome, PluginInfo, ProviderStatus, Saved};
+pub use reports::{
+    Inspection, Installed, LoginOutcome, LogoutOutcome, PluginInfo, ProviderStatus, Removed, Saved,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -58,7 +60,11 @@ impl Host {
             plugins: Plugins::new(
                 paths.plugins_dir.clone(),
                 paths.plugin_index_file(),
-                paths.component_cache_dir(),
+                crate::runtime::CacheSetup {
+                    dir: paths.component_cache_dir(),
+                    max_bytes: config.cache.components_mib.saturating_mul(1 << 20),
+                    notices: options.compile_notices,
+                },
                 config.limits,
                 options.instance_pool,
                 options.interaction.clone(),
@@ -399,6 +405,8 @@ impl Host {
             cached: cached.is_some(),
             cached_until: cached.and_then(|c| c.get("until")).and_then(|u| u.as_u64()),
             needs_login: false,
+            granted: Vec::new(),
+            missing: Vec::new(),
             error: None,
         };
         match stored.map(|v| serde_json::from_value::<Stored>(v.clone())) {
@@ -427,12 +435,22 @@ impl Host {
         match plugin {
             None => status.error = Some(format!("plugin `{plugin_id}` is not installed")),
             Some(plugin) => {
+                let decision = policy::decide(
+                    plugin,
+                    name,
+                    self.config.provider(name).as_deref(),
+                    &self.config,
+                );
                 if let Err(error) = self.check_options(name, plugin) {
                     status.error = Some(match error {
                         Error::Config { message, .. } => message,
                         other => other.to_string(),
                     });
+                } else if !decision.invalid.is_empty() {
+                    status.error = Some(decision.invalid.join("; "));
                 }
+                status.granted = decision.effective;
+                status.missing = decision.missing;
             }
         }
         let expired = status
@@ -523,24 +541,147 @@ impl Host {
         crate::config::remove_grants(&self.paths.config_file, id, capabilities)
     }
 
-    /// What the folder plugin `id` requests, for the provider named like it
-    /// (`http:{OPTION}` templates filled in), as `plugins inspect` shows it.
-    pub async fn requested(&self, id: &str) -> Result<Vec<Capability>, Error> {
+    /// What the folder plugin `id` requests, with `http:{OPTION}` requests
+    /// expanded for `provider`, or, without one, for every provider
+    /// instance that uses the plugin (the provider named like it when none
+    /// does): the exact capabilities to grant. An option that is not an
+    /// http(s) URL is an error naming the provider and the option.
+    pub async fn requested(
+        &self,
+        id: &str,
+        provider: Option<&str>,
+    ) -> Result<Vec<Capability>, Error> {
         let Some(plugin) = self.plugins.get(id).await? else {
             return Err(Error::UnknownPlugin {
-                provider: id.to_owned(),
+                provider: provider.unwrap_or(id).to_owned(),
                 plugin: id.to_owned(),
             });
         };
-        let decision = policy::decide(&plugin, self.config.provider(id).as_deref(), &self.config);
-        let mut requested = decision.effective;
-        requested.extend(decision.missing);
+        self.requests_of(&plugin, provider)
+    }
+
+    /// [`Host::requested`] for a described plugin.
+    fn requests_of(
+        &self,
+        plugin: &Plugin,
+        provider: Option<&str>,
+    ) -> Result<Vec<Capability>, Error> {
+        let id = plugin.metadata.id.as_str();
+        let names: Vec<&str> = match provider {
+            Some(name) if self.config.plugin_of(name) != id => {
+                return Err(Error::Config {
+                    path: self.paths.config_file.clone(),
+                    message: format!(
+                        "provider `{name}` uses plugin `{}`, not `{id}`",
+                        self.config.plugin_of(name)
+                    ),
+                });
+            }
+            Some(name) => vec![name],
+            None => self.providers_of(id),
+        };
+        let mut requested: Vec<Capability> = Vec::new();
+        for name in names {
+            let (caps, invalid) = policy::expand(
+                &plugin.metadata.requested,
+                name,
+                self.config.provider(name).as_deref(),
+            );
+            if !invalid.is_empty() {
+                return Err(Error::Config {
+                    path: self.paths.config_file.clone(),
+                    message: invalid.join("; "),
+                });
+            }
+            for cap in caps {
+                if !requested.contains(&cap) {
+                    requested.push(cap);
+                }
+            }
+        }
         Ok(requested)
+    }
+
+    /// The configured provider instances that use plugin `id`, or the
+    /// provider named like it when none does.
+    fn providers_of<'a>(&'a self, id: &'a str) -> Vec<&'a str> {
+        let names: Vec<&str> = self
+            .config
+            .providers
+            .keys()
+            .map(String::as_str)
+            .filter(|name| self.config.plugin_of(name) == id)
+            .collect();
+        if names.is_empty() { vec![id] } else { names }
+    }
+
+    /// Installs the component file at `path` in the plugins folder (see
+    /// `authhost plugins install`): it must load and describe itself; it
+    /// is copied atomically, owner-only, as `ID.wasm`, and compiled once.
+    /// A different plugin with the same id, or in that file, is replaced
+    /// only with `force`. Grants nothing: see [`Host::grant_installed`].
+    pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, Error> {
+        let installed = self.plugins.install(path, force).await?;
+        let requested = self.requests_of(&installed.plugin, None)?;
+        let info = self.info(&installed.plugin);
+        let templates = installed
+            .plugin
+            .metadata
+            .requested
+            .iter()
+            .filter(|r| matches!(r, crate::capability::Request::HttpFromOption { .. }))
+            .cloned()
+            .collect();
+        Ok(Installed {
+            info,
+            file: installed.file,
+            replaced: installed.replaced,
+            unchanged: installed.unchanged,
+            requested,
+            templates,
+            digest: installed.plugin.digest.clone(),
+        })
+    }
+
+    /// Grants an installed plugin everything it requests
+    /// ([`Installed::requested`]), bound to the installed file. Returns
+    /// the capabilities that were not granted yet.
+    pub fn grant_installed(&self, installed: &Installed) -> Result<Vec<Capability>, Error> {
+        crate::config::add_grants(
+            &self.paths.config_file,
+            &installed.info.id,
+            &installed.requested,
+            Some(&installed.digest),
+        )
+    }
+
+    /// Removes the folder plugin `id` (see `authhost plugins remove`): its
+    /// file (every file that reports the id), its compiled code, its
+    /// entries in the plugins index and its `[plugins.ID]` grants. A
+    /// built-in is refused. Credentials stored for its providers are kept.
+    pub async fn remove_plugin(&self, id: &str) -> Result<Removed, Error> {
+        let files = self.plugins.remove(id).await?;
+        let grants_removed = crate::config::remove_plugin_table(&self.paths.config_file, id)?;
+        if files.is_empty() && !grants_removed {
+            return Err(Error::UnknownPlugin {
+                provider: id.to_owned(),
+                plugin: crate::sanitize::short(id),
+            });
+        }
+        Ok(Removed {
+            files: files.into_iter().map(|(file, _)| file).collect(),
+            grants_removed,
+        })
     }
 
     fn info(&self, plugin: &Plugin) -> PluginInfo {
         let id = &plugin.metadata.id;
-        let decision = policy::decide(plugin, self.config.provider(id).as_deref(), &self.config);
+        let decision = policy::decide(
+            plugin,
+            id,
+            self.config.provider(id).as_deref(),
+            &self.config,
+        );
         PluginInfo {
             id: id.clone(),
             source: plugin.source.describe(),
@@ -567,7 +708,13 @@ impl Host {
         let config_json = provider_config
             .map(|p| serde_json::Value::Object(p.options.clone()).to_string())
             .unwrap_or_else(|| "{}".into());
-        let decision = policy::decide(plugin, provider_config, &self.config);
+        let decision = policy::decide(plugin, provider, provider_config, &self.config);
+        if !decision.invalid.is_empty() {
+            return Err(Error::Config {
+                path: self.paths.config_file.clone(),
+                message: decision.invalid.join("; "),
+            });
+        }
         if let Some(reason) = &decision.suspended {
             self.warn_once(reason);
         }

@@ -25,6 +25,10 @@ pub struct HostOptions {
     /// looked up; `None` (the default): the process's own, read at each
     /// [`Host::token`](super::Host::token) call.
     pub environment: Option<BTreeMap<String, String>>,
+    /// Show a one-line notice on stderr while a plugin that is not in the
+    /// cache yet is compiled (which can take seconds for a large one). Off
+    /// by default; the CLI turns it on when stderr is a terminal.
+    pub compile_notices: bool,
 }
 
 impl HostOptions {
@@ -46,6 +50,7 @@ impl HostOptions {
             interaction: Arc::new(Terminal),
             instance_pool: false,
             environment: None,
+            compile_notices: false,
         }
     }
 
@@ -60,6 +65,13 @@ impl HostOptions {
     /// [`HostOptions::instance_pool`]).
     pub fn instance_pool(mut self, on: bool) -> HostOptions {
         self.instance_pool = on;
+        self
+    }
+
+    /// Turns the compile notice on or off (see
+    /// [`HostOptions::compile_notices`]).
+    pub fn compile_notices(mut self, on: bool) -> HostOptions {
+        self.compile_notices = on;
         self
     }
 

@@ -75,6 +75,38 @@ pub struct Inspection {
     pub info: PluginInfo,
 }
 
+/// What [`Host::install`](super::Host::install) did.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Installed {
+    /// The plugin as installed: id, metadata, what is granted and missing.
+    pub info: PluginInfo,
+    /// Its file in the plugins folder.
+    pub file: std::path::PathBuf,
+    /// Files it replaced (`--force`).
+    pub replaced: Vec<std::path::PathBuf>,
+    /// Whether the same component was installed there already.
+    pub unchanged: bool,
+    /// What it requests, with `http:{OPTION}` requests expanded for the
+    /// providers that use it: what granting it all would grant.
+    pub requested: Vec<Capability>,
+    /// Its `http:{OPTION}` requests as written (granted per provider, once
+    /// the option is set).
+    pub templates: Vec<crate::capability::Request>,
+    /// SHA-256 of the component, hex (grants are bound to it).
+    pub digest: String,
+}
+
+/// What [`Host::remove_plugin`](super::Host::remove_plugin) removed.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Removed {
+    /// The plugin files.
+    pub files: Vec<std::path::PathBuf>,
+    /// Whether `[plugins.ID]` (its grants) was removed from config.toml.
+    pub grants_removed: bool,
+}
+
 /// A provider in `authhost list` and `authhost status`. Never contains a
 /// secret or a helper's command.
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +150,11 @@ pub struct ProviderStatus {
     /// credential and no helper, or an expired login that cannot be
     /// renewed.
     pub needs_login: bool,
+    /// What its plugin may do for it: requested (with `http:{OPTION}`
+    /// requests expanded from this provider's options) and granted.
+    pub granted: Vec<Capability>,
+    /// Requested for it and not granted.
+    pub missing: Vec<Capability>,
     /// Why the provider is unusable (missing plugin, unreadable entry).
     pub error: Option<String>,
 }

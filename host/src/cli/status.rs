@@ -127,6 +127,26 @@ fn print_report(report: &Report) {
     for (name, value) in &s.extra {
         line(name, value);
     }
+    if s.error.is_none() && (!s.granted.is_empty() || !s.missing.is_empty()) {
+        // The exact capabilities for this provider: `http:{base_url}`
+        // filled in from its own `base_url`.
+        let list = |caps: &[authhost::capability::Capability]| {
+            caps.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut text = format!("granted: {}", super::or_none(list(&s.granted)));
+        if !s.missing.is_empty() {
+            text.push_str(&format!(
+                "; missing: {} (`authhost plugins grant {} --all-requested --provider {}`)",
+                list(&s.missing),
+                s.plugin,
+                s.provider
+            ));
+        }
+        line("capabilities", &text);
+    }
     if let Some(check) = &report.check {
         match (&check.error, &check.account) {
             (Some(error), _) => line("check", &format!("failed: {error}")),

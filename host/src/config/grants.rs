@@ -137,6 +137,26 @@ pub(crate) fn remove_grants(
     Ok(removed)
 }
 
+/// Removes the whole `[plugins.ID]` table (its grants and `sha256`) from
+/// the file at `path`, keeping the rest of the file as it is. Returns
+/// whether there was one.
+pub(crate) fn remove_plugin_table(path: &Path, id: &str) -> Result<bool, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let mut doc = document(&text, path)?;
+    let Some(plugins) = doc.get_mut("plugins").and_then(|p| p.as_table_like_mut()) else {
+        return Ok(false);
+    };
+    if plugins.remove(id).is_none() {
+        return Ok(false);
+    }
+    files::write_atomic(path, doc.to_string().as_bytes(), Access::KeepExisting)?;
+    Ok(true)
+}
+
 /// The editable document of `text` (the file at `path`). A file that does
 /// not load is refused: the user should see its error, not have it edited.
 fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
@@ -185,6 +205,9 @@ mod tests {
             caps[..1]
         );
         assert!(remove_grants(&path, "nobody", &caps).unwrap().is_empty());
+        assert!(remove_plugin_table(&path, "other").unwrap());
+        assert!(!remove_plugin_table(&path, "other").unwrap());
+        assert!(!Config::load(&path).unwrap().plugins.contains_key("other"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# my providers\n"), "{text}");
     }

@@ -30,7 +30,7 @@ use crate::catalog;
 mod grants;
 #[cfg(fuzzing)]
 pub use grants::edit_grants;
-pub(crate) use grants::{add_grants, remove_grants};
+pub(crate) use grants::{add_grants, remove_grants, remove_plugin_table};
 
 /// The parsed configuration.
 #[derive(Debug, Default, Clone)]
@@ -43,6 +43,25 @@ pub struct Config {
     pub limits: Limits,
     /// How credentials are kept alive.
     pub credentials: CredentialSettings,
+    /// The disk cache.
+    pub cache: CacheSettings,
+}
+
+/// `[cache]`: the disk cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// The most compiled components `cache/components/` keeps, in MiB; the
+    /// least recently used are removed beyond it.
+    pub components_mib: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            components_mib: 512,
+        }
+    }
 }
 
 /// `[credentials]`: how credentials are kept alive.
@@ -144,6 +163,8 @@ struct RawConfig {
     limits: Limits,
     #[serde(default)]
     credentials: CredentialSettings,
+    #[serde(default)]
+    cache: CacheSettings,
 }
 
 fn deserialize_grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capability>, D::Error> {
@@ -233,6 +254,7 @@ impl Config {
             plugins: raw.plugins,
             limits: raw.limits,
             credentials: raw.credentials,
+            cache: raw.cache,
         })
     }
 

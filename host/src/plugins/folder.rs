@@ -20,6 +20,9 @@ pub(crate) struct Folder {
     pub plugins: Vec<Arc<Plugin>>,
     /// Files that did not, with why.
     pub failures: Vec<(PathBuf, PluginFailure)>,
+    /// Every file that described itself, loaded or refused (a clash of
+    /// ids): its id, path and SHA-256.
+    pub claims: Vec<(String, PathBuf, String)>,
 }
 
 impl Folder {
@@ -30,10 +33,17 @@ impl Folder {
         let mut by_id: BTreeMap<String, Vec<(PathBuf, Plugin)>> = BTreeMap::new();
         for path in files.iter().cloned() {
             match plugins.load_file(&path, index).await {
-                Ok(plugin) => by_id
-                    .entry(plugin.metadata.id.clone())
-                    .or_default()
-                    .push((path, plugin)),
+                Ok(plugin) => {
+                    folder.claims.push((
+                        plugin.metadata.id.clone(),
+                        path.clone(),
+                        plugin.digest.clone(),
+                    ));
+                    by_id
+                        .entry(plugin.metadata.id.clone())
+                        .or_default()
+                        .push((path, plugin));
+                }
                 Err(failure) => {
                     tracing::warn!(
                         path = %crate::sanitize::short(&path.display().to_string()),

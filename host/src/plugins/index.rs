@@ -199,10 +199,18 @@ impl Index {
         self.changed = true;
     }
 
+    /// The content hashes recorded for the files `present`.
+    pub fn contents(&self, present: &[&Path]) -> Vec<String> {
+        present
+            .iter()
+            .filter_map(|p| self.files.get(&key(p)).map(|e| e.sha256.clone()))
+            .collect()
+    }
+
     /// Forgets files that are gone and components no file has, then writes
-    /// the index if anything changed. Failing to write only costs work
-    /// next time.
-    pub fn save(mut self, path: &Path, present: &[&Path]) {
+    /// the index if anything changed; returns whether it did. Failing to
+    /// write only costs work next time.
+    pub fn save(mut self, path: &Path, present: &[&Path]) -> bool {
         let keep: Vec<String> = present.iter().map(|p| key(p)).collect();
         let before = self.files.len();
         self.files.retain(|k, _| keep.contains(k));
@@ -210,7 +218,7 @@ impl Index {
         let components = self.components.len();
         self.components.retain(|sha, _| shas.contains(sha));
         if !self.changed && self.files.len() == before && self.components.len() == components {
-            return;
+            return false;
         }
         let written = path
             .parent()
@@ -222,6 +230,7 @@ impl Index {
         if let Err(e) = written {
             tracing::debug!("cannot write the plugins index: {e}");
         }
+        true
     }
 }
 

@@ -32,10 +32,23 @@ pub(crate) use metadata::{
 use crate::config::Limits;
 use crate::error::{Error, PluginFailure};
 use crate::interact::Interaction;
-use crate::runtime::{CallContext, Instance, LoadedComponent, Runtime};
+use crate::runtime::{CacheSetup, CallContext, ComponentCache, Instance, LoadedComponent, Runtime};
 
 /// The largest plugin file authhost reads.
 pub(crate) const MAX_PLUGIN_FILE: u64 = 64 << 20;
+
+/// What [`Plugins::install`] did.
+pub(crate) struct Installed {
+    /// The plugin, as installed.
+    pub plugin: Plugin,
+    /// Its file in the plugins folder.
+    pub file: PathBuf,
+    /// Files of other builds (or another plugin in its file name) that it
+    /// replaced.
+    pub replaced: Vec<PathBuf>,
+    /// Whether the same component was already installed there.
+    pub unchanged: bool,
+}
 
 /// A described plugin.
 pub(crate) struct Plugin {
@@ -72,7 +85,7 @@ pub(crate) struct Plugins {
     plugins_dir: PathBuf,
     /// The folder's index (see [`index`]).
     index_file: PathBuf,
-    component_cache: PathBuf,
+    component_cache: CacheSetup,
     limits: Limits,
     instance_pool: bool,
     interaction: Arc<dyn Interaction>,
@@ -87,7 +100,7 @@ impl Plugins {
     pub fn new(
         plugins_dir: PathBuf,
         index_file: PathBuf,
-        component_cache: PathBuf,
+        component_cache: CacheSetup,
         limits: Limits,
         instance_pool: bool,
         interaction: Arc<dyn Interaction>,
@@ -163,10 +176,45 @@ impl Plugins {
                 let files = folder::component_files(&self.plugins_dir);
                 let folder = Folder::scan(self, &files, &mut index).await;
                 let present: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-                index.save(&self.index_file, &present);
+                let contents = index.contents(&present);
+                if index.save(&self.index_file, &present) {
+                    self.evict_compiled(&contents);
+                }
                 folder
             })
             .await
+    }
+
+    /// Removes the compiled components whose source is gone: neither a
+    /// component in the folder (`contents`, SHA-256s) nor a built-in of
+    /// this authhost. Runs when the folder changed, so that a removed or
+    /// replaced plugin's machine code does not stay in the cache.
+    fn evict_compiled(&self, contents: &[String]) {
+        let builtin_names: Vec<String> = INTERNAL_PLUGINS
+            .iter()
+            .map(ComponentCache::builtin_name)
+            .collect();
+        // Built-ins compiled from source (when their build-time code does
+        // not fit the engine) are named by their SHA-256 like folder files.
+        let builtin_shas: Vec<String> = INTERNAL_PLUGINS
+            .iter()
+            .map(|b| hex(&Sha256::digest(b.component)))
+            .collect();
+        self.component_cache().evict(|name| {
+            builtin_names.iter().any(|n| n == name)
+                || contents
+                    .iter()
+                    .chain(&builtin_shas)
+                    .any(|sha| name.starts_with(sha.as_str()) && name[sha.len()..].starts_with('-'))
+        });
+    }
+
+    /// The component cache, without the engine (for removing artefacts).
+    fn component_cache(&self) -> ComponentCache {
+        ComponentCache::new(
+            self.component_cache.dir.clone(),
+            self.component_cache.max_bytes,
+        )
     }
 
     /// Describes the component file at `path` as the plugins folder would
@@ -205,7 +253,8 @@ impl Plugins {
             (Some(described), _) => described.outcome(),
             (None, Some(bytes)) => {
                 let runtime = self.runtime()?;
-                let result = match runtime.load(&bytes) {
+                let label = path.file_name().unwrap_or_default().to_string_lossy();
+                let result = match runtime.load(&bytes, &label) {
                     Ok(loaded) => {
                         let described = self
                             .describe(
@@ -258,6 +307,125 @@ impl Plugins {
         instance.describe().await
     }
 
+    /// Installs the component file at `path` in the plugins folder: reads it
+    /// once, checks that it loads and describes itself (compiling it, with
+    /// the notice), then writes those bytes atomically, mode 0600, as
+    /// `ID.wasm`. A different component with the same id (in any file),
+    /// or another plugin in `ID.wasm`, is replaced only with `force`; the
+    /// same component already installed is left as it is.
+    pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, Error> {
+        // The folder as it is, before anything is compiled: a scan that
+        // finds it changed evicts compiled code it does not know.
+        let folder = self.folder().await;
+        let label = path.file_name().unwrap_or_default().to_string_lossy();
+        let shown = crate::sanitize::short(&label);
+        let failed = |f: PluginFailure| Error::plugin(&shown, f);
+        let bytes = read_component_file(path).map_err(failed)?;
+        let digest = hex(&Sha256::digest(&bytes));
+        let runtime = self.runtime().map_err(failed)?;
+        let loaded = runtime.load(&bytes, &label).map_err(failed)?;
+        let raw = self
+            .describe(&runtime, &loaded, shown.clone())
+            .await
+            .map_err(failed)?;
+        let metadata = metadata::from_wit(raw.clone()).map_err(failed)?;
+        let id = metadata.id.clone();
+        let refuse = |reason: String| Error::PluginRefused {
+            id: id.clone(),
+            reason,
+        };
+        if builtin(&id).is_some() {
+            return Err(refuse(
+                "its id is a built-in plugin's; a folder plugin cannot replace it".into(),
+            ));
+        }
+        let dest = self.plugins_dir.join(format!("{id}.wasm"));
+        let mut replaced = Vec::new();
+        let mut unchanged = false;
+        for (claim, file, sha) in &folder.claims {
+            if claim == &id && sha == &digest && file == &dest {
+                unchanged = true;
+            } else if claim == &id || file == &dest {
+                if !force {
+                    return Err(refuse(format!(
+                        "{} already holds {} (sha256 {}…); use --force to replace it",
+                        crate::sanitize::short(&file.display().to_string()),
+                        if claim == &id {
+                            "a different build of it".to_owned()
+                        } else {
+                            format!("plugin `{claim}`")
+                        },
+                        &sha[..12]
+                    )));
+                }
+                replaced.push(file.clone());
+            }
+        }
+        if !unchanged {
+            crate::files::create_private_dir(&self.plugins_dir)?;
+            crate::files::write_atomic(&dest, &bytes, crate::files::Access::Private)?;
+            for file in replaced.iter().filter(|f| **f != dest) {
+                std::fs::remove_file(file).map_err(|e| Error::io("cannot remove", file, e))?;
+            }
+        }
+        // Record the description, so that no later command describes it
+        // again, and drop what the replaced files left.
+        let mut index = Index::load(&self.index_file);
+        let identity = Identity::of(&dest).map_err(|e| Error::io("cannot read", &dest, e))?;
+        index.set_file(&dest, identity, &digest);
+        if let Some(described) = Described::of(&Ok((loaded.wit_version.clone(), raw))) {
+            index.set_described(&digest, described);
+        }
+        let present = folder::component_files(&self.plugins_dir);
+        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
+        let contents = index.contents(&present);
+        index.save(&self.index_file, &present);
+        self.evict_compiled(&contents);
+        Ok(Installed {
+            plugin: Plugin {
+                source: PluginSource::Folder(dest.clone()),
+                metadata,
+                wit_version: loaded.wit_version.clone(),
+                digest,
+                component: OnceCell::new_with(Some(Ok(loaded))),
+            },
+            file: dest,
+            replaced,
+            unchanged,
+        })
+    }
+
+    /// Removes the folder plugin `id`: every file that reports that id,
+    /// their compiled components and their entries in the index. Returns
+    /// the files removed (none when no file has the id).
+    pub async fn remove(&self, id: &str) -> Result<Vec<(PathBuf, String)>, Error> {
+        if builtin(id).is_some() {
+            return Err(Error::PluginRefused {
+                id: id.to_owned(),
+                reason: "it is built into authhost and cannot be removed \
+                         (a provider that should not use it can name another plugin)"
+                    .into(),
+            });
+        }
+        let folder = self.folder().await;
+        let mut removed = Vec::new();
+        for (claim, file, sha) in &folder.claims {
+            if claim == id {
+                std::fs::remove_file(file).map_err(|e| Error::io("cannot remove", file, e))?;
+                removed.push((file.clone(), sha.clone()));
+            }
+        }
+        let cache = self.component_cache();
+        for (_, sha) in &removed {
+            cache.remove_compiled(sha);
+        }
+        let index = Index::load(&self.index_file);
+        let present = folder::component_files(&self.plugins_dir);
+        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
+        index.save(&self.index_file, &present);
+        Ok(removed)
+    }
+
     /// The compiled component of `plugin`, loaded on first use. A folder
     /// plugin's file must still hold the contents that were described.
     async fn component<'p>(
@@ -276,7 +444,8 @@ impl Plugins {
                         "the file changed since it was described; run the command again".into(),
                     ));
                 }
-                self.runtime()?.load(&bytes)
+                let label = path.file_name().unwrap_or_default().to_string_lossy();
+                self.runtime()?.load(&bytes, &label)
             })
             .await
             .as_ref()

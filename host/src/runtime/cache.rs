@@ -24,6 +24,12 @@
 //! index entry are written again. wasmtime then still checks that the code
 //! fits the engine.
 //!
+//! The cache does not grow forever: an artefact whose source is gone (a
+//! plugin file removed or replaced, an older authhost's built-in) is
+//! removed when the plugins folder changes ([`ComponentCache::evict`]), and
+//! after each write the least recently used artefacts are removed until the
+//! directory holds at most `[cache] components_mib` (512 MiB by default).
+//!
 //! On Windows nothing here proves who wrote a file (no owners and modes to
 //! check as above), so the cache is not used, silently: a third-party
 //! component is compiled at each start (about 30 ms for a small one), and
@@ -54,6 +60,8 @@ const MAX_INDEX: u64 = 1 << 20;
 /// The cache directory of compiled components.
 pub(crate) struct ComponentCache {
     dir: PathBuf,
+    /// The most bytes of artefacts kept (see [`ComponentCache::store`]).
+    max_bytes: u64,
     /// Whether the warning about an untrustworthy directory was given.
     warned_dir: AtomicBool,
 }
@@ -61,9 +69,12 @@ pub(crate) struct ComponentCache {
 impl ComponentCache {
     /// The cache in `dir` (created, mode 0700, on the first write). `dir`'s
     /// parent is the cache root and must be trustworthy too.
-    pub(crate) fn new(dir: PathBuf) -> ComponentCache {
+    /// Artefacts beyond `max_bytes` in all are removed, least recently used
+    /// first.
+    pub(crate) fn new(dir: PathBuf, max_bytes: u64) -> ComponentCache {
         ComponentCache {
             dir,
+            max_bytes,
             warned_dir: AtomicBool::new(false),
         }
     }
@@ -172,12 +183,99 @@ impl ComponentCache {
         let file = tmp.persist(self.dir.join(name)).map_err(|e| e.error)?;
         // After the rename, which changes the ctime.
         let identity = Identity::of(&file.metadata()?);
+        self.remove_beyond_cap(name);
         let mut index = self.read_index();
         index.entries.retain(|(entry, _)| {
             entry != name && std::fs::symlink_metadata(self.dir.join(entry)).is_ok()
         });
         index.entries.push((name.to_owned(), identity));
         self.write_index(&index)
+    }
+
+    /// Removes every artefact for which `live` is false (its source is
+    /// gone), and their index entries. Failures only leave files behind.
+    pub(crate) fn evict(&self, live: impl Fn(&str) -> bool) {
+        if std::fs::symlink_metadata(&self.dir).is_err() || self.trusted_dir().is_err() {
+            return;
+        }
+        let Ok(_lock) = self.lock() else {
+            return;
+        };
+        let mut removed = 0;
+        for (name, _) in self.artefacts() {
+            if !live(&name) && std::fs::remove_file(self.dir.join(&name)).is_ok() {
+                tracing::debug!(artefact = %name, "removed a cached component whose source is gone");
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.prune_index();
+        }
+    }
+
+    /// Removes the artefacts compiled from the component whose SHA-256 is
+    /// `sha256` (hex), for `authhost plugins remove`.
+    pub(crate) fn remove_compiled(&self, sha256: &str) {
+        let prefix = format!("{sha256}-");
+        self.evict(|name| !name.starts_with(&prefix));
+    }
+
+    /// Removes the least recently used artefacts (by access time, as the
+    /// file system keeps it, else modification time) until the rest fit in
+    /// `max_bytes`; `keep`, just written, stays. Called under the lock.
+    fn remove_beyond_cap(&self, keep: &str) {
+        let mut artefacts = self.artefacts();
+        let mut total: u64 = artefacts.iter().map(|(_, meta)| meta.len()).sum();
+        if total <= self.max_bytes {
+            return;
+        }
+        let used = |meta: &Metadata| {
+            let modified = meta.modified().ok();
+            meta.accessed().ok().max(modified)
+        };
+        artefacts.sort_by_key(|(_, meta)| used(meta));
+        for (name, meta) in artefacts {
+            if total <= self.max_bytes {
+                break;
+            }
+            if name != keep && std::fs::remove_file(self.dir.join(&name)).is_ok() {
+                tracing::debug!(
+                    artefact = %name,
+                    "removed a cached component: the cache is over its size limit"
+                );
+                total = total.saturating_sub(meta.len());
+            }
+        }
+    }
+
+    /// The artefacts in the directory (regular `*.cwasm` files named as
+    /// this module names them), with their metadata.
+    fn artefacts(&self) -> Vec<(String, Metadata)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let meta = entry.metadata().ok()?;
+                (valid_name(&name) && meta.is_file()).then_some((name, meta))
+            })
+            .collect()
+    }
+
+    /// Drops index entries whose file is gone. Called under the lock.
+    fn prune_index(&self) {
+        let mut index = self.read_index();
+        let before = index.entries.len();
+        index
+            .entries
+            .retain(|(entry, _)| std::fs::symlink_metadata(self.dir.join(entry)).is_ok());
+        if index.entries.len() != before
+            && let Err(e) = self.write_index(&index)
+        {
+            tracing::debug!("cannot rewrite the component cache index: {e}");
+        }
     }
 
     /// Serialises writers of the index (other authhost processes).
@@ -443,7 +541,7 @@ mod tests {
     fn only_what_authhost_wrote_is_loaded() {
         let engine = Engine::default();
         let root = tempfile::tempdir().unwrap();
-        let cache = ComponentCache::new(root.path().join("components"));
+        let cache = ComponentCache::new(root.path().join("components"), u64::MAX);
         // The smallest component: its header alone.
         let wasm = b"\0asm\x0d\0\x01\0";
         let code = Component::new(&engine, wasm).unwrap().serialize().unwrap();

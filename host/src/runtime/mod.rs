@@ -19,6 +19,7 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
+pub(crate) use cache::ComponentCache;
 pub(crate) use state::CallContext;
 #[cfg(test)]
 pub(crate) use wit::Method;
@@ -32,7 +33,6 @@ use crate::capability::Granter;
 use crate::config::Limits;
 use crate::error::PluginFailure;
 use crate::plugins::BuiltinPlugin;
-use cache::ComponentCache;
 use limits::{CpuBudget, Stop, TICK};
 use linking::Needs;
 use state::PluginState;
@@ -46,6 +46,20 @@ pub struct Runtime {
     /// interfaces components import (see [`linking`]).
     linkers: [OnceLock<Linker<PluginState>>; Needs::COUNT],
     cache: ComponentCache,
+    /// Whether compiling a component shows a notice on stderr.
+    notices: bool,
+}
+
+/// Where compiled components are cached, and how compiling shows.
+#[derive(Debug, Clone)]
+pub(crate) struct CacheSetup {
+    /// The cache directory (`cache/components/`).
+    pub dir: PathBuf,
+    /// The most bytes of compiled components kept there.
+    pub max_bytes: u64,
+    /// Show a one-line notice on stderr while a component that is not
+    /// cached is compiled (the CLI, when stderr is a terminal).
+    pub notices: bool,
 }
 
 /// A compiled, linked component, ready to instantiate.
@@ -58,12 +72,16 @@ pub struct LoadedComponent {
 impl Runtime {
     /// Creates the engine (epoch interruption on, a ticker thread advancing
     /// it, the pooling allocator when `pooled`) and links every import.
-    /// Compiled components are cached in `cache_dir`.
-    pub fn new(cache_dir: PathBuf, limits: &Limits, pooled: bool) -> wasmtime::Result<Runtime> {
+    /// Compiled components are cached as `cache` says.
+    pub(crate) fn new(
+        cache: CacheSetup,
+        limits: &Limits,
+        pooled: bool,
+    ) -> wasmtime::Result<Runtime> {
         let mut config = engine_config::on_demand();
         if !pooled {
             let engine = Engine::new(&config)?;
-            return Runtime::with_engine(engine, cache_dir);
+            return Runtime::with_engine(engine, cache);
         }
         // Pooling: instance memory is reserved once and reused, which makes a
         // fresh instance per call cheaper; setting the pool up costs a few
@@ -80,15 +98,16 @@ impl Runtime {
             config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
             Engine::new(&config)
         })?;
-        Runtime::with_engine(engine, cache_dir)
+        Runtime::with_engine(engine, cache)
     }
 
-    fn with_engine(engine: Engine, cache_dir: PathBuf) -> wasmtime::Result<Runtime> {
+    fn with_engine(engine: Engine, cache: CacheSetup) -> wasmtime::Result<Runtime> {
         start_epoch_ticker(&engine);
         Ok(Runtime {
             engine,
             linkers: Default::default(),
-            cache: ComponentCache::new(cache_dir),
+            cache: ComponentCache::new(cache.dir, cache.max_bytes),
+            notices: cache.notices,
         })
     }
 
@@ -103,10 +122,11 @@ impl Runtime {
         Ok(cell.get_or_init(|| linker))
     }
 
-    /// Validates, compiles (or loads from the cache) and links `bytes`.
-    pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginFailure> {
+    /// Validates, compiles (or loads from the cache) and links `bytes`;
+    /// `label` names it in the compile notice (a file name, safe to print).
+    pub fn load(&self, bytes: &[u8], label: &str) -> Result<LoadedComponent, PluginFailure> {
         check_header(bytes)?;
-        let component = self.compile(bytes)?;
+        let component = self.compile(bytes, label)?;
         self.link(component)
     }
 
@@ -116,7 +136,7 @@ impl Runtime {
     pub fn load_builtin(&self, builtin: &BuiltinPlugin) -> Result<LoadedComponent, PluginFailure> {
         match self.builtin_code(builtin) {
             Some(component) => self.link(component),
-            None => self.load(builtin.component),
+            None => self.load(builtin.component, builtin.id),
         }
     }
 
@@ -165,12 +185,19 @@ impl Runtime {
         Ok(LoadedComponent { pre, wit_version })
     }
 
-    fn compile(&self, bytes: &[u8]) -> Result<Component, PluginFailure> {
+    fn compile(&self, bytes: &[u8], label: &str) -> Result<Component, PluginFailure> {
         let name = ComponentCache::compiled_name(&self.engine, bytes);
         if let Some(component) = self.cache.load(&self.engine, &name) {
             return Ok(component);
         }
-        let component = Component::new(&self.engine, bytes)
+        let notice = self
+            .notices
+            .then(|| CompileNotice::start(label, bytes.len()));
+        let compiled = Component::new(&self.engine, bytes);
+        if let Some(notice) = notice {
+            notice.finish(compiled.is_ok());
+        }
+        let component = compiled
             .map_err(|e| PluginFailure::Load(format!("invalid component: {}", root_cause(&e))))?;
         match component.serialize() {
             Ok(code) => self.cache.store(&name, &code),
@@ -210,6 +237,38 @@ impl Runtime {
             provider,
             limits,
         })
+    }
+}
+
+/// The line on stderr while a component is compiled:
+/// `authhost: compiling plugin acme.wasm (12.3 MB), once… done in 9.8 s`.
+struct CompileNotice {
+    started: std::time::Instant,
+}
+
+impl CompileNotice {
+    fn start(label: &str, size: usize) -> CompileNotice {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "authhost: compiling plugin {} ({:.1} MB), once… ",
+            crate::sanitize::short(label),
+            size as f64 / 1e6
+        );
+        let _ = err.flush();
+        CompileNotice {
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn finish(self, ok: bool) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        if ok {
+            eprintln!("done in {seconds:.1} s");
+        } else {
+            eprintln!("failed after {seconds:.1} s");
+        }
     }
 }
 
