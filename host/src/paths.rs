@@ -33,8 +33,12 @@ impl Paths {
     }
 
     /// `AUTHHOST_HOME` when set, otherwise the platform's standard
-    /// directories (on Linux `~/.config/authhost/config.toml`,
-    /// `~/.local/share/authhost/{auth.json,plugins}`, `~/.cache/authhost`).
+    /// directories: on Linux `~/.config/authhost/config.toml`,
+    /// `~/.local/share/authhost/{auth.json,plugins}`, `~/.cache/authhost`;
+    /// on macOS `~/Library/Application Support/authhost/` (config and data)
+    /// and `~/Library/Caches/authhost`; on Windows
+    /// `%APPDATA%\authhost\config`, `%APPDATA%\authhost\data` and
+    /// `%LOCALAPPDATA%\authhost\cache`.
     pub fn from_env() -> Result<Paths, Error> {
         if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
             return Ok(Paths::in_home(home));
