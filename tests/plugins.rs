@@ -308,3 +308,30 @@ fn loopback_and_process_grants_are_enforced_per_port_and_program() {
     );
     assert!(!stdout(&out).contains("escaped"));
 }
+
+/// Whatever a plugin makes of a request the host refused (here, a Rust
+/// plugin that returns the SDK's `capability-denied`, and one that crashes
+/// instead), the error names the origin and the command that grants it.
+#[test]
+fn a_refused_request_is_named_with_the_grant_that_allows_it() {
+    let server = Server::start(|_| Response::new(200, "text/plain", "secret"));
+    let grant = format!("authhost plugins grant testkit http:{}", server.url());
+    for (mode, says) in [
+        ("http", "capability denied: `http:"),
+        ("http-or-crash", "crashed"),
+    ] {
+        let home = kit_home(
+            &format!("mode = \"{mode}\"\nurl = \"{}/x\"", server.url()),
+            &[],
+        );
+        let out = home.run(&["token", "kit"]);
+        assert_fails_with(&out, says);
+        assert_fails_with(&out, &format!("to allow it: `{grant}`"));
+    }
+    let home = kit_home(
+        &format!("mode = \"http-or-crash\"\nurl = \"{}/x\"", server.url()),
+        &[format!("http:{}", server.url())],
+    );
+    assert_eq!(stdout(&home.run(&["token", "kit"])), "200 secret\n");
+    assert_eq!(server.connections(), 1);
+}

@@ -12,13 +12,15 @@ fi
 
 # Debian packages the tests use: Chromium (a real browser), curl (a stand-in
 # browser), pgrep (checks that no helper process survives), Python (the
-# pseudo-terminal driver in tests/pty and small test services) and Node.js
-# with npm (the OpenID Connect provider in tests/idp).
+# pseudo-terminal driver in tests/pty and small test services; its venv
+# module builds the Python example provider) and Node.js with npm (the OpenID
+# Connect provider in tests/idp and the JavaScript example provider).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -38,5 +40,11 @@ fi
 if ! node -e 'process.exit(typeof URL.parse === "function" ? 0 : 1)'; then
     echo "tests/run.sh: warning: tests/idp needs Node.js 20.18 or later, found $(node --version)" >&2
 fi
+
+# The JavaScript and Python example providers (tests/languages.rs), built
+# from source with their pinned toolchains; a no-op when they are current.
+started=$SECONDS
+scripts/build-examples.sh
+echo "tests/run.sh: example providers ready in $((SECONDS - started)) s" >&2
 
 cargo test --release --workspace "$@"

@@ -395,8 +395,14 @@ pub enum ProviderError {
     InvalidResponse(String),
     /// The plugin used a capability it was not granted; authhost itself
     /// denied it during the call.
-    #[error("capability denied: `{0}` was not granted (see `authhost plugins list`)")]
-    CapabilityDenied(String),
+    #[error("capability denied: `{capabilities}` was not granted; to allow it: `{grant}`")]
+    CapabilityDenied {
+        /// The capabilities denied, as granted (`http:ORIGIN`), joined so
+        /// that the message quotes each.
+        capabilities: String,
+        /// The command that grants them (`authhost plugins grant ID ...`).
+        grant: String,
+    },
     /// The plugin says a capability was denied, but authhost denied nothing
     /// during the call: the claim is the plugin's alone.
     #[error(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::capability::Request;
 use crate::credential::{Credential, Extra};
 use crate::error::{Error, PluginFailure, ProviderError};
-use crate::runtime::{self, WitCredential, WitError, WitSecret};
+use crate::runtime::{self, Denials, WitCredential, WitError, WitSecret};
 use crate::sanitize;
 
 /// The login method every provider has unless it defines its own.
@@ -346,28 +346,26 @@ pub(crate) fn account_from_wit(info: runtime::AccountInfo) -> AccountInfo {
 }
 
 /// The error a provider returned, as the user sees it: its texts sanitised
-/// and bounded. `denied` lists what the host denied during the call; the
-/// error names those capabilities whatever the plugin returned, and a
-/// plugin's claim that a capability was denied when the host denied
-/// nothing is shown as its claim.
-pub(crate) fn provider_error(provider: &str, error: WitError, denied: &[String]) -> Error {
+/// and bounded. `denied` is what the host denied during the call; the error
+/// names those capabilities, and the command that grants them, whatever the
+/// plugin returned, and a plugin's claim that a capability was denied when
+/// the host denied nothing is shown as its claim.
+pub(crate) fn provider_error(provider: &str, error: WitError, denied: &Denials) -> Error {
     let text = |m: String| sanitize::short(&m);
-    let denied: Vec<String> = denied.iter().map(|d| sanitize::short(d)).collect();
     // What the host denied in this call, in its own words: the cause the
     // user can act on, whatever the plugin made of it (a JavaScript `fetch`
     // reports a denial as a failed connection).
-    let note = |m: String| match denied.as_slice() {
-        [] => text(m),
-        denied => format!(
-            "{} (authhost denied `{}` during this call; see `authhost plugins list`)",
-            text(m),
-            denied.join("`, `")
-        ),
+    let note = |m: String| match denied.note() {
+        None => text(m),
+        Some(note) => format!("{} ({note})", text(m)),
     };
     let error = match error {
         WitError::Cancelled => return Error::Cancelled,
         WitError::CapabilityDenied(m) if denied.is_empty() => ProviderError::ClaimedDenied(text(m)),
-        WitError::CapabilityDenied(_) => ProviderError::CapabilityDenied(denied.join("`, `")),
+        WitError::CapabilityDenied(_) => ProviderError::CapabilityDenied {
+            capabilities: denied.capabilities.join("`, `"),
+            grant: denied.grant_command(),
+        },
         WitError::Denied(m) => ProviderError::Denied(note(m)),
         WitError::Timeout(m) => ProviderError::Timeout(note(m)),
         WitError::Network(m) => ProviderError::Network(note(m)),
@@ -439,7 +437,15 @@ mod tests {
 
     #[test]
     fn a_claimed_denial_is_not_the_hosts_word() {
-        let claimed = provider_error("acme", WitError::CapabilityDenied("process:op".into()), &[]);
+        let nothing = Denials {
+            plugin: "acme".into(),
+            capabilities: Vec::new(),
+        };
+        let claimed = provider_error(
+            "acme",
+            WitError::CapabilityDenied("process:op".into()),
+            &nothing,
+        );
         assert!(matches!(
             claimed,
             Error::Provider {
@@ -450,11 +456,29 @@ mod tests {
         let real = provider_error(
             "acme",
             WitError::CapabilityDenied("anything".into()),
-            &["prompt".into()],
+            &Denials {
+                plugin: "acme".into(),
+                capabilities: vec!["prompt".into(), "http:https://api.acme.example".into()],
+            },
         );
-        assert!(
-            real.to_string().contains("capability denied: `prompt`"),
-            "{real}"
+        assert_eq!(
+            real.to_string(),
+            "acme: capability denied: `prompt`, `http:https://api.acme.example` was not \
+             granted; to allow it: `authhost plugins grant acme prompt http:https://api.acme.example`"
+        );
+        let network = provider_error(
+            "acme",
+            WitError::Network("TypeError: fetch failed".into()),
+            &Denials {
+                plugin: "acme".into(),
+                capabilities: vec!["http:https://api.acme.example".into()],
+            },
+        );
+        assert_eq!(
+            network.to_string(),
+            "acme: network error: TypeError: fetch failed (authhost denied \
+             `http:https://api.acme.example` during this call; to allow it: \
+             `authhost plugins grant acme http:https://api.acme.example`)"
         );
     }
 }

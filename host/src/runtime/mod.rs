@@ -27,6 +27,7 @@ pub(crate) use wit::{
     AccountInfo, Credential as WitCredential, Metadata, Reason, Resolved, Secret as WitSecret,
     WitError,
 };
+pub use state::Denials;
 pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;
@@ -299,15 +300,17 @@ impl Instance {
     /// message, uncaught exception or traceback.
     fn with_stderr<T>(&self, result: Result<T, PluginFailure>) -> Result<T, PluginFailure> {
         match result {
-            Err(PluginFailure::Trap(message)) => {
+            Err(PluginFailure::Trap(mut message)) => {
                 let tail = self.store.data().stderr.tail();
-                if tail.is_empty() {
-                    return Err(PluginFailure::Trap(message));
+                if !tail.is_empty() {
+                    message = format!("{message}; its stderr ended with: {}", tail.join(" | "));
                 }
-                Err(PluginFailure::Trap(format!(
-                    "{message}; its stderr ended with: {}",
-                    tail.join(" | ")
-                )))
+                // A plugin that crashed after a denial (an uncaught `fetch`
+                // error) most likely crashed because of it.
+                if let Some(note) = self.denied().note() {
+                    message = format!("{message} ({note})");
+                }
+                Err(PluginFailure::Trap(message))
             }
             other => other,
         }
@@ -319,7 +322,7 @@ impl Instance {
     }
 
     /// The capabilities the granter denied so far in this instance.
-    pub fn denied(&self) -> Vec<String> {
+    pub fn denied(&self) -> Denials {
         self.store.data().grants.denied()
     }
 

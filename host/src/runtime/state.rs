@@ -15,6 +15,7 @@ use super::limits::{self, CpuBudget, Limiter, MAX_LISTENERS};
 use crate::capability::{Denied, Granter, Use};
 use crate::interact::Interaction;
 use crate::loopback::Listener;
+use crate::sanitize;
 
 /// What a plugin call is about, shared with the import implementations.
 pub struct CallContext {
@@ -83,12 +84,57 @@ impl Grants {
         result
     }
 
-    /// The capabilities denied so far in this call.
-    pub fn denied(&self) -> Vec<String> {
-        self.denied
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The capabilities denied so far in this call, sanitised (a program
+    /// name comes from the plugin).
+    pub fn denied(&self) -> Denials {
+        let list = self.denied.lock().unwrap_or_else(|e| e.into_inner());
+        Denials {
+            plugin: sanitize::plugin_text(&self.plugin, 64),
+            capabilities: list.iter().map(|c| sanitize::short(c)).collect(),
+        }
+    }
+}
+
+/// What the host denied a plugin during one call (an `http:` request to an
+/// origin it was not granted, a program, a port), so that the error the user
+/// sees names the missing grant whatever the plugin returned: a JavaScript
+/// `fetch` reports a refused request as a failed connection, and a plugin
+/// may not catch it at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Denials {
+    /// The plugin id.
+    pub plugin: String,
+    /// The capabilities denied, as they would be granted (`http:ORIGIN`),
+    /// in the order the plugin first used them.
+    pub capabilities: Vec<String>,
+}
+
+impl Denials {
+    /// True when nothing was denied.
+    pub fn is_empty(&self) -> bool {
+        self.capabilities.is_empty()
+    }
+
+    /// The command that grants what was denied:
+    /// `authhost plugins grant ID CAPABILITY...`.
+    pub fn grant_command(&self) -> String {
+        format!(
+            "authhost plugins grant {} {}",
+            self.plugin,
+            self.capabilities.join(" ")
+        )
+    }
+
+    /// A sentence for an error: what was denied and how to grant it; `None`
+    /// when nothing was.
+    pub fn note(&self) -> Option<String> {
+        (!self.is_empty()).then(|| {
+            format!(
+                "authhost denied `{}` during this call; to allow it: `{}`",
+                self.capabilities.join("`, `"),
+                self.grant_command()
+            )
+        })
     }
 }
 
