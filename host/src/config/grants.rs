@@ -139,7 +139,7 @@ pub(crate) fn remove_grants(
 
 /// The editable document of `text` (the file at `path`). A file that does
 /// not load is refused: the user should see its error, not have it edited.
-fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
+pub(super) fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
     Config::parse(text, path)?;
     text.parse()
         .map_err(|e: toml_edit::TomlError| Error::Config {
