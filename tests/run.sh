@@ -14,7 +14,11 @@ fi
 # browser), pgrep (checks that no helper process survives), Python (the
 # pseudo-terminal driver in tests/pty and small test services; its venv
 # module builds the Python example provider) and Node.js with npm (the OpenID
-# Connect provider in tests/idp and the JavaScript example provider).
+# Connect provider in tests/idp and the JavaScript example provider); for
+# tests/keyring.rs a private D-Bus session bus (dbus-daemon, dbus-send), GNOME
+# Keyring's Secret Service and libsecret's secret-tool; git
+# (tests/git_credential.rs); kubectl and openssl (tests/kubectl.rs; Debian's
+# kubectl is kubernetes-client).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -23,6 +27,13 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus-daemon)
+command -v dbus-send >/dev/null 2>&1 || missing+=(dbus-bin)
+command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
+command -v secret-tool >/dev/null 2>&1 || missing+=(libsecret-tools)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing ${missing[*]}" >&2
     sudo_cmd=()

@@ -1,6 +1,7 @@
 //! Command-line parsing and output. All work is done by [`authhost::Host`].
 
 mod exec;
+mod git_credential;
 mod picker;
 mod status;
 
@@ -8,7 +9,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use authhost::{Host, HostOptions, LoginOptions, PluginInfo, ProviderStatus, Saved, TokenOptions};
+use authhost::{
+    Host, HostOptions, LoginOptions, PluginInfo, ProviderStatus, Saved, StoreBackend, TokenOptions,
+};
 use clap::{Parser, Subcommand};
 
 /// One host for the API keys and logins of AI tools: every provider is a
@@ -63,11 +66,14 @@ Examples:
   authhost token anthropic                print the key, for another tool's key helper
   authhost token work --format kube       a kubectl ExecCredential (or `--format json`)
   authhost exec --env anthropic -- aider  run a program with ANTHROPIC_API_KEY set
+  authhost store migrate --to keyring     move the secrets from auth.json to the OS keyring
+  git config --global credential.https://github.com.helper '!authhost git-credential'
   authhost status --check                 who each key belongs to, its expiry and usage
   authhost completions bash > ~/.local/share/bash-completion/completions/authhost
 
 Environment:
   AUTHHOST_HOME   keep every file under this directory (see `authhost paths`)
+  AUTHHOST_STORE  `file` or `keyring`: where new secrets go (over `[store] backend`)
   AUTHHOST_LOG    a log filter, e.g. `authhost=debug` or `trace` (overrides -v)
   BROWSER         the command that opens login pages (the URL is its last argument)
   NO_COLOR        no colour in log lines (there is none when stderr is not a terminal)
@@ -196,7 +202,21 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
-    /// Print where authhost keeps its files.
+    /// Where credentials are stored: auth.json, or the OS keyring.
+    #[command(long_about = STORE_HELP)]
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+    /// A git credential helper: gives git a provider's key for the hosts in
+    /// its `git_hosts`.
+    #[command(name = "git-credential", long_about = GIT_CREDENTIAL_HELP)]
+    GitCredential {
+        /// What git asks: `get` a credential, `store` one that worked,
+        /// `erase` one that was rejected.
+        operation: GitOperation,
+    },
+    /// Print where authhost keeps its files, and where secrets go.
     Paths {
         /// Print JSON.
         #[arg(long)]
@@ -211,6 +231,113 @@ enum Command {
     /// Print the manual page (roff): `authhost man | man -l -`.
     Man,
 }
+
+/// `authhost store`.
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Move every stored credential's secrets to the OS keyring or back to
+    /// auth.json, and make that the store for new credentials.
+    #[command(long_about = MIGRATE_HELP)]
+    Migrate {
+        /// Where the secrets go.
+        #[arg(long, value_enum)]
+        to: BackendArg,
+    },
+}
+
+/// A store backend on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackendArg {
+    /// auth.json (mode 0600).
+    File,
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+}
+
+impl From<BackendArg> for StoreBackend {
+    fn from(arg: BackendArg) -> StoreBackend {
+        match arg {
+            BackendArg::File => StoreBackend::File,
+            BackendArg::Keyring => StoreBackend::Keyring,
+        }
+    }
+}
+
+/// The operations of git's credential-helper protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GitOperation {
+    /// Print `username=` and `password=` for a matching provider, nothing
+    /// otherwise.
+    Get,
+    /// git reports a credential that worked (kept only with `git_store`).
+    Store,
+    /// git reports a credential that was rejected (forgotten only with
+    /// `git_store`).
+    Erase,
+}
+
+/// `authhost store --help`.
+const STORE_HELP: &str = "\
+Where credentials are stored.
+
+With `[store] backend = \"file\"` (the default) each credential is kept whole in
+auth.json (mode 0600). With `[store] backend = \"keyring\"` in config.toml, or
+AUTHHOST_STORE=keyring, the secrets (API keys, access and refresh tokens) go to
+the OS keyring: the Secret Service on Linux (GNOME Keyring, KWallet, KeePassXC),
+the Keychain on macOS, the Credential Manager on Windows. auth.json then holds
+only what is not secret: the kind, the expiry, account facts and a reference to
+the keyring item (service `authhost`).
+
+Each entry says where its secrets are, so both kinds are read under either
+backend; the backend decides where new and renewed credentials go.
+`authhost store migrate` moves the existing ones.";
+
+/// `authhost store migrate --help`.
+const MIGRATE_HELP: &str = "\
+Move every stored credential's secrets to the OS keyring (`--to keyring`) or
+back into auth.json (`--to file`), then set `[store] backend` in config.toml so
+that new and renewed credentials go there too.
+
+One credential at a time, in an order that keeps each readable throughout:
+the new copy is written first, then auth.json is switched over atomically, then
+the old copy is deleted. If the move is interrupted (a crash, a keyring that
+stops answering), run it again: it moves what is left and leaves the rest.
+
+Examples:
+  authhost store migrate --to keyring
+  authhost store migrate --to file      back to auth.json, e.g. for a headless server
+
+When the keyring cannot be used (no D-Bus session, no Secret Service, a locked
+keyring) nothing is moved and the error says what to do.";
+
+/// `authhost git-credential --help`.
+const GIT_CREDENTIAL_HELP: &str = "\
+A git credential helper: gives git a provider's key for the hosts listed in its
+`git_hosts`.
+
+  # config.toml
+  [providers.github]
+  plugin = \"shell-helper\"            # or any provider with a stored key
+  git_hosts = [\"github.com\"]         # also \"host/path-prefix\", \"http://127.0.0.1:3000\"
+  git_username = \"x-access-token\"    # the default; GitLab wants \"oauth2\"
+
+  git config --global credential.https://github.com.helper '!authhost git-credential'
+
+git writes `key=value` lines (protocol, host, path, username) on stdin. For
+`get`, authhost prints `username=` and `password=` (and `password_expiry_utc=`
+for a token with an expiry) when a provider's `git_hosts` matches, and nothing
+when none does, so git asks its next helper. A pattern without a scheme matches
+https only; write `http://HOST` to allow plain HTTP. The longest matching path
+prefix wins. The username is `git_username`, else the one in the URL, else
+`x-access-token`.
+
+`store` and `erase` do nothing unless the provider has `git_store = true`: then
+`store` keeps a password git obtained elsewhere (typed at its prompt) as the
+provider's API key, and `erase` removes the stored key when git reports that
+exact key rejected (locally only; nothing is revoked). Without it, a rejection
+by one git host never deletes a key other tools use.
+
+Nothing but the answer is written to stdout; errors go to stderr.";
 
 /// How `authhost token` prints the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -449,6 +576,17 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
         Command::Exec { env, all, command } => {
             return exec::run(host, &env, all, &command).await;
         }
+        Command::GitCredential { operation } => {
+            let operation = match operation {
+                GitOperation::Get => authhost::git::Operation::Get,
+                GitOperation::Store => authhost::git::Operation::Store,
+                GitOperation::Erase => authhost::git::Operation::Erase,
+            };
+            git_credential::run(host, operation).await?;
+        }
+        Command::Store {
+            command: StoreCommand::Migrate { to },
+        } => migrate(host, to.into()).await?,
         Command::Login {
             provider,
             method,
@@ -471,7 +609,12 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 _ = tokio::signal::ctrl_c() => return Err(authhost::Error::Cancelled.into()),
             };
             let saved = match outcome.saved {
-                Saved::Stored => format!("stored in {}", host.paths().store_file.display()),
+                Saved::Stored => match host.store_backend() {
+                    StoreBackend::Keyring => "stored in the OS keyring".to_owned(),
+                    StoreBackend::File => {
+                        format!("stored in {}", host.paths().store_file.display())
+                    }
+                },
                 Saved::Cached(Some(until)) => {
                     let seconds = until.saturating_sub(authhost::credential::now_ms()) / 1000;
                     format!("the helper works; its key is cached for {seconds} s")
@@ -515,7 +658,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&providers)?;
             } else {
-                print_providers(&providers);
+                print_providers(&providers, host.store_backend());
             }
         }
         Command::Plugins {
@@ -550,16 +693,25 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 ("plugins", paths.plugins_dir.clone()),
                 ("cache", paths.cache_dir.clone()),
             ];
+            let backend = host.store_backend();
             if json {
-                let map: serde_json::Map<String, serde_json::Value> = rows
+                let mut map: serde_json::Map<String, serde_json::Value> = rows
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
                     .collect();
+                map.insert("backend".into(), backend.name().into());
                 print_json(&map)?;
             } else {
                 for (name, path) in rows {
                     println!("{name:<8} {}", path.display());
                 }
+                let secrets = match backend {
+                    StoreBackend::File => "file (secrets in auth.json)",
+                    StoreBackend::Keyring => {
+                        "keyring (secrets in the OS keyring; auth.json holds the rest)"
+                    }
+                };
+                println!("{:<8} {secrets}", "backend");
             }
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled before the host opens"),
@@ -729,7 +881,7 @@ fn token_json(provider: &str, token: &authhost::Token) -> serde_json::Value {
 /// `authhost token --format kube`: a `client.authentication.k8s.io/v1`
 /// `ExecCredential`, as kubectl's `exec` credential plugins print it
 /// (without `expirationTimestamp` when the expiry is unknown: kubectl then
-/// keeps the token for the session).
+/// keeps the token for the session), in the version kubectl asked for.
 fn kube_credential(token: &authhost::Token) -> serde_json::Value {
     let mut status = serde_json::Map::new();
     status.insert("token".into(), token.expose_secret().into());
@@ -740,10 +892,27 @@ fn kube_credential(token: &authhost::Token) -> serde_json::Value {
         );
     }
     serde_json::json!({
-        "apiVersion": "client.authentication.k8s.io/v1",
+        "apiVersion": kube_api_version(),
         "kind": "ExecCredential",
         "status": status,
     })
+}
+
+/// The `ExecCredential` version kubectl asks for: kubectl sets
+/// `KUBERNETES_EXEC_INFO` to an `ExecCredential` of the version the
+/// kubeconfig names; `v1beta1` is answered in kind (kubectl before 1.22
+/// knows no other), anything else with `v1`.
+fn kube_api_version() -> &'static str {
+    const V1: &str = "client.authentication.k8s.io/v1";
+    const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+    let asked = std::env::var("KUBERNETES_EXEC_INFO")
+        .ok()
+        .and_then(|info| serde_json::from_str::<serde_json::Value>(&info).ok())
+        .and_then(|info| info.get("apiVersion")?.as_str().map(str::to_owned));
+    match asked.as_deref() {
+        Some(V1BETA1) => V1BETA1,
+        _ => V1,
+    }
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -753,7 +922,42 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_providers(providers: &[ProviderStatus]) {
+/// `authhost store migrate`.
+async fn migrate(host: &Host, to: StoreBackend) -> anyhow::Result<()> {
+    let place = match to {
+        StoreBackend::Keyring => "the OS keyring",
+        StoreBackend::File => "auth.json",
+    };
+    let migration = host
+        .migrate_store(to, move |provider| {
+            eprintln!("Moved {provider} to {place}");
+        })
+        .await?;
+    let config = host.paths().config_file.display();
+    eprintln!(
+        "Moved {} credential(s) to {place}; {} were there already",
+        migration.moved.len(),
+        migration.already.len()
+    );
+    if !migration.changed.is_empty() {
+        anyhow::bail!(
+            "these changed while they were being moved (another authhost stored a credential): {}; run `authhost store migrate --to {to}` again",
+            migration.changed.join(", ")
+        );
+    }
+    eprintln!("New credentials go to {place} (`[store] backend = \"{to}\"` in {config})");
+    if let Ok(value) = std::env::var("AUTHHOST_STORE")
+        && !value.is_empty()
+        && value != to.name()
+    {
+        eprintln!(
+            "warning: AUTHHOST_STORE={value} is set in this environment and overrides config.toml"
+        );
+    }
+    Ok(())
+}
+
+fn print_providers(providers: &[ProviderStatus], backend: StoreBackend) {
     let rows: Vec<[String; 3]> = providers
         .iter()
         .map(|p| {
@@ -762,7 +966,11 @@ fn print_providers(providers: &[ProviderStatus]) {
                 (None, _, _) if p.from_env.is_some() => {
                     format!("from ${}", p.from_env.as_deref().unwrap_or_default())
                 }
-                (None, Some(kind), _) => kind.to_string(),
+                (None, Some(kind), _) => match (p.stored_in, backend) {
+                    (Some(StoreBackend::Keyring), _) => format!("{kind} (keyring)"),
+                    (_, StoreBackend::Keyring) => format!("{kind} (auth.json)"),
+                    _ => kind.to_string(),
+                },
                 (None, None, true) if p.cached => "helper (key cached)".into(),
                 (None, None, true) if p.configured => "helper".into(),
                 (None, None, true) => "helper (not configured)".into(),

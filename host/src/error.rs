@@ -127,6 +127,21 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
 
+    /// What git wrote to `authhost git-credential` cannot be understood, or
+    /// the answer cannot be written in git's protocol.
+    #[error("git credential request: {0}")]
+    GitRequest(String),
+
+    /// The OS keyring (`[store] backend = "keyring"`) cannot be used: no
+    /// D-Bus session, no Secret Service, a locked keyring.
+    #[error("the OS keyring cannot be used: {reason}; {fix}")]
+    Keyring {
+        /// Why, with the keyring's own message.
+        reason: String,
+        /// What to do about it.
+        fix: String,
+    },
+
     /// `login --method api-key` read no key: stdin was empty or closed.
     #[error(
         "no API key was given for `{0}`: paste it at the prompt, or pipe it on stdin (`printf %s \"$KEY\" | authhost login {0} --method api-key`)"
@@ -262,6 +277,11 @@ impl Error {
                 reason: reason.clone(),
             },
             Error::Cancelled => Error::Cancelled,
+            Error::GitRequest(m) => Error::GitRequest(m.clone()),
+            Error::Keyring { reason, fix } => Error::Keyring {
+                reason: reason.clone(),
+                fix: fix.clone(),
+            },
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
         }
     }

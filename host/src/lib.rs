@@ -35,14 +35,17 @@ pub mod catalog;
 mod component_file;
 mod config;
 pub mod credential;
+mod credential_store;
 mod credentials;
 mod error;
 mod files;
+pub mod git;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod interact;
 mod loopback;
+mod os_keyring;
 mod paths;
 mod plugins;
 mod policy;
@@ -56,6 +59,7 @@ pub use api::{
     PluginInfo, ProviderStatus, Removed, Saved, TokenOptions,
 };
 pub use credential::{Credential, CredentialKind, Extra, Token};
+pub use credential_store::{Migration, StoreBackend};
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use paths::Paths;
 pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMetadata};

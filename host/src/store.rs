@@ -32,6 +32,11 @@ impl JsonStore {
         JsonStore { path: path.into() }
     }
 
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Reads every entry; a missing file has none.
     pub fn read(&self) -> Result<Map<String, Value>, Error> {
         let bytes = match read_private(&self.path) {

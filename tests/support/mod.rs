@@ -2,9 +2,11 @@
 //! the `authhost` binary, and guest components built from source.
 #![allow(dead_code)]
 
+pub mod git_http;
 pub mod http;
 pub mod idp;
 pub mod pty;
+pub mod secret_service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -81,6 +83,7 @@ impl Home {
             .env_remove("RUST_LOG")
             .env_remove("BROWSER")
             .env_remove("AUTHHOST_LOG")
+            .env_remove("AUTHHOST_STORE")
             .stdin(Stdio::null());
         cmd
     }

@@ -2,6 +2,7 @@
 //! facade over the two jobs it coordinates, the plugin registry
 //! (`crate::plugins`) and the credentials (`crate::credentials`).
 
+mod git;
 mod options;
 mod reports;
 
@@ -29,6 +30,7 @@ use crate::plugins::{
 };
 use crate::policy;
 use crate::runtime::Reason;
+use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::store::JsonStore;
 
 /// The authhost host: configuration, credential store and plugins.
@@ -70,7 +72,10 @@ impl Host {
                 options.interaction.clone(),
             ),
             credentials: Credentials::new(
-                JsonStore::new(&paths.store_file),
+                CredentialStore::new(
+                    JsonStore::new(&paths.store_file),
+                    options.store.unwrap_or(config.store.backend),
+                ),
                 JsonStore::new(paths.resolved_cache_file()),
                 paths.locks_dir(),
                 config.credentials.refresh_margin_s.saturating_mul(1000),
@@ -93,6 +98,30 @@ impl Host {
     /// The files in use.
     pub fn paths(&self) -> &Paths {
         &self.paths
+    }
+
+    /// Where the secrets of new credentials go (`[store] backend`, or
+    /// [`HostOptions::store`]).
+    pub fn store_backend(&self) -> StoreBackend {
+        self.credentials.backend()
+    }
+
+    /// Moves the secrets of every stored credential to `to` (the OS keyring
+    /// or auth.json), one credential at a time, so that each stays readable
+    /// throughout; a rerun after an interruption moves the rest. `progress`
+    /// is called with each provider moved. Once every credential is moved,
+    /// `[store] backend` in config.toml is set to `to`, so that new
+    /// credentials (a refreshed login included) go there too.
+    pub async fn migrate_store(
+        &self,
+        to: StoreBackend,
+        progress: impl FnMut(&str) + Send + 'static,
+    ) -> Result<Migration, Error> {
+        let migration = self.credentials.migrate(to, progress).await?;
+        if migration.changed.is_empty() {
+            crate::config::set_store_backend(&self.paths.config_file, to)?;
+        }
+        Ok(migration)
     }
 
     /// A usable secret for `provider`: the value of its `env` variable
@@ -395,6 +424,7 @@ impl Host {
             wit_version: plugin.map(|p| p.wit_version.clone()),
             configured: self.config.providers.contains_key(name),
             credential: None,
+            stored_in: None,
             derived: false,
             expires: None,
             refreshable: false,
@@ -414,6 +444,7 @@ impl Host {
             Some(Ok(entry)) => {
                 let c = &entry.credential;
                 status.credential = Some(c.kind());
+                status.stored_in = self.credentials.stored_in(name).ok().flatten();
                 status.derived = entry.resolve;
                 status.expires = c.expires();
                 status.refreshable = c.has_refresh_token() && metadata.is_some_and(|m| m.refreshes);

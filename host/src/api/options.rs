@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::Error;
+use crate::credential_store::StoreBackend;
 use crate::interact::{Interaction, Terminal};
 use crate::paths::Paths;
 
@@ -29,12 +30,39 @@ pub struct HostOptions {
     /// cache yet is compiled (which can take seconds for a large one). Off
     /// by default; the CLI turns it on when stderr is a terminal.
     pub compile_notices: bool,
+    /// Where the secrets of new credentials go, over `[store] backend` in
+    /// config.toml; `None`: as config.toml says. [`HostOptions::from_env`]
+    /// takes it from `AUTHHOST_STORE` (`file` or `keyring`).
+    pub store: Option<StoreBackend>,
 }
 
+/// The environment variable that chooses the store backend.
+pub const STORE_ENV: &str = "AUTHHOST_STORE";
+
 impl HostOptions {
-    /// `AUTHHOST_HOME` or the platform directories, talking to the terminal.
+    /// `AUTHHOST_HOME` or the platform directories, talking to the
+    /// terminal, with the store backend of `AUTHHOST_STORE` when it is set.
     pub fn from_env() -> Result<HostOptions, Error> {
-        Ok(HostOptions::with_paths(Paths::from_env()?))
+        let mut options = HostOptions::with_paths(Paths::from_env()?);
+        if let Some(value) = std::env::var_os(STORE_ENV).filter(|v| !v.is_empty()) {
+            let backend = value
+                .to_str()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|message| Error::Config {
+                    path: PathBuf::from(format!("${STORE_ENV}")),
+                    message,
+                })?;
+            options.store = Some(backend);
+        }
+        Ok(options)
+    }
+
+    /// Puts the secrets of new credentials in `backend`, whatever
+    /// config.toml says (see [`HostOptions::store`]).
+    pub fn store(mut self, backend: StoreBackend) -> HostOptions {
+        self.store = Some(backend);
+        self
     }
 
     /// Every file under `home` (the `AUTHHOST_HOME` layout), talking to the
@@ -51,6 +79,7 @@ impl HostOptions {
             instance_pool: false,
             environment: None,
             compile_notices: false,
+            store: None,
         }
     }
 

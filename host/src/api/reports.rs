@@ -122,6 +122,9 @@ pub struct ProviderStatus {
     pub configured: bool,
     /// The kind of stored credential, if any.
     pub credential: Option<CredentialKind>,
+    /// Where the stored credential's secrets are: `file` (auth.json) or
+    /// `keyring` (the OS keyring).
+    pub stored_in: Option<crate::StoreBackend>,
     /// Whether the stored credential is what the plugin derives its tokens
     /// from (`resolve`), rather than the token itself.
     pub derived: bool,

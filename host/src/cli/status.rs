@@ -183,7 +183,10 @@ fn state(s: &ProviderStatus) -> String {
             (false, _) => format!("not logged in; {login}"),
         };
     };
-    let mut text = format!("{kind}, stored");
+    let mut text = match s.stored_in {
+        Some(authhost::StoreBackend::Keyring) => format!("{kind}, stored in the OS keyring"),
+        _ => format!("{kind}, stored in auth.json"),
+    };
     if s.derived {
         text.push_str("; tokens are derived from it when needed");
     }

@@ -159,7 +159,7 @@ pub(crate) fn remove_plugin_table(path: &Path, id: &str) -> Result<bool, Error> 
 
 /// The editable document of `text` (the file at `path`). A file that does
 /// not load is refused: the user should see its error, not have it edited.
-fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
+pub(super) fn document(text: &str, path: &Path) -> Result<toml_edit::DocumentMut, Error> {
     Config::parse(text, path)?;
     text.parse()
         .map_err(|e: toml_edit::TomlError| Error::Config {

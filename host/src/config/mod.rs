@@ -13,6 +13,9 @@
 //!
 //! [limits]
 //! memory_mib = 64
+//!
+//! [store]
+//! backend = "keyring"          # secrets in the OS keyring (default "file")
 //! ```
 
 use std::collections::BTreeMap;
@@ -26,11 +29,14 @@ use serde::Deserialize;
 use crate::Error;
 use crate::capability::Capability;
 use crate::catalog;
+use crate::credential_store::StoreBackend;
 
 mod grants;
+mod store_setting;
 #[cfg(fuzzing)]
 pub use grants::edit_grants;
 pub(crate) use grants::{add_grants, remove_grants, remove_plugin_table};
+pub(crate) use store_setting::set_store_backend;
 
 /// The parsed configuration.
 #[derive(Debug, Default, Clone)]
@@ -45,6 +51,8 @@ pub struct Config {
     pub credentials: CredentialSettings,
     /// The disk cache.
     pub cache: CacheSettings,
+    /// Where credentials are stored.
+    pub store: StoreSettings,
 }
 
 /// `[cache]`: the disk cache.
@@ -62,6 +70,16 @@ impl Default for CacheSettings {
             components_mib: 512,
         }
     }
+}
+
+/// `[store]`: where credentials are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// Where the secrets of new credentials go: `file` (auth.json) or
+    /// `keyring` (the OS keyring; auth.json keeps what is not secret).
+    /// `AUTHHOST_STORE` overrides it.
+    pub backend: StoreBackend,
 }
 
 /// `[credentials]`: how credentials are kept alive.
@@ -92,6 +110,9 @@ pub struct ProviderConfig {
     /// credential, ahead of the store and the plugin; `authhost exec` puts
     /// the key in this variable. A host key: never handed to the plugin.
     pub env: Option<String>,
+    /// `git_hosts`, `git_username`, `git_store`: what `authhost
+    /// git-credential` does for this provider. Host keys too.
+    pub git: GitSettings,
     /// The remaining keys, handed to the plugin as a JSON object.
     pub options: serde_json::Map<String, serde_json::Value>,
 }
@@ -102,9 +123,23 @@ impl fmt::Debug for ProviderConfig {
         f.debug_struct("ProviderConfig")
             .field("plugin", &self.plugin)
             .field("env", &self.env)
+            .field("git", &self.git)
             .field("options", &self.options.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// The git keys of a `[providers.NAME]` table.
+#[derive(Debug, Clone, Default)]
+pub struct GitSettings {
+    /// `git_hosts`: the hosts (and path prefixes) whose git credentials
+    /// are this provider's key.
+    pub hosts: Vec<crate::git::GitHost>,
+    /// `git_username`: the user name sent with the key.
+    pub username: Option<String>,
+    /// `git_store`: `git-credential store` and `erase` may change the
+    /// provider's stored key.
+    pub store: bool,
 }
 
 /// One `[plugins.ID]` table.
@@ -165,6 +200,8 @@ struct RawConfig {
     credentials: CredentialSettings,
     #[serde(default)]
     cache: CacheSettings,
+    #[serde(default)]
+    store: StoreSettings,
 }
 
 fn deserialize_grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capability>, D::Error> {
@@ -220,6 +257,8 @@ impl Config {
                 },
                 _ => None,
             };
+            let git = take_git_settings(&mut table)
+                .map_err(|m| invalid(format!("[providers.{name}] {m}")))?;
             let options = match serde_json::to_value(&table) {
                 Ok(serde_json::Value::Object(map)) => map,
                 _ => {
@@ -233,6 +272,7 @@ impl Config {
                 ProviderConfig {
                     plugin,
                     env,
+                    git,
                     options,
                 },
             );
@@ -255,6 +295,7 @@ impl Config {
             limits: raw.limits,
             credentials: raw.credentials,
             cache: raw.cache,
+            store: raw.store,
         })
     }
 
@@ -282,17 +323,50 @@ impl Config {
                 let mut merged = ProviderConfig {
                     plugin: Some(entry.plugin.clone()),
                     env: None,
+                    git: GitSettings::default(),
                     options: entry.options.clone(),
                 };
                 if let Some(table) = table {
                     merged.plugin.clone_from(&table.plugin);
                     merged.env.clone_from(&table.env);
+                    merged.git.clone_from(&table.git);
                     merged.options.extend(table.options.clone());
                 }
                 Some(Cow::Owned(merged))
             }
         }
     }
+}
+
+/// Takes the git keys (host keys, never handed to the plugin) out of a
+/// provider table.
+fn take_git_settings(table: &mut toml::Table) -> Result<GitSettings, String> {
+    let mut git = GitSettings::default();
+    match table.remove("git_hosts") {
+        None => {}
+        Some(toml::Value::Array(items)) => {
+            for item in items {
+                let toml::Value::String(text) = item else {
+                    return Err("git_hosts must be a list of strings".into());
+                };
+                git.hosts.push(text.parse()?);
+            }
+        }
+        Some(_) => return Err("git_hosts must be a list of strings, e.g. [\"github.com\"]".into()),
+    }
+    match table.remove("git_username") {
+        None => {}
+        Some(toml::Value::String(name)) if !name.is_empty() && !name.contains(['\n', '\r', '\0']) => {
+            git.username = Some(name)
+        }
+        Some(_) => return Err("git_username must be a user name on one line".into()),
+    }
+    match table.remove("git_store") {
+        None => {}
+        Some(toml::Value::Boolean(on)) => git.store = on,
+        Some(_) => return Err("git_store must be true or false".into()),
+    }
+    Ok(git)
 }
 
 /// A name for an environment variable: not empty, without `=` or NUL.
@@ -374,6 +448,30 @@ mod tests {
         assert!(table.providers["x"].options["env"].is_object());
         assert!(parse("[providers.x]\nenv = \"A=B\"").is_err());
         assert!(parse("[providers.x]\nenv = \"\"").is_err());
+    }
+
+    #[test]
+    fn git_keys_are_host_keys_and_checked() {
+        let config = parse(
+            "[providers.gh]\ngit_hosts = [\"github.com/org\"]\ngit_username = \"bot\"\ngit_store = true\nttl_ms = 5\n[store]\nbackend = \"keyring\"",
+        )
+        .unwrap();
+        let p = &config.providers["gh"];
+        assert_eq!(p.git.hosts[0].to_string(), "https://github.com/org");
+        assert_eq!(p.git.username.as_deref(), Some("bot"));
+        assert!(p.git.store);
+        assert_eq!(p.options.keys().collect::<Vec<_>>(), ["ttl_ms"]);
+        assert_eq!(config.store.backend, StoreBackend::Keyring);
+        for bad in [
+            "git_hosts = \"github.com\"",
+            "git_hosts = [\"*.github.com\"]",
+            "git_username = \"\"",
+            "git_store = \"yes\"",
+        ] {
+            let err = parse(&format!("[providers.gh]\n{bad}")).unwrap_err().to_string();
+            assert!(err.contains("[providers.gh]"), "{err}");
+        }
+        assert!(parse("[store]\nbackend = \"vault\"").is_err());
     }
 
     #[test]

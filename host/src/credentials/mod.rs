@@ -8,7 +8,8 @@
 //!    the user sets for one run wins, as in most tools;
 //! 1. a secret remembered in memory (a stored key for up to a second, a
 //!    helper's for as long as it may be cached);
-//! 2. a stored credential in `auth.json` that is not within the refresh
+//! 2. a stored credential in `auth.json` (its secrets there or in the OS
+//!    keyring, see [`crate::credential_store`]) that is not within the refresh
 //!    margin of its expiry (the fast path: no plugin runs);
 //! 3. a fresh credential in the helper cache;
 //! 4. the provider's plugin: `refresh` for expiring OAuth tokens, `resolve`
@@ -40,6 +41,7 @@ use serde_json::{Map, Value};
 use crate::credential::{Credential, Token, now_ms};
 use crate::error::Error;
 use crate::runtime::Reason;
+use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::store::JsonStore;
 use flight::Flights;
 use helper_cache::HelperCache;
@@ -117,7 +119,7 @@ impl EnvSources {
 /// The credential store, the helper cache, and what is remembered.
 pub(crate) struct Credentials {
     env: EnvSources,
-    store: JsonStore,
+    store: CredentialStore,
     cache: HelperCache,
     memo: Memo,
     flights: Flights,
@@ -127,12 +129,12 @@ pub(crate) struct Credentials {
 }
 
 impl Credentials {
-    /// Credentials stored in `store` (`auth.json`), helper credentials in
+    /// Credentials stored in `store` (`auth.json` and maybe the keyring), helper credentials in
     /// `cache`, lock files in `locks_dir`; OAuth tokens are refreshed
     /// `margin_ms` before they expire; `env` says which providers read an
     /// environment variable first.
     pub fn new(
-        store: JsonStore,
+        store: CredentialStore,
         cache: JsonStore,
         locks_dir: PathBuf,
         margin_ms: u64,
@@ -468,9 +470,36 @@ impl Credentials {
         self.store.get(provider)
     }
 
-    /// Every entry of `auth.json`, undecoded.
+    /// Every entry of `auth.json`, undecoded, without fetching a secret
+    /// from the keyring (see [`CredentialStore::listing`]).
     pub fn stored(&self) -> Result<Map<String, Value>, Error> {
-        self.store.read()
+        self.store.listing()
+    }
+
+    /// Where the secrets of `provider`'s stored credential are, if one is
+    /// stored.
+    pub fn stored_in(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
+        self.store.location_of(provider)
+    }
+
+    /// Where the secrets of new credentials go.
+    pub fn backend(&self) -> StoreBackend {
+        self.store.backend()
+    }
+
+    /// Moves every stored credential's secrets to `to` (see
+    /// [`CredentialStore::migrate`]), off the async executor.
+    pub async fn migrate(
+        &self,
+        to: StoreBackend,
+        progress: impl FnMut(&str) + Send + 'static,
+    ) -> Result<Migration, Error> {
+        let store = self.store.clone();
+        let migration = blocking(move || store.migrate(to, progress)).await?;
+        for provider in &migration.moved {
+            self.memo.changed(provider);
+        }
+        Ok(migration)
     }
 
     /// The providers with a fresh helper credential.
