@@ -32,7 +32,10 @@ fn git_with_authhost(home: &Home, dir: &Path, more: &[&str], args: &[&str]) -> O
     cmd.env("AUTHHOST_HOME", home.path())
         .env_remove("AUTHHOST_STORE")
         .arg("-c")
-        .arg(format!("credential.helper=!'{}' git-credential", authhost_bin()));
+        .arg(format!(
+            "credential.helper=!'{}' git-credential",
+            authhost_bin()
+        ));
     for helper in more {
         cmd.arg("-c").arg(format!("credential.helper={helper}"));
     }
@@ -46,10 +49,18 @@ fn git_clones_and_pushes_with_the_providers_key() {
     login(&home, "forge", KEY);
     let dir = tempfile::tempdir().unwrap();
 
-    let out = git_with_authhost(&home, dir.path(), &[], &["clone", "-q", &server.url(), "clone"]);
+    let out = git_with_authhost(
+        &home,
+        dir.path(),
+        &[],
+        &["clone", "-q", &server.url(), "clone"],
+    );
     assert_success(&out);
     let work = dir.path().join("clone");
-    assert_eq!(std::fs::read_to_string(work.join("README")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(work.join("README")).unwrap(),
+        "hello\n"
+    );
 
     std::fs::write(work.join("NEW"), "pushed\n").unwrap();
     git(&work, &["add", "NEW"]);
@@ -100,7 +111,11 @@ fn get_prints_only_the_answer_and_nothing_for_other_hosts() {
     );
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("authhost login elsewhere"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authhost login elsewhere"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -114,13 +129,9 @@ fn a_wrong_key_fails_and_other_hosts_get_nothing_from_authhost() {
     login(&home, "forge", "forge-key-wrong");
     let out = git_with_authhost(&home, dir.path(), &[], &["clone", "-q", &server.url(), "a"]);
     assert!(!out.status.success(), "{}", stderr(&out));
-    assert!(
-        server
-            .seen()
-            .iter()
-            .any(|s| s.credentials == Some(("x-access-token".into(), "forge-key-wrong".into()))
-                && !s.accepted)
-    );
+    assert!(server.seen().iter().any(|s| s.credentials
+        == Some(("x-access-token".into(), "forge-key-wrong".into()))
+        && !s.accepted));
     assert_success(&home.run(&["token", "forge"]));
 
     // No provider serves the host: authhost gives nothing, git asks the
@@ -133,12 +144,19 @@ fn a_wrong_key_fails_and_other_hosts_get_nothing_from_authhost() {
     let out = git_with_authhost(&home, dir.path(), &[], &["clone", "-q", &server.url(), "b"]);
     assert!(!out.status.success());
     assert!(
-        server.seen()[before..].iter().all(|s| s.credentials.is_none()),
+        server.seen()[before..]
+            .iter()
+            .all(|s| s.credentials.is_none()),
         "authhost answered for a host no provider serves: {:?}",
         server.seen()
     );
     let next = format!("!f() {{ echo username=x-access-token; echo password={KEY}; }}; f");
-    let out = git_with_authhost(&home, dir.path(), &[&next], &["clone", "-q", &server.url(), "c"]);
+    let out = git_with_authhost(
+        &home,
+        dir.path(),
+        &[&next],
+        &["clone", "-q", &server.url(), "c"],
+    );
     assert_success(&out);
 }
 
@@ -150,7 +168,12 @@ fn git_store_lets_git_keep_and_forget_the_key() {
 
     // A key git got from the next helper (a prompt, say) is kept.
     let next = format!("!f() {{ echo username=x-access-token; echo password={KEY}; }}; f");
-    let out = git_with_authhost(&home, dir.path(), &[&next], &["clone", "-q", &server.url(), "a"]);
+    let out = git_with_authhost(
+        &home,
+        dir.path(),
+        &[&next],
+        &["clone", "-q", &server.url(), "a"],
+    );
     assert_success(&out);
     let token = home.run(&["token", "forge"]);
     assert_success(&token);

@@ -26,20 +26,10 @@ fn run(home: &Home, service: &SecretService, args: &[&str]) -> Output {
 }
 
 fn paste(home: &Home, service: &SecretService, provider: &str, key: &str) -> Output {
-    use std::io::Write;
-    let mut child = cmd(home, service, &["login", provider, "--method", "api-key"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    with_stdin(
+        &mut cmd(home, service, &["login", provider, "--method", "api-key"]),
+        key,
+    )
 }
 
 fn token(home: &Home, service: &SecretService, provider: &str) -> String {
@@ -78,6 +68,30 @@ fn file_store(home: &Home, api_keys: usize) {
         serde_json::to_string_pretty(&entries).unwrap(),
     )
     .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.store_path(), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
+}
+
+/// Runs `cmd` with `input` on its stdin.
+fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -115,7 +129,11 @@ fn keyring_store_keeps_secrets_out_of_auth_json() {
     );
     let list = run(&home, &service, &["list"]);
     assert_success(&list);
-    assert!(stdout(&list).contains("api key (keyring)"), "{}", stdout(&list));
+    assert!(
+        stdout(&list).contains("api key (keyring)"),
+        "{}",
+        stdout(&list)
+    );
     let status = run(&home, &service, &["status", "anthropic"]);
     assert!(
         stdout(&status).contains("api key, stored in the OS keyring"),
@@ -124,9 +142,17 @@ fn keyring_store_keeps_secrets_out_of_auth_json() {
     );
     let json = run(&home, &service, &["status", "anthropic", "--json"]);
     assert!(!stdout(&json).contains("sk-ant"), "{}", stdout(&json));
-    assert!(stdout(&json).contains("\"stored_in\": \"keyring\""), "{}", stdout(&json));
+    assert!(
+        stdout(&json).contains("\"stored_in\": \"keyring\""),
+        "{}",
+        stdout(&json)
+    );
     let paths = run(&home, &service, &["paths"]);
-    assert!(stdout(&paths).contains("backend  keyring"), "{}", stdout(&paths));
+    assert!(
+        stdout(&paths).contains("backend  keyring"),
+        "{}",
+        stdout(&paths)
+    );
 
     // A new key replaces the item: the old one is deleted after auth.json
     // refers to the new one.
@@ -151,10 +177,17 @@ fn migrate_moves_every_credential_to_the_keyring_and_back() {
 
     let out = run(&home, &service, &["store", "migrate", "--to", "keyring"]);
     assert_success(&out);
-    assert!(stderr(&out).contains("Moved 3 credential(s) to the OS keyring"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Moved 3 credential(s) to the OS keyring"),
+        "{}",
+        stderr(&out)
+    );
     let text = auth_json(&home);
     for secret in ["sk-key-00", "sk-key-01", "at-work", "rt-work"] {
-        assert!(!text.contains(secret), "{secret} still in auth.json: {text}");
+        assert!(
+            !text.contains(secret),
+            "{secret} still in auth.json: {text}"
+        );
     }
     let store = home.store_json();
     assert_eq!(store["work"]["accountId"], "acct-7");
@@ -173,7 +206,11 @@ fn migrate_moves_every_credential_to_the_keyring_and_back() {
     // Again: nothing left to move.
     let out = run(&home, &service, &["store", "migrate", "--to", "keyring"]);
     assert_success(&out);
-    assert!(stderr(&out).contains("Moved 0 credential(s)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Moved 0 credential(s)"),
+        "{}",
+        stderr(&out)
+    );
 
     // And back to the file.
     let out = run(&home, &service, &["store", "migrate", "--to", "file"]);
@@ -202,8 +239,8 @@ fn an_interrupted_migration_loses_nothing_and_a_rerun_completes_it() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("Moved "), "{first}");
     child.kill().unwrap();
+    assert!(first.starts_with("Moved "), "{first}");
     child.wait().unwrap();
 
     let store = home.store_json();
@@ -253,7 +290,12 @@ fn an_interrupted_migration_loses_nothing_and_a_rerun_completes_it() {
 fn a_locked_keyring_is_an_error_that_names_the_fix() {
     let mut service = SecretService::unlocked();
     let home = Home::with_config(KEYRING_CONFIG);
-    assert_success(&paste(&home, &service, "anthropic", "sk-ant-api03-locked\n"));
+    assert_success(&paste(
+        &home,
+        &service,
+        "anthropic",
+        "sk-ant-api03-locked\n",
+    ));
     service.lock();
 
     let out = run(&home, &service, &["token", "anthropic"]);
@@ -281,7 +323,11 @@ fn an_absent_keyring_is_an_error_that_names_the_fix() {
     let out = paste(&home, &service, "anthropic", "sk-ant-api03-absent\n");
     assert_fails_with(&out, "no Secret Service is running");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("gnome-keyring-daemon --start"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gnome-keyring-daemon --start"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!home.store_path().exists() || !auth_json(&home).contains("sk-ant"));
 
     // No session bus at all.
@@ -290,28 +336,22 @@ fn an_absent_keyring_is_an_error_that_names_the_fix() {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", service.scratch("empty-run"))
         .args(["login", "anthropic", "--method", "api-key"]);
-    let out = no_bus.output().unwrap();
+    let out = with_stdin(&mut no_bus, "sk-ant-api03-absent\n");
     assert_fails_with(&out, "no D-Bus session bus");
-    assert!(stderr(&out).contains("AUTHHOST_STORE=file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("AUTHHOST_STORE=file"),
+        "{}",
+        stderr(&out)
+    );
 
     // AUTHHOST_STORE=file overrides config.toml: the key goes to the file.
-    let mut file = cmd(&home, &service, &["login", "anthropic", "--method", "api-key"]);
+    let mut file = cmd(
+        &home,
+        &service,
+        &["login", "anthropic", "--method", "api-key"],
+    );
     file.env("AUTHHOST_STORE", "file");
-    let out = {
-        use std::io::Write;
-        let mut child = file
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"sk-ant-api03-file\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let out = with_stdin(&mut file, "sk-ant-api03-file\n");
     assert_success(&out);
     assert_eq!(home.store_json()["anthropic"]["key"], "sk-ant-api03-file");
     let mut bad = cmd(&home, &service, &["list"]);

@@ -8,6 +8,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 use support::{Home, assert_success, authhost_bin, stderr, stdout};
 
@@ -44,7 +45,7 @@ server.serve_forever()
 
 struct ApiServer {
     child: Child,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    tokens: Arc<Mutex<Vec<String>>>,
     port: u16,
     cert: PathBuf,
 }
@@ -54,7 +55,14 @@ impl ApiServer {
         let cert = dir.join("cert.pem");
         let key = dir.join("key.pem");
         let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
             .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
             .args(["-addext", "subjectAltName=IP:127.0.0.1"])
             .arg("-keyout")
@@ -75,18 +83,27 @@ impl ApiServer {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().unwrap().unwrap();
         let port = first.strip_prefix("port ").unwrap().parse().unwrap();
+        let tokens = Arc::new(Mutex::new(Vec::new()));
+        let record = tokens.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Some(token) = line.strip_prefix("token ") {
+                    record.lock().unwrap().push(token.to_owned());
+                }
+            }
+        });
         ApiServer {
             child,
-            lines,
+            tokens,
             port,
             cert,
         }
     }
 
-    /// The token of the next request.
-    fn next_token(&mut self) -> String {
-        let line = self.lines.next().unwrap().unwrap();
-        line.strip_prefix("token ").unwrap().to_owned()
+    /// The tokens of the requests since the last call (the server prints
+    /// each before it answers, so they are all there once kubectl is done).
+    fn take_tokens(&self) -> Vec<String> {
+        std::mem::take(&mut *self.tokens.lock().unwrap())
     }
 }
 
@@ -99,7 +116,13 @@ impl Drop for ApiServer {
 
 /// A kubeconfig whose user runs `authhost token PROVIDER --format kube`,
 /// with ExecCredential version `api_version`.
-fn kubeconfig(dir: &Path, server: &ApiServer, home: &Home, provider: &str, api_version: &str) -> PathBuf {
+fn kubeconfig(
+    dir: &Path,
+    server: &ApiServer,
+    home: &Home,
+    provider: &str,
+    api_version: &str,
+) -> PathBuf {
     let text = format!(
         r#"apiVersion: v1
 kind: Config
@@ -180,13 +203,22 @@ fn kubectl_authenticates_with_authhost_as_its_exec_plugin() {
         r#"{"cluster": {"type": "oauth", "access": "kube-token-1", "expires": 4102444800000}}"#,
     )
     .unwrap();
-    let mut server = ApiServer::start(dir.path(), "kube-token-1");
+    let server = ApiServer::start(dir.path(), "kube-token-1");
     for api_version in api_versions() {
         let config = kubeconfig(dir.path(), &server, &home, "cluster", api_version);
         let out = kubectl(dir.path(), &config, &["get", "--raw", "/version"]);
         assert_success(&out);
-        assert!(stdout(&out).contains("v1.30.0-authhost"), "{}", stdout(&out));
-        assert_eq!(server.next_token(), "kube-token-1", "{api_version}");
+        assert!(
+            stdout(&out).contains("v1.30.0-authhost"),
+            "{}",
+            stdout(&out)
+        );
+        let tokens = server.take_tokens();
+        assert!(!tokens.is_empty(), "{api_version}");
+        assert!(
+            tokens.iter().all(|t| t == "kube-token-1"),
+            "{api_version}: {tokens:?}"
+        );
     }
 
     // A key the server does not accept: kubectl fails, with the server's
@@ -198,12 +230,19 @@ fn kubectl_authenticates_with_authhost_as_its_exec_plugin() {
     let out = kubectl(dir.path(), &config, &["get", "--raw", "/version"]);
     assert!(!out.status.success(), "{}", stdout(&out));
     assert!(stderr(&out).contains("nauthorized"), "{}", stderr(&out));
-    assert_eq!(server.next_token(), "kube-wrong");
+    let tokens = server.take_tokens();
+    assert!(!tokens.is_empty());
+    assert!(tokens.iter().all(|t| t == "kube-wrong"), "{tokens:?}");
 
     // No credential: authhost's error reaches the user through kubectl.
     let empty = Home::with_config("[providers.cluster]\nplugin = \"api-key\"\n");
     let config = kubeconfig(dir.path(), &server, &empty, "cluster", "v1beta1");
     let out = kubectl(dir.path(), &config, &["get", "--raw", "/version"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("authhost login cluster"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authhost login cluster"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(server.take_tokens().is_empty());
 }

@@ -352,7 +352,9 @@ fn reference_of(entry: &Value) -> Option<Reference> {
 
 /// Whether `entry` holds a secret field itself.
 fn has_secrets(entry: &Value) -> bool {
-    SECRET_FIELDS.iter().any(|field| entry.get(*field).is_some())
+    SECRET_FIELDS
+        .iter()
+        .any(|field| entry.get(*field).is_some())
 }
 
 /// A fresh account name for a keyring item of `provider`: the provider and

@@ -122,12 +122,17 @@ impl std::str::FromStr for GitHost {
     type Err = String;
 
     fn from_str(text: &str) -> Result<GitHost, String> {
-        let invalid = |why: &str| format!("`{}` is not a git host pattern: {why}", text.escape_debug());
+        let invalid =
+            |why: &str| format!("`{}` is not a git host pattern: {why}", text.escape_debug());
         let (scheme, rest) = match text.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => ("https".to_owned(), text),
         };
-        if !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) || scheme.is_empty() {
+        if !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            || scheme.is_empty()
+        {
             return Err(invalid("the scheme is not valid"));
         }
         let (host, path) = match rest.split_once('/') {
@@ -138,7 +143,9 @@ impl std::str::FromStr for GitHost {
             || host.contains(['@', '*', ' ', '?', '#'])
             || host.chars().any(char::is_control)
         {
-            return Err(invalid("write a host name, e.g. `github.com` or `127.0.0.1:3000`"));
+            return Err(invalid(
+                "write a host name, e.g. `github.com` or `127.0.0.1:3000`",
+            ));
         }
         Ok(GitHost {
             scheme,
@@ -237,7 +244,9 @@ mod tests {
 
     #[test]
     fn requests_are_parsed_up_to_the_blank_line() {
-        let r = request("protocol=https\nhost=GitHub.com\npath=org/repo.git\ncapability[]=authtype\n\nhost=evil\n");
+        let r = request(
+            "protocol=https\nhost=GitHub.com\npath=org/repo.git\ncapability[]=authtype\n\nhost=evil\n",
+        );
         assert_eq!(r.host.as_deref(), Some("GitHub.com"));
         assert_eq!(r.path.as_deref(), Some("org/repo.git"));
         let r = request("url=http://me@127.0.0.1:8080/x/y.git\n");

@@ -39,10 +39,10 @@ mod credential_store;
 mod credentials;
 mod error;
 mod files;
-pub mod git;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod git;
 pub mod interact;
 mod loopback;
 mod os_keyring;

@@ -34,7 +34,10 @@ impl GitServer {
     pub fn start(user: &str, password: &str) -> GitServer {
         let root = tempfile::tempdir().unwrap();
         let repo = root.path().join("repo.git");
-        git(root.path(), &["init", "--bare", "-q", "-b", "main", "repo.git"]);
+        git(
+            root.path(),
+            &["init", "--bare", "-q", "-b", "main", "repo.git"],
+        );
         git(&repo, &["config", "http.receivepack", "true"]);
         let work = root.path().join("seed");
         git(root.path(), &["init", "-q", "-b", "main", "seed"]);
@@ -52,7 +55,8 @@ impl GitServer {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { break };
-                let (root, expected, record) = (project_root.clone(), expected.clone(), record.clone());
+                let (root, expected, record) =
+                    (project_root.clone(), expected.clone(), record.clone());
                 std::thread::spawn(move || {
                     let _ = serve(stream, &root, &expected, &record);
                 });
@@ -214,7 +218,10 @@ fn serve(
         .map(|i| (i, 4))
         .or_else(|| output.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
     let (head, body) = match split {
-        Some((i, n)) => (String::from_utf8_lossy(&output[..i]).into_owned(), &output[i + n..]),
+        Some((i, n)) => (
+            String::from_utf8_lossy(&output[..i]).into_owned(),
+            &output[i + n..],
+        ),
         None => (String::new(), &output[..]),
     };
     let mut status = "200 OK".to_owned();
@@ -241,8 +248,8 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     loop {
         let mut size = String::new();
         reader.read_line(&mut size)?;
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
         if size == 0 {
             let mut end = String::new();
             reader.read_line(&mut end)?;

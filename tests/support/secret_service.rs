@@ -62,11 +62,7 @@ impl SecretService {
         }
         let config = dir.path().join("bus.conf");
         let listen = dir.path().join("bus");
-        std::fs::write(
-            &config,
-            BUS_CONFIG.replace("DIR", listen.to_str().unwrap()),
-        )
-        .unwrap();
+        std::fs::write(&config, BUS_CONFIG.replace("DIR", listen.to_str().unwrap())).unwrap();
         let mut bus = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address=1"])
@@ -129,21 +125,21 @@ impl SecretService {
         let mut cmd = Command::new("secret-tool");
         cmd.args(["search", "--all", "--unlock", "service", "authhost"]);
         self.apply(&mut cmd);
-        let out = cmd.output().expect("secret-tool (Debian package libsecret-tools)");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        // One block per item: `[PATH]`, then `key = value` lines.
-        let mut items = Vec::new();
-        for block in text.split("\n[").filter(|b| !b.trim().is_empty()) {
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(str::to_owned)
-            };
-            if let Some(secret) = field("secret = ") {
-                items.push((field("attribute.username = ").unwrap_or_default(), secret));
-            }
-        }
+        let out = cmd
+            .output()
+            .expect("secret-tool (Debian package libsecret-tools)");
+        // Each item's label and secret on stdout, its attributes on stderr,
+        // in the same order.
+        let secrets = String::from_utf8_lossy(&out.stdout).into_owned();
+        let attributes = String::from_utf8_lossy(&out.stderr).into_owned();
+        let secrets = secrets.lines().filter_map(|l| l.strip_prefix("secret = "));
+        let accounts = attributes
+            .lines()
+            .filter_map(|l| l.strip_prefix("attribute.username = "));
+        let mut items: Vec<(String, String)> = accounts
+            .zip(secrets)
+            .map(|(a, s)| (a.to_owned(), s.to_owned()))
+            .collect();
         items.sort();
         items
     }
@@ -164,9 +160,9 @@ impl SecretService {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         self.apply(&mut cmd);
-        let mut daemon = cmd
-            .spawn()
-            .expect("gnome-keyring-daemon (Debian package gnome-keyring; tests/run.sh installs it)");
+        let mut daemon = cmd.spawn().expect(
+            "gnome-keyring-daemon (Debian package gnome-keyring; tests/run.sh installs it)",
+        );
         let mut stdin = daemon.stdin.take().unwrap();
         if unlock {
             stdin.write_all(PASSWORD.as_bytes()).unwrap();

@@ -15,7 +15,12 @@ impl Host {
     pub fn git_provider(&self, request: &Request) -> Option<&str> {
         let mut best: Option<(usize, &str)> = None;
         for (name, provider) in &self.config.providers {
-            let rank = provider.git.hosts.iter().filter_map(|h| h.rank(request)).max();
+            let rank = provider
+                .git
+                .hosts
+                .iter()
+                .filter_map(|h| h.rank(request))
+                .max();
             if let Some(rank) = rank
                 && best.is_none_or(|(b, _)| rank > b)
             {

@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::capability::Capability;
 use crate::config::Config;
 use crate::credential::{Credential, CredentialKind, Token};
+use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::credentials::{Abilities, Ask, Credentials, EnvSources, Resolver, Stored};
 use crate::error::{Error, PluginFailure, ProviderError};
 use crate::interact::Interaction;
@@ -30,7 +31,6 @@ use crate::plugins::{
 };
 use crate::policy;
 use crate::runtime::Reason;
-use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::store::JsonStore;
 
 /// The authhost host: configuration, credential store and plugins.

@@ -356,7 +356,9 @@ fn take_git_settings(table: &mut toml::Table) -> Result<GitSettings, String> {
     }
     match table.remove("git_username") {
         None => {}
-        Some(toml::Value::String(name)) if !name.is_empty() && !name.contains(['\n', '\r', '\0']) => {
+        Some(toml::Value::String(name))
+            if !name.is_empty() && !name.contains(['\n', '\r', '\0']) =>
+        {
             git.username = Some(name)
         }
         Some(_) => return Err("git_username must be a user name on one line".into()),
@@ -468,7 +470,9 @@ mod tests {
             "git_username = \"\"",
             "git_store = \"yes\"",
         ] {
-            let err = parse(&format!("[providers.gh]\n{bad}")).unwrap_err().to_string();
+            let err = parse(&format!("[providers.gh]\n{bad}"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("[providers.gh]"), "{err}");
         }
         assert!(parse("[store]\nbackend = \"vault\"").is_err());

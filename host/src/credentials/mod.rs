@@ -39,9 +39,9 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::credential::{Credential, Token, now_ms};
+use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::error::Error;
 use crate::runtime::Reason;
-use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::store::JsonStore;
 use flight::Flights;
 use helper_cache::HelperCache;
