@@ -21,13 +21,13 @@ use wasmtime::{
 
 pub(crate) use cache::ComponentCache;
 pub(crate) use state::CallContext;
+pub use state::Denials;
 #[cfg(test)]
 pub(crate) use wit::Method;
 pub(crate) use wit::{
     AccountInfo, Credential as WitCredential, Metadata, Reason, Resolved, Secret as WitSecret,
     WitError,
 };
-pub use state::Denials;
 pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;
