@@ -395,3 +395,39 @@ fn a_templated_option_that_is_not_a_url_is_an_error_naming_it() {
         stdout(&out)
     );
 }
+
+/// `login` at a terminal offers the exact capabilities this provider
+/// needs (its own `base_url`'s origin), and a yes puts them in force at
+/// once and in config.toml.
+#[test]
+fn login_at_a_terminal_offers_the_providers_exact_grants() {
+    let server = acme_server();
+    let home = Home::with_config(&format!(
+        "[providers.acme]\nbase_url = \"{}/\"\n",
+        server.url()
+    ));
+    let file = home.plugins_dir().join("acme.wasm");
+    std::fs::copy(acme(), &file).unwrap();
+    let origin = format!("http:{}", server.url());
+    let question = format!(
+        "Plugin acme has not been granted what it requests for acme: prompt, {origin}. Grant it? [y/N] "
+    );
+    let steps = [
+        Step::Expect(&question),
+        Step::Send("y\n"),
+        Step::Expect("Acme user name: "),
+        Step::Send("alice\n"),
+        Step::Expect("Acme password: "),
+        Step::Send("hunter2\n"),
+        Step::Expect("Logged in to acme"),
+    ];
+    let out = run_at_terminal(&home, &["login", "acme"], &steps, 60);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let text = config(&home);
+    assert!(
+        text.contains(&format!("grant = [\"prompt\", \"{origin}\"]"))
+            && text.contains(&sha256(&file)),
+        "{text}"
+    );
+    assert_eq!(home.store_json()["acme"]["access"], "acme-access-1");
+}

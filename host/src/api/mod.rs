@@ -18,7 +18,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::capability::Capability;
-use crate::config::Config;
+use crate::config::{Config, PluginConfig};
 use crate::credential::{Credential, CredentialKind, Token};
 use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::credentials::{Abilities, Ask, Credentials, EnvSources, Resolver, Stored};
@@ -51,6 +51,9 @@ pub struct Host {
     credentials: Credentials,
     /// Warnings logged so far, so that none is printed twice.
     warned: std::sync::Mutex<BTreeSet<String>>,
+    /// Grants the user gave during this run (at `login`'s question), by
+    /// plugin id: already written to `config.toml`, and in force at once.
+    granted_now: std::sync::Mutex<BTreeMap<String, PluginConfig>>,
 }
 
 impl Host {
@@ -92,6 +95,7 @@ impl Host {
             config,
             paths,
             warned: Default::default(),
+            granted_now: Default::default(),
         })
     }
 
@@ -187,6 +191,7 @@ impl Host {
         if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
             return self.login_with_pasted_key(provider, options.force).await;
         }
+        self.offer_grants(&plugin, provider).await?;
         if method.kind == MethodKind::Helper {
             self.credentials.resolve_at_login(provider, self).await?;
             return Ok(LoginOutcome {
@@ -228,6 +233,66 @@ impl Host {
             replaced,
             warnings: Vec::new(),
         })
+    }
+
+    /// Before a folder plugin logs in: when it lacks capabilities it
+    /// requests for `provider` (with `http:{OPTION}` filled in from this
+    /// provider's options), asks the user at a terminal whether to grant
+    /// exactly those; a yes records them in `config.toml` (bound to the
+    /// plugin's file) and puts them in force for this run. Without a
+    /// terminal nothing is asked: a call that needs them is denied, naming
+    /// the grant.
+    async fn offer_grants(&self, plugin: &Plugin, provider: &str) -> Result<(), Error> {
+        let config = self.config_now();
+        let decision = policy::decide(
+            plugin,
+            provider,
+            config.provider(provider).as_deref(),
+            &config,
+        );
+        if decision.missing.is_empty() || !decision.invalid.is_empty() {
+            return Ok(());
+        }
+        let id = &plugin.metadata.id;
+        let list: Vec<String> = decision.missing.iter().map(ToString::to_string).collect();
+        let question = format!(
+            "Plugin {id} has not been granted what it requests for {provider}: {}. Grant it?",
+            list.join(", ")
+        );
+        if self.interaction.confirm(&question).await != Some(true) {
+            return Ok(());
+        }
+        crate::config::add_grants(
+            &self.paths.config_file,
+            id,
+            &decision.missing,
+            Some(&plugin.digest),
+        )?;
+        let mut granted = self.granted_now.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = granted.entry(id.clone()).or_insert_with(|| {
+            let mut settings = config.plugins.get(id).cloned().unwrap_or_default();
+            if settings.sha256.as_deref() != Some(plugin.digest.as_str()) {
+                // The old grants were for another build: `add_grants`
+                // rebinds the table to this one.
+                settings.sha256 = Some(plugin.digest.clone());
+            }
+            settings
+        });
+        entry.grant.extend(decision.missing);
+        Ok(())
+    }
+
+    /// The configuration with the grants given during this run.
+    fn config_now(&self) -> std::borrow::Cow<'_, Config> {
+        let granted = self.granted_now.lock().unwrap_or_else(|e| e.into_inner());
+        if granted.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.config);
+        }
+        let mut config = self.config.clone();
+        for (id, settings) in granted.iter() {
+            config.plugins.insert(id.clone(), settings.clone());
+        }
+        std::borrow::Cow::Owned(config)
     }
 
     /// Reads a key the user pastes (or pipes), checks it, and stores it. A
@@ -739,7 +804,7 @@ impl Host {
         let config_json = provider_config
             .map(|p| serde_json::Value::Object(p.options.clone()).to_string())
             .unwrap_or_else(|| "{}".into());
-        let decision = policy::decide(plugin, provider, provider_config, &self.config);
+        let decision = policy::decide(plugin, provider, provider_config, &self.config_now());
         if !decision.invalid.is_empty() {
             return Err(Error::Config {
                 path: self.paths.config_file.clone(),
