@@ -19,6 +19,8 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
+/// The trust checks of cached artefacts, for other caches.
+pub(crate) use cache::{trusted_file, trusted_owner_and_mode};
 pub(crate) use state::CallContext;
 #[cfg(test)]
 pub(crate) use wit::Method;
