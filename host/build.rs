@@ -70,6 +70,7 @@ fn main() {
             .and_then(|engine| engine.precompile_component(&wasm).ok())
             .unwrap_or_default();
         write_precompiled(&out_dir.join(file), &precompiled);
+        write_digest(&out_dir.join(file), &wasm);
     }
 }
 
@@ -146,12 +147,25 @@ fn write_precompiled(wasm: &Path, precompiled: &[u8]) {
     .expect("writing OUT_DIR");
 }
 
+/// Writes the SHA-256 of the component at `wasm` (`.wasm.sha256`, hex):
+/// the key of its `describe` answer in the plugins index, so that the
+/// runtime hashes nothing to find it.
+fn write_digest(wasm: &Path, bytes: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(wasm.with_extension("wasm.sha256"), hex).expect("writing OUT_DIR");
+}
+
 /// Empty built-in components: loading one fails with a clear error.
 fn write_empty_builtins(out_dir: &Path) {
     for (_, file) in BUILTINS {
         let wasm = out_dir.join(file);
         std::fs::write(&wasm, b"").expect("writing OUT_DIR");
         write_precompiled(&wasm, b"");
+        write_digest(&wasm, b"");
     }
 }
 

@@ -194,10 +194,11 @@ fn a_cache_directory_others_can_write_is_not_used() {
         // As another user would have left it.
         chown(&shell_helper, NOBODY);
     }
-    // Two built-ins are loaded; the directory is refused once, with why.
+    // The shell-helper is loaded (listing plugins loads none: their
+    // answers come from the index); the directory is refused once, with why.
     let out = run_or_hang({
         let mut cmd = home.cmd();
-        cmd.args(["plugins", "list"]);
+        cmd.args(["token", "p"]);
         cmd
     });
     assert_success(&out);
@@ -208,8 +209,7 @@ fn a_cache_directory_others_can_write_is_not_used() {
         "{}",
         stderr(&out)
     );
-    assert!(stdout(&out).contains("shell-helper"));
-    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-fine\n");
+    assert_eq!(stdout(&out), "sk-fine\n");
     // Nothing is written into it either.
     assert_eq!(std::fs::read(&shell_helper).unwrap(), openrouter);
 
@@ -373,4 +373,99 @@ fn the_plugins_folder_skips_what_is_not_a_regular_file() {
         .find(|l| l.starts_with("pagemap.wasm"))
         .unwrap_or_else(|| panic!("pagemap.wasm missing:\n{text}"));
     assert!(line.contains("at most"), "{line}");
+}
+
+/// The built-ins' entries in the plugins index, by id: (content hash, what
+/// the built-in answered).
+fn built_in_entries(home: &Home) -> Vec<(String, String, serde_json::Value)> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.path().join("cache/plugins.json")).unwrap())
+            .unwrap();
+    index["components"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(sha, d)| {
+            let id = d["metadata"]["metadata"]["id"].as_str().unwrap().to_owned();
+            (id, sha.clone(), d.clone())
+        })
+        .collect()
+}
+
+/// The display name `plugins list --json` shows for `id`.
+fn shown_name(home: &Home, id: &str) -> String {
+    let out = home.run(&["plugins", "list", "--json"]);
+    assert_success(&out);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not listed: {list}"));
+    entry["metadata"]["display_name"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn built_in_descriptions_come_from_a_trusted_index_under_their_content_hash() {
+    let home = Home::with_config(HELPER);
+    let real = shown_name(&home, "shell-helper");
+    // Each built-in's answer is kept under the SHA-256 of its component.
+    let entries = built_in_entries(&home);
+    let ids: Vec<&str> = entries.iter().map(|(id, _, _)| id.as_str()).collect();
+    for id in ["shell-helper", "openrouter", "oauth2", "api-key"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    let component =
+        support::workspace_root().join("target/guests/wasm32-wasip2/guest/shell_helper.wasm");
+    let sha256sum = Command::new("sha256sum").arg(&component).output().unwrap();
+    let digest = stdout(&sha256sum).split(' ').next().unwrap().to_owned();
+    let (_, sha, _) = entries
+        .iter()
+        .find(|(id, _, _)| id == "shell-helper")
+        .unwrap();
+    assert_eq!(sha, &digest);
+
+    // Later commands take the answer from the index instead of running
+    // `describe`: an answer edited in place (by this user) is what they show.
+    let index_path = home.path().join("cache/plugins.json");
+    let text = std::fs::read_to_string(&index_path).unwrap();
+    assert!(text.contains(&format!("\"{real}\"")), "{text}");
+    std::fs::write(
+        &index_path,
+        text.replace(&format!("\"{real}\""), "\"Edited Helper\""),
+    )
+    .unwrap();
+    assert_eq!(shown_name(&home, "shell-helper"), "Edited Helper");
+    // `token` uses it too, and still runs the real component.
+    assert_eq!(stdout(&home.run(&["token", "p"])), "sk-fine\n");
+
+    // An index others may write to is not used: every built-in describes
+    // itself again, and the index is written afresh (mode 0600).
+    chmod(&index_path, 0o622);
+    let out = home.run(&["plugins", "list", "--json"]);
+    assert_mentions(&out, "ignoring the plugins index");
+    assert!(!stdout(&out).contains("Edited Helper"), "{}", stdout(&out));
+    assert_eq!(
+        std::fs::metadata(&index_path).unwrap().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(shown_name(&home, "shell-helper"), real);
+
+    // Nor is one owned by another user.
+    if running_as_root() {
+        let text = std::fs::read_to_string(&index_path).unwrap();
+        std::fs::write(
+            &index_path,
+            text.replace(&format!("\"{real}\""), "\"Edited Helper\""),
+        )
+        .unwrap();
+        chown(&index_path, NOBODY);
+        let out = home.run(&["plugins", "list", "--json"]);
+        assert_mentions(&out, "ignoring the plugins index");
+        assert!(!stdout(&out).contains("Edited Helper"), "{}", stdout(&out));
+    }
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::{Home, assert_fails_with, assert_success, stderr, stdout, workspace_component};
+use support::{
+    Home, assert_fails_with, assert_success, stderr, stdout, testkit_home, workspace_component,
+};
 
 /// The hostile component with its `ID` and `VARIANT` markers rewritten.
 fn hostile(id: &str, variant: &str) -> Vec<u8> {
@@ -204,6 +206,53 @@ fn a_slow_or_crashing_describe_holds_up_nothing() {
     // A built-in provider never waits on the folder.
     let out = home.run(&["token", "helper"]);
     assert_eq!(stdout(&out), "helper-key\n");
+}
+
+#[test]
+fn a_folder_provider_the_index_knows_reads_no_other_file() {
+    let home = testkit_home("[providers.kit]\nplugin = \"testkit\"\nkey = \"sk-kit\"\n");
+    let other = install(&home, "other.wasm", &hostile("hostile-bbbb", "plain"));
+    assert_success(&home.run(&["plugins", "list"]));
+    // Since the folder was indexed: a file whose `describe` hangs, a file
+    // that is no component, and an indexed file replaced by a FIFO.
+    install(&home, "a-sleepy.wasm", &hostile("hostile-aaaa", "sleep"));
+    install(&home, "c-broken.wasm", b"not a component");
+    std::fs::remove_file(&other).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&other)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = home.run(&["-v", "token", "kit"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "sk-kit\n");
+    // None of them was opened or described: a scan would have warned about
+    // each, and recorded the new ones in the index.
+    for file in ["a-sleepy.wasm", "c-broken.wasm", "other.wasm"] {
+        assert!(!stderr(&out).contains(file), "{file}: {}", stderr(&out));
+    }
+    let index = std::fs::read_to_string(home.path().join("cache/plugins.json")).unwrap();
+    assert!(
+        !index.contains("a-sleepy.wasm") && !index.contains("c-broken.wasm"),
+        "{index}"
+    );
+
+    // A command that lists the folder describes what changed.
+    std::fs::remove_file(home.plugins_dir().join("a-sleepy.wasm")).unwrap();
+    let out = home.run(&["plugins", "list"]);
+    assert!(stdout(&out).contains("c-broken.wasm"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("other.wasm"), "{}", stderr(&out));
+
+    // The kit's own file changed: the folder is scanned, and the new
+    // contents used.
+    let kit = home.plugins_dir().join("testkit.wasm");
+    let bytes = std::fs::read(&kit).unwrap();
+    std::fs::remove_file(&kit).unwrap();
+    std::fs::write(&kit, bytes).unwrap();
+    let out = home.run(&["token", "kit"]);
+    assert_eq!(stdout(&out), "sk-kit\n", "{}", stderr(&out));
 }
 
 #[test]

@@ -432,3 +432,65 @@ fn a_key_stored_by_another_process_takes_over_within_a_second() {
     assert_eq!(token(), "stored-key");
     assert_eq!(runs(&log), 2);
 }
+
+/// In one embedding process, a helper that does not finish holds up no
+/// other provider: on a single-threaded runtime, calls for a stored key, a
+/// helper run afresh each time, a helper of the same built-in and a folder
+/// plugin all complete while the slow helper is provably still running (it
+/// waits for a file the test creates only afterwards).
+#[test]
+fn a_slow_helper_holds_up_no_other_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let release = dir.path().join("release");
+    let slow = format!(
+        "echo run > '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; echo sk-slow",
+        started.display(),
+        release.display()
+    );
+    let home = support::testkit_home(&format!(
+        "[providers.slow]\nplugin = \"shell-helper\"\ncommand = {}\nttl_ms = 0\n\n\
+         [providers.fast]\nplugin = \"shell-helper\"\ncommand = \"echo sk-fast\"\nttl_ms = 0\n\n\
+         [providers.stored]\nplugin = \"openrouter\"\n\n\
+         [providers.kit]\nplugin = \"testkit\"\nkey = \"sk-kit\"\n",
+        toml_string(&slow)
+    ));
+    std::fs::write(
+        home.store_path(),
+        r#"{"stored": {"type": "api", "key": "sk-stored"}}"#,
+    )
+    .unwrap();
+    let host =
+        Arc::new(authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let slow = tokio::spawn({
+            let host = host.clone();
+            async move { host.token("slow", authhost::TokenOptions::default()).await }
+        });
+        while !started.exists() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for _ in 0..5 {
+            for (provider, key) in [
+                ("fast", "sk-fast"),
+                ("stored", "sk-stored"),
+                ("kit", "sk-kit"),
+            ] {
+                let token = host
+                    .token(provider, authhost::TokenOptions::default())
+                    .await
+                    .unwrap();
+                assert_eq!(token.expose_secret(), key);
+            }
+        }
+        // The slow helper cannot have answered: it is waiting for `release`.
+        assert!(!slow.is_finished());
+        std::fs::write(&release, "").unwrap();
+        let token = slow.await.unwrap().unwrap();
+        assert_eq!(token.expose_secret(), "sk-slow");
+    });
+}

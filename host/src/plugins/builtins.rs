@@ -16,6 +16,9 @@ pub struct BuiltinPlugin {
     pub precompiled: &'static [u8],
     /// A fingerprint of `precompiled`, naming its copy in the cache.
     pub precompiled_id: &'static str,
+    /// SHA-256 of `component` (hex), computed by the build script: the key
+    /// of its `describe` answer in the plugins index.
+    pub sha256: &'static str,
 }
 
 /// The built-in providers. Folder plugins join them in the same registry;
@@ -26,24 +29,28 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
         component: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/shell_helper.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/shell_helper.cwasm.id")),
+        sha256: include_str!(concat!(env!("OUT_DIR"), "/shell_helper.wasm.sha256")),
     },
     BuiltinPlugin {
         id: "openrouter",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/openrouter.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/openrouter.cwasm.id")),
+        sha256: include_str!(concat!(env!("OUT_DIR"), "/openrouter.wasm.sha256")),
     },
     BuiltinPlugin {
         id: "oauth2",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/oauth2.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/oauth2.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/oauth2.cwasm.id")),
+        sha256: include_str!(concat!(env!("OUT_DIR"), "/oauth2.wasm.sha256")),
     },
     BuiltinPlugin {
         id: "api-key",
         component: include_bytes!(concat!(env!("OUT_DIR"), "/api_key.wasm")),
         precompiled: include_bytes!(concat!(env!("OUT_DIR"), "/api_key.cwasm")),
         precompiled_id: include_str!(concat!(env!("OUT_DIR"), "/api_key.cwasm.id")),
+        sha256: include_str!(concat!(env!("OUT_DIR"), "/api_key.wasm.sha256")),
     },
 ];
 

@@ -10,9 +10,15 @@
 //! any: a file whose identity (device, inode, size, modification and change
 //! times) is unchanged is not read again. Before a component is run, its
 //! contents are hashed again and must match (see `Plugin::component`).
+//!
+//! The built-ins' answers are kept here too, under the content hash the
+//! build script computed for each, so that listing providers instantiates
+//! nothing. Like the compiled components in the cache, the index is used
+//! only when it is a regular file of this user's that nobody else may
+//! write, in a folder nobody else may write.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -154,16 +160,51 @@ impl Described {
 }
 
 impl Index {
-    /// Reads the index at `path`; a missing or unreadable one is empty
-    /// (it only saves work).
+    /// Reads the index at `path`; a missing, unreadable or untrusted one
+    /// is empty (it only saves work).
     pub fn load(path: &Path) -> Index {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        match read_trusted(path) {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::debug!(path = %path.display(), "ignoring the plugins index: {e}");
                 Index::default()
             }),
-            Err(_) => Index::default(),
+            Ok(None) => Index::default(),
+            Err(reason) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "ignoring the plugins index: it {reason}; describing the plugins again"
+                );
+                Index::default()
+            }
         }
+    }
+
+    /// The one component file in `dir` recorded as answering id `id`, with
+    /// the identity and content hash recorded for it and its answer; `None`
+    /// when no file or several do. Says nothing of files added or changed
+    /// since the index was written.
+    pub fn sole_claimant(
+        &self,
+        dir: &Path,
+        id: &str,
+    ) -> Option<(PathBuf, Identity, &str, &Described)> {
+        let mut claims = self.files.iter().filter_map(|(file, entry)| {
+            let path = Path::new(file);
+            if path.parent() != Some(dir) {
+                return None;
+            }
+            match self.components.get(&entry.sha256)? {
+                described @ Described::Metadata { metadata, .. } if metadata.id == id => Some((
+                    path.to_path_buf(),
+                    entry.identity,
+                    entry.sha256.as_str(),
+                    described,
+                )),
+                _ => None,
+            }
+        });
+        let first = claims.next()?;
+        claims.next().is_none().then_some(first)
     }
 
     /// The content hash recorded for the file at `path` when it still has
@@ -207,16 +248,25 @@ impl Index {
             .collect()
     }
 
-    /// Forgets files that are gone and components no file has, then writes
-    /// the index if anything changed; returns whether it did. Failing to
-    /// write only costs work next time.
-    pub fn save(mut self, path: &Path, present: &[&Path]) -> bool {
-        let keep: Vec<String> = present.iter().map(|p| key(p)).collect();
+    /// Forgets files that are gone (those not in `present`, when given) and
+    /// components neither a file nor a built-in has, then writes the index
+    /// if anything changed; returns whether it did. Failing to write only
+    /// costs work next time.
+    pub fn save(mut self, path: &Path, present: Option<&[&Path]>) -> bool {
         let before = self.files.len();
-        self.files.retain(|k, _| keep.contains(k));
-        let shas: Vec<String> = self.files.values().map(|e| e.sha256.clone()).collect();
+        if let Some(present) = present {
+            let keep: Vec<String> = present.iter().map(|p| key(p)).collect();
+            self.files.retain(|k, _| keep.contains(k));
+        }
+        let shas: Vec<&str> = self
+            .files
+            .values()
+            .map(|e| e.sha256.as_str())
+            .chain(super::INTERNAL_PLUGINS.iter().map(|b| b.sha256))
+            .collect();
         let components = self.components.len();
-        self.components.retain(|sha, _| shas.contains(sha));
+        self.components
+            .retain(|sha, _| shas.contains(&sha.as_str()));
         if !self.changed && self.files.len() == before && self.components.len() == components {
             return false;
         }
@@ -237,3 +287,36 @@ impl Index {
 fn key(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
+
+/// The contents of the file at `path` (`None` when it does not exist), if
+/// it and its folder are ours alone; otherwise why not.
+fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be opened ({e})")),
+    };
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    runtime::trusted_file(&meta)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+        runtime::trusted_owner_and_mode(&meta)
+            .map_err(|reason| format!("is in a folder that {reason}"))?;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_INDEX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(bytes))
+}
+
+/// The largest index read (far more than any folder of plugins needs).
+const MAX_INDEX: u64 = 16 << 20;

@@ -4,18 +4,23 @@
 //! call.
 //!
 //! A component is described once per content, by an instance that has no
-//! grants and whose imports give nothing; that answer, kept in the folder's
-//! index (`cache/plugins.json`), is what `plugins list` shows, what the user
-//! grants against, and what the granter enforces. A folder plugin's code is
-//! compiled or mapped only when one of its providers is used.
+//! grants and whose imports give nothing; that answer, kept in the index
+//! (`cache/plugins.json`), is what `plugins list` shows, what the user
+//! grants against, and what the granter enforces. The built-ins' answers
+//! are kept there too, under content hashes computed at build time, so that
+//! listing providers runs no plugin at all. A plugin's code is mapped (or
+//! compiled) only when one of its providers is used, and a folder provider
+//! whose file the index knows loads that file alone: the rest of the folder
+//! is not read.
 
 mod builtins;
 mod folder;
 mod index;
 mod metadata;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -92,6 +97,10 @@ pub(crate) struct Plugins {
     runtime: OnceLock<Result<Arc<Runtime>, String>>,
     builtins: Vec<OnceCell<Result<Arc<Plugin>, PluginFailure>>>,
     folder: OnceCell<Folder>,
+    /// The index as it was on disk when first needed (read once).
+    index: OnceLock<Index>,
+    /// Folder plugins found through the index alone, by id.
+    indexed: Mutex<BTreeMap<String, Arc<Plugin>>>,
 }
 
 impl Plugins {
@@ -115,11 +124,15 @@ impl Plugins {
             runtime: OnceLock::new(),
             builtins: INTERNAL_PLUGINS.iter().map(|_| OnceCell::new()).collect(),
             folder: OnceCell::new(),
+            index: OnceLock::new(),
+            indexed: Mutex::default(),
         }
     }
 
     /// The plugin with id `id`: a built-in (loading only that one) or one
-    /// from the plugins folder.
+    /// from the plugins folder. A folder plugin the index knows, in a file
+    /// that has not changed since, is found without reading the folder;
+    /// otherwise the folder is scanned.
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Plugin>>, Error> {
         if let Some(i) = INTERNAL_PLUGINS.iter().position(|b| b.id == id) {
             return self
@@ -128,7 +141,45 @@ impl Plugins {
                 .map(Some)
                 .map_err(|f| Error::plugin(id, f));
         }
+        if let Some(folder) = self.folder.get() {
+            return Ok(folder.get(id));
+        }
+        if let Some(plugin) = self.indexed(id) {
+            return Ok(Some(plugin));
+        }
         Ok(self.folder().await.get(id))
+    }
+
+    /// The folder plugin `id` as the index records it, when exactly one
+    /// file of the folder is recorded as answering `id` and that file is
+    /// unchanged. No other file is looked at: one added since the index was
+    /// written (which might claim the same id) is described by the next
+    /// command that scans the folder (`list`, `plugins list`, `status`).
+    fn indexed(&self, id: &str) -> Option<Arc<Plugin>> {
+        let mut found = self.indexed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plugin) = found.get(id) {
+            return Some(plugin.clone());
+        }
+        let index = self.index();
+        let (path, recorded, digest, described) = index.sole_claimant(&self.plugins_dir, id)?;
+        if Identity::of(&path).ok()? != recorded {
+            return None;
+        }
+        let (wit_version, raw) = described.outcome().ok()?;
+        let plugin = Arc::new(Plugin {
+            source: PluginSource::Folder(path),
+            metadata: metadata::from_wit(raw).ok()?,
+            wit_version,
+            digest: digest.to_owned(),
+            component: OnceCell::new(),
+        });
+        found.insert(id.to_owned(), plugin.clone());
+        Some(plugin)
+    }
+
+    /// The index as it was on disk when first asked for.
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| Index::load(&self.index_file))
     }
 
     /// Every built-in, loaded, in registry order.
@@ -144,12 +195,23 @@ impl Plugins {
         let b = &INTERNAL_PLUGINS[index];
         self.builtins[index]
             .get_or_init(|| async {
-                let runtime = self.runtime()?;
-                let component = runtime.load_builtin(b)?;
-                let metadata = self
-                    .describe(&runtime, &component, PluginSource::Builtin.describe())
-                    .await?;
-                let metadata = metadata::from_wit(metadata)?;
+                let mut component = None;
+                let (wit_version, raw) = match self.index().described(b.sha256) {
+                    Some(described) => described.outcome()?,
+                    None => {
+                        let runtime = self.runtime()?;
+                        let loaded = runtime.load_builtin(b)?;
+                        let raw = self
+                            .describe(&runtime, &loaded, PluginSource::Builtin.describe())
+                            .await?;
+                        let outcome: Result<_, PluginFailure> =
+                            Ok((loaded.wit_version.clone(), raw));
+                        self.record(b.sha256, &outcome);
+                        component = Some(Ok(loaded));
+                        outcome?
+                    }
+                };
+                let metadata = metadata::from_wit(raw)?;
                 if metadata.id != b.id {
                     return Err(PluginFailure::Invalid(format!(
                         "reports id `{}`",
@@ -159,13 +221,27 @@ impl Plugins {
                 Ok(Arc::new(Plugin {
                     source: PluginSource::Builtin,
                     metadata,
-                    wit_version: component.wit_version.clone(),
+                    wit_version,
                     digest: String::new(),
-                    component: OnceCell::new_with(Some(Ok(component))),
+                    component: OnceCell::new_with(component),
                 }))
             })
             .await
             .clone()
+    }
+
+    /// Records in the index on disk what the component with contents
+    /// `sha256` answered (when that depends on its contents alone).
+    fn record(
+        &self,
+        sha256: &str,
+        outcome: &Result<(String, crate::runtime::Metadata), PluginFailure>,
+    ) {
+        if let Some(described) = Described::of(outcome) {
+            let mut index = Index::load(&self.index_file);
+            index.set_described(sha256, described);
+            index.save(&self.index_file, None);
+        }
     }
 
     /// The plugins folder, scanned once.
@@ -177,7 +253,7 @@ impl Plugins {
                 let folder = Folder::scan(self, &files, &mut index).await;
                 let present: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
                 let contents = index.contents(&present);
-                if index.save(&self.index_file, &present) {
+                if index.save(&self.index_file, Some(&present)) {
                     self.evict_compiled(&contents);
                 }
                 folder
@@ -198,7 +274,7 @@ impl Plugins {
         // not fit the engine) are named by their SHA-256 like folder files.
         let builtin_shas: Vec<String> = INTERNAL_PLUGINS
             .iter()
-            .map(|b| hex(&Sha256::digest(b.component)))
+            .map(|b| b.sha256.to_owned())
             .collect();
         self.component_cache().evict(|name| {
             builtin_names.iter().any(|n| n == name)
@@ -226,7 +302,7 @@ impl Plugins {
         let mut present = folder::component_files(&self.plugins_dir);
         present.push(path.to_path_buf());
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        index.save(&self.index_file, &present);
+        index.save(&self.index_file, Some(&present));
         result
     }
 
@@ -379,7 +455,7 @@ impl Plugins {
         let present = folder::component_files(&self.plugins_dir);
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
         let contents = index.contents(&present);
-        index.save(&self.index_file, &present);
+        index.save(&self.index_file, Some(&present));
         self.evict_compiled(&contents);
         Ok(Installed {
             plugin: Plugin {
@@ -422,7 +498,7 @@ impl Plugins {
         let index = Index::load(&self.index_file);
         let present = folder::component_files(&self.plugins_dir);
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        index.save(&self.index_file, &present);
+        index.save(&self.index_file, Some(&present));
         Ok(removed)
     }
 
@@ -435,8 +511,13 @@ impl Plugins {
         plugin
             .component
             .get_or_init(|| async {
-                let PluginSource::Folder(path) = &plugin.source else {
-                    unreachable!("built-ins are loaded with their description")
+                let path = match &plugin.source {
+                    PluginSource::Builtin => {
+                        let b = builtin(&plugin.metadata.id)
+                            .expect("a built-in plugin has a built-in's id");
+                        return self.runtime()?.load_builtin(b);
+                    }
+                    PluginSource::Folder(path) => path,
                 };
                 let bytes = read_component_file(path)?;
                 if hex(&Sha256::digest(&bytes)) != plugin.digest {

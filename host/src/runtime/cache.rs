@@ -370,7 +370,7 @@ impl ComponentCache {
 
 /// Whether a cached file may be trusted as far as its metadata tells: a
 /// regular file of ours that nobody else may write.
-fn trusted_file(meta: &Metadata) -> Result<(), String> {
+pub(crate) fn trusted_file(meta: &Metadata) -> Result<(), String> {
     if !meta.file_type().is_file() {
         return Err("is not a regular file".into());
     }
@@ -378,7 +378,7 @@ fn trusted_file(meta: &Metadata) -> Result<(), String> {
 }
 
 #[cfg(unix)]
-fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
+pub(crate) fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let me = rustix::process::geteuid().as_raw();
     if meta.uid() != me {
@@ -397,7 +397,7 @@ fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
 /// Without Unix owners and modes nothing proves who wrote a file: the
 /// cache is not used.
 #[cfg(not(unix))]
-fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
+pub(crate) fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
     Err("cannot be checked for its owner on this platform".into())
 }
 

@@ -20,6 +20,8 @@ use wasmtime::{
 };
 
 pub(crate) use cache::ComponentCache;
+/// The trust checks of cached artefacts, for other caches.
+pub(crate) use cache::{trusted_file, trusted_owner_and_mode};
 pub(crate) use state::CallContext;
 pub use state::Denials;
 #[cfg(test)]
