@@ -251,7 +251,7 @@ fn an_interrupted_migration_loses_nothing_and_a_rerun_completes_it() {
         .filter(|e| e.get("keyring").is_some())
         .count();
     assert!(
-        moved >= 1 && moved < 41,
+        (1..41).contains(&moved),
         "the migration was not interrupted midway ({moved} of 41 moved)"
     );
     // Every credential reads, from wherever it is now.
