@@ -42,7 +42,10 @@ done
 
 # Zig and cargo-zigbuild, pinned.
 pins="ziglang==$ZIGLANG_VERSION cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
-if [ "$(cat "$TOOLS/pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$TOOLS/bin/cargo-zigbuild" ]; then
+# (The environment is also made again when it no longer works, e.g. when its
+# Python was replaced.)
+if [ "$(cat "$TOOLS/pins" 2>/dev/null)" != "$pins" ] || [ ! -x "$TOOLS/bin/cargo-zigbuild" ] ||
+    ! "$TOOLS/bin/python3" -c 'import ziglang' >/dev/null 2>&1; then
     rm -rf "$TOOLS"
     if ! python3 -m venv "$TOOLS" 2>/dev/null; then
         # Debian's python3 without its venv module.
