@@ -13,6 +13,9 @@
 #   config    config.toml parsing, and `plugins grant` editing it
 #   store     auth.json parsing and decoding of credentials
 #
+# FUZZ_SEED=N starts libFuzzer's random generator at N, so that a run (the
+# CI smoke) mutates the same way each time; unset, every run differs.
+#
 # Needs a nightly toolchain (libFuzzer's instrumentation) and cargo-fuzz,
 # which is installed when missing. The targets run without a sanitizer:
 # the code under test is safe Rust, so what they look for is panics, hangs
@@ -32,6 +35,9 @@ if ! rustup toolchain list | grep -q '^nightly'; then
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
+seed=()
+if [ -n "${FUZZ_SEED:-}" ]; then seed=(-seed="$FUZZ_SEED"); fi
+
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     echo "== fuzzing $target for ${seconds}s"
@@ -39,5 +45,6 @@ for target in "${targets[@]}"; do
     # holds the committed starting points.
     cargo +nightly fuzz run --sanitizer none --debug-assertions "$target" \
         "corpus/$target" "seeds/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        "${seed[@]}"
 done

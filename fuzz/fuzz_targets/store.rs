@@ -4,7 +4,10 @@
 //! not a credential, is an error that never repeats a value from the file
 //! (a key in a malformed entry must not reach the terminal; the entry's
 //! name, a provider, may); `Debug` of a
-//! credential never shows its secret.
+//! credential never shows its secret. Names in the file (the provider's,
+//! and the field names of an entry, which `Debug` lists) are shown on
+//! purpose, so a secret-like string that also occurs inside a name is not
+//! counted as leaked.
 
 #![no_main]
 
@@ -29,6 +32,18 @@ fn secret_like(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Every object key in the value, at any depth.
+fn names(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| names(v, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            out.push(k.clone());
+            names(v, out);
+        }),
+        _ => {}
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let entries = match authhost::fuzzing::store_entries(data) {
         Ok(entries) => entries,
@@ -44,8 +59,10 @@ fuzz_target!(|data: &[u8]| {
         };
         let mut secrets = Vec::new();
         secret_like(&value, &mut secrets);
-        // The entry's name (the provider) is shown on purpose.
-        for secret in secrets.iter().filter(|s| !key.contains(s.as_str())) {
+        let mut shown_names = vec![key];
+        names(&value, &mut shown_names);
+        let named = |secret: &str| shown_names.iter().any(|name| name.contains(secret));
+        for secret in secrets.iter().filter(|s| !named(s.as_str())) {
             assert!(!shown.contains(secret.as_str()), "{secret} in {shown}");
         }
     }
