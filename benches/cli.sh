@@ -199,6 +199,14 @@ if [ -n "${BEFORE:-}" ]; then
         AUTHHOST_HOME=$work/$home-before "$BEFORE" token kit >/dev/null
     done
     b() { echo "env AUTHHOST_HOME=$work/$1-before $BEFORE ${*:2}"; }
+    # The goals' ratios as the older build met them ...
+    compare "BEFORE: token cold vs  sh -c 'echo key'" 2.5 "$(b home token cold)" "sh -c 'echo key'"
+    compare "BEFORE: list, 20 plugins vs empty folder" 1.5 "$(b full list)" "$(b empty list)"
+    compare "BEFORE: plugins list, 20 vs empty folder" 1.5 \
+        "$(b full plugins list)" "$(b empty plugins list)"
+    compare "BEFORE: token kit, 20 plugins vs kit alone" 1.1 \
+        "$(b full token kit)" "$(b one token kit)"
+    # ... and the two builds side by side, case by case.
     compare "token cold: this build vs BEFORE" - "$bin token cold" "$(b home token cold)"
     compare "list, empty folder: this build vs BEFORE" - \
         "env AUTHHOST_HOME=$empty $bin list" "$(b empty list)"

@@ -9,9 +9,10 @@
 //! run the helper once is asserted by a test
 //! (`tests/shell_helper.rs`); here it is only timed.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use authhost::{Host, HostOptions, TokenOptions};
+use authhost::{Host, HostOptions, Token, TokenOptions};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "../tests/support/mod.rs"]
@@ -49,13 +50,8 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    for (name, pooled) in [("default", false), ("pooled", true)] {
-        let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(pooled)).unwrap();
-        let token = |provider: &str| {
-            runtime
-                .block_on(host.token(provider, TokenOptions::default()))
-                .unwrap()
-        };
+    for (name, host) in configurations(dir.path()) {
+        let token = |provider: &str| resolve(&runtime, &host, provider);
         assert_eq!(token("stored").expose_secret(), "sk-stored");
         assert_eq!(token("fresh").expose_secret(), "k");
 
@@ -97,13 +93,8 @@ fn bench(c: &mut Criterion) {
     );
 
     // Memory over 100,000 resolutions (remembered and fresh-instance).
-    for (name, pooled) in [("default", false), ("pooled", true)] {
-        let host = Host::open(HostOptions::with_home(dir.path()).instance_pool(pooled)).unwrap();
-        let token = |provider: &str| {
-            runtime
-                .block_on(host.token(provider, TokenOptions::default()))
-                .unwrap()
-        };
+    for (name, host) in configurations(dir.path()) {
+        let token = |provider: &str| resolve(&runtime, &host, provider);
         for _ in 0..1000 {
             token("fresh");
         }
@@ -114,6 +105,22 @@ fn bench(c: &mut Criterion) {
         let after = rss_kib();
         println!("RSS over 100,000 resolutions ({name}): {before} KiB -> {after} KiB");
     }
+}
+
+/// A host on `home` in each configuration measured: the embedder's
+/// default (instances allocated on demand) and the pooling allocator.
+fn configurations(home: &Path) -> [(&'static str, Host); 2] {
+    [("default", false), ("pooled", true)].map(|(name, pooled)| {
+        let options = HostOptions::with_home(home).instance_pool(pooled);
+        (name, Host::open(options).unwrap())
+    })
+}
+
+/// `host.token(provider)` on `runtime`.
+fn resolve(runtime: &tokio::runtime::Runtime, host: &Host, provider: &str) -> Token {
+    runtime
+        .block_on(host.token(provider, TokenOptions::default()))
+        .unwrap()
 }
 
 /// Resident set size of this process.

@@ -17,6 +17,10 @@
 //!
 //! The precompilation uses the `wasmtime` of `[build-dependencies]` and works
 //! the same in both cases.
+//!
+//! It also turns the provider catalog (`catalog.toml`) into a Rust table
+//! (`catalog.rs` in `OUT_DIR`, included by `src/catalog.rs`): the file is
+//! checked here, once, and a command that looks a provider up parses nothing.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -46,6 +50,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
 
     link_without_pie();
+    write_catalog(&manifest_dir, &out_dir);
     if env::var_os("CARGO_CFG_FUZZING").is_some() {
         // The fuzz targets (`fuzz/`) exercise parsers, not plugins: they are
         // built with a nightly toolchain that may lack the guest target.
@@ -72,6 +77,60 @@ fn main() {
         write_precompiled(&out_dir.join(file), &precompiled);
         write_digest(&out_dir.join(file), &wasm);
     }
+}
+
+/// One `catalog.toml` entry as written (the fields are documented there).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogEntry {
+    name: String,
+    env: Option<String>,
+    #[serde(default)]
+    key_prefix: Vec<String>,
+    plugin: Option<String>,
+    check_url: Option<String>,
+    check_auth: Option<String>,
+    #[serde(default)]
+    check_headers: std::collections::BTreeMap<String, String>,
+    docs: Option<String>,
+}
+
+/// Writes `OUT_DIR/catalog.rs`: `CATALOG`, an array of `Raw` (defined in
+/// `src/catalog.rs`) sorted by id. Strings are written with `{:?}`, which
+/// is Rust's own literal syntax, escapes included.
+fn write_catalog(manifest_dir: &Path, out_dir: &Path) {
+    let path = manifest_dir.join("catalog.toml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let entries: std::collections::BTreeMap<String, CatalogEntry> = toml::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a valid catalog: {e}", path.display()));
+    let opt = |value: &Option<String>| match value {
+        Some(s) => format!("Some({s:?})"),
+        None => "None".to_owned(),
+    };
+    let mut code = String::from("const CATALOG: &[Raw] = &[\n");
+    for (id, e) in &entries {
+        let headers: Vec<String> = e
+            .check_headers
+            .iter()
+            .map(|(k, v)| format!("({k:?}, {v:?})"))
+            .collect();
+        code += &format!(
+            "    Raw {{ id: {id:?}, name: {:?}, env: {}, key_prefix: &{:?}, plugin: {}, \
+             check_url: {}, check_auth: {}, check_headers: &[{}], docs: {} }},\n",
+            e.name,
+            opt(&e.env),
+            e.key_prefix,
+            opt(&e.plugin),
+            opt(&e.check_url),
+            opt(&e.check_auth),
+            headers.join(", "),
+            opt(&e.docs),
+        );
+    }
+    code += "];\n";
+    std::fs::write(out_dir.join("catalog.rs"), code).expect("writing OUT_DIR");
 }
 
 /// The root of the authhost checkout this crate is built in, or `None` in a

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
 use support::secret_service::SecretService;
-use support::{Home, assert_fails_with, assert_success, stderr, stdout};
+use support::{Home, assert_fails_with, assert_success, output_with_stdin, stderr, stdout};
 
 const KEYRING_CONFIG: &str = "[store]\nbackend = \"keyring\"\n";
 
@@ -26,7 +26,7 @@ fn run(home: &Home, service: &SecretService, args: &[&str]) -> Output {
 }
 
 fn paste(home: &Home, service: &SecretService, provider: &str, key: &str) -> Output {
-    with_stdin(
+    output_with_stdin(
         &mut cmd(home, service, &["login", provider, "--method", "api-key"]),
         key,
     )
@@ -74,24 +74,6 @@ fn file_store(home: &Home, api_keys: usize) {
         std::fs::set_permissions(home.store_path(), std::fs::Permissions::from_mode(0o600))
             .unwrap();
     }
-}
-
-/// Runs `cmd` with `input` on its stdin.
-fn with_stdin(cmd: &mut Command, input: &str) -> Output {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -336,7 +318,7 @@ fn an_absent_keyring_is_an_error_that_names_the_fix() {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", service.scratch("empty-run"))
         .args(["login", "anthropic", "--method", "api-key"]);
-    let out = with_stdin(&mut no_bus, "sk-ant-api03-absent\n");
+    let out = output_with_stdin(&mut no_bus, "sk-ant-api03-absent\n");
     assert_fails_with(&out, "no D-Bus session bus");
     assert!(
         stderr(&out).contains("AUTHHOST_STORE=file"),
@@ -351,7 +333,7 @@ fn an_absent_keyring_is_an_error_that_names_the_fix() {
         &["login", "anthropic", "--method", "api-key"],
     );
     file.env("AUTHHOST_STORE", "file");
-    let out = with_stdin(&mut file, "sk-ant-api03-file\n");
+    let out = output_with_stdin(&mut file, "sk-ant-api03-file\n");
     assert_success(&out);
     assert_eq!(home.store_json()["anthropic"]["key"], "sk-ant-api03-file");
     let mut bad = cmd(&home, &service, &["list"]);

@@ -1,5 +1,6 @@
-//! The catalog of well-known providers (`host/catalog.toml`, a data file):
-//! the API-key providers AI tools use, each working with no configuration.
+//! The catalog of well-known providers (`host/catalog.toml`, a data file
+//! that `build.rs` checks and compiles into a table): the API-key providers
+//! AI tools use, each working with no configuration.
 //!
 //! A catalog provider that `config.toml` does not configure is implemented
 //! by the entry's plugin (the built-in `api-key`, which stores a pasted key,
@@ -8,10 +9,9 @@
 //! plugin its options are laid over the entry's; with another plugin the
 //! entry's options are not used.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The plugin that stores a pasted key for a catalog provider.
@@ -57,68 +57,76 @@ impl Entry {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEntry {
-    name: String,
-    env: Option<String>,
-    #[serde(default)]
-    key_prefix: Vec<String>,
-    plugin: Option<String>,
-    check_url: Option<String>,
-    check_auth: Option<String>,
-    #[serde(default)]
-    check_headers: BTreeMap<String, String>,
-    docs: Option<String>,
+/// A catalog entry as `build.rs` writes it from `catalog.toml`.
+struct Raw {
+    id: &'static str,
+    name: &'static str,
+    env: Option<&'static str>,
+    key_prefix: &'static [&'static str],
+    plugin: Option<&'static str>,
+    check_url: Option<&'static str>,
+    check_auth: Option<&'static str>,
+    check_headers: &'static [(&'static str, &'static str)],
+    docs: Option<&'static str>,
 }
+
+// `const CATALOG: &[Raw]`, sorted by id.
+include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// Every catalog entry, sorted by id.
 pub fn entries() -> &'static [Entry] {
     static ENTRIES: OnceLock<Vec<Entry>> = OnceLock::new();
-    ENTRIES.get_or_init(|| parse(include_str!("../catalog.toml")).expect("catalog.toml is valid"))
+    ENTRIES.get_or_init(|| CATALOG.iter().map(Raw::entry).collect())
 }
 
-/// The entry of provider `id`.
+/// The entry of provider `id`. A name that is not in the catalog (most
+/// configured providers) is answered from the static table alone.
 pub fn get(id: &str) -> Option<&'static Entry> {
-    entries().iter().find(|e| e.id == id)
+    let index = CATALOG.binary_search_by(|raw| raw.id.cmp(id)).ok()?;
+    entries().get(index)
 }
 
-fn parse(text: &str) -> Result<Vec<Entry>, String> {
-    let raw: BTreeMap<String, RawEntry> = toml::from_str(text).map_err(|e| e.to_string())?;
-    Ok(raw
-        .into_iter()
-        .map(|(id, raw)| {
-            let mut options = Map::new();
-            if let Some(url) = raw.check_url {
-                options.insert("check_url".into(), Value::String(url));
-            }
-            if let Some(auth) = raw.check_auth {
-                options.insert("check_auth".into(), Value::String(auth));
-            }
-            if !raw.check_headers.is_empty() {
-                let headers = raw
-                    .check_headers
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect();
-                options.insert("check_headers".into(), Value::Object(headers));
-            }
-            Entry {
-                id,
-                name: raw.name,
-                env: raw.env,
-                key_prefix: raw.key_prefix,
-                plugin: raw.plugin.unwrap_or_else(|| API_KEY_PLUGIN.to_owned()),
-                docs: raw.docs,
-                options,
-            }
-        })
-        .collect())
+impl Raw {
+    fn entry(&self) -> Entry {
+        let mut options = Map::new();
+        if let Some(url) = self.check_url {
+            options.insert("check_url".into(), url.into());
+        }
+        if let Some(auth) = self.check_auth {
+            options.insert("check_auth".into(), auth.into());
+        }
+        if !self.check_headers.is_empty() {
+            let headers = self
+                .check_headers
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), Value::from(v)))
+                .collect();
+            options.insert("check_headers".into(), Value::Object(headers));
+        }
+        Entry {
+            id: self.id.to_owned(),
+            name: self.name.to_owned(),
+            env: self.env.map(str::to_owned),
+            key_prefix: self.key_prefix.iter().map(|&p| p.to_owned()).collect(),
+            plugin: self.plugin.unwrap_or(API_KEY_PLUGIN).to_owned(),
+            docs: self.docs.map(str::to_owned),
+            options,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_sorted_so_that_lookups_find_every_entry() {
+        assert!(CATALOG.windows(2).all(|w| w[0].id < w[1].id));
+        for entry in entries() {
+            assert_eq!(get(&entry.id).unwrap().id, entry.id);
+        }
+        assert!(get("not-in-the-catalog").is_none());
+    }
 
     #[test]
     fn the_catalog_is_complete_and_well_formed() {

@@ -3,13 +3,15 @@
 //! repositories under its root through `git http-backend` as a CGI program
 //! (clone, fetch and push).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+
+use super::http::{read_body, read_head};
 
 /// What one request presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,29 +124,8 @@ fn serve(
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header)?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
+    let head = read_head(&mut reader)?;
+    let header = |name: &str| head.header(name);
     let credentials = header("authorization")
         .and_then(|v| v.strip_prefix("Basic ").map(str::to_owned))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
@@ -167,17 +148,8 @@ fn serve(
     if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
-    let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        read_chunked(&mut reader)?
-    } else {
-        let length: usize = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        body
-    };
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let body = read_body(&mut reader, &head)?;
+    let (path, query) = head.target.split_once('?').unwrap_or((&head.target, ""));
     let mut cgi = Command::new("git");
     cgi.arg("http-backend")
         .env_clear()
@@ -186,7 +158,7 @@ fn serve(
         .env("GIT_HTTP_EXPORT_ALL", "1")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("REQUEST_METHOD", &method)
+        .env("REQUEST_METHOD", &head.method)
         .env("PATH_INFO", path)
         .env("QUERY_STRING", query)
         .env("CONTENT_TYPE", header("content-type").unwrap_or_default())
@@ -241,24 +213,4 @@ fn serve(
     )?;
     writer.write_all(body)?;
     writer.flush()
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size)?;
-        let size =
-            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
-        if size == 0 {
-            let mut end = String::new();
-            reader.read_line(&mut end)?;
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        let mut crlf = String::new();
-        reader.read_line(&mut crlf)?;
-    }
 }

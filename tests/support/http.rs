@@ -155,9 +155,47 @@ impl Drop for Server {
 fn serve(stream: TcpStream, handler: &Handler) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() || line.is_empty() {
+    let Ok(head) = read_head(&mut reader) else {
         return;
+    };
+    let Ok(body) = read_body(&mut reader, &head) else {
+        return;
+    };
+    let response = handler(&Request {
+        method: head.method,
+        target: head.target,
+        headers: head.headers,
+        body,
+    });
+    let _ = write_response(stream, &response);
+}
+
+/// The request line and headers of a request, its body not read yet.
+pub struct Head {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// Lowercase names and values.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// The first header called `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request's line and headers; an error when the connection ends
+/// before a request line.
+pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Head> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
@@ -165,9 +203,7 @@ fn serve(stream: TcpStream, handler: &Handler) {
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).is_err() {
-            return;
-        }
+        reader.read_line(&mut line)?;
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -176,34 +212,29 @@ fn serve(stream: TcpStream, handler: &Handler) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        match read_chunked(&mut reader) {
-            Some(body) => body,
-            None => return,
-        }
-    } else {
-        let length = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0usize);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        body
-    };
-    let response = handler(&Request {
+    Ok(Head {
         method,
         target,
         headers,
-        body,
-    });
-    let _ = write_response(stream, &response);
+    })
+}
+
+/// Reads the body `head` announces: chunked, or `content-length` bytes
+/// (none without either).
+pub fn read_body(reader: &mut impl BufRead, head: &Head) -> std::io::Result<Vec<u8>> {
+    if head
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        return read_chunked(reader);
+    }
+    let length = head
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0usize);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(body)
 }
 
 /// Writes `response` framed as it asks, then closes the connection.
@@ -235,17 +266,21 @@ fn write_response(mut stream: TcpStream, response: &Response) -> std::io::Result
     stream.shutdown(std::net::Shutdown::Both)
 }
 
-/// A `transfer-encoding: chunked` body.
-fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+/// A `transfer-encoding: chunked` body (without trailers).
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size");
     let mut body = Vec::new();
     loop {
         let mut size = String::new();
-        reader.read_line(&mut size).ok()?;
-        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        reader.read_line(&mut size)?;
+        let size = size.trim().split(';').next().ok_or_else(invalid)?;
+        let size = usize::from_str_radix(size, 16).map_err(|_| invalid())?;
+        // The chunk and the CRLF after it (after the last, empty, chunk:
+        // the CRLF that ends the body).
         let mut chunk = vec![0; size + 2];
-        reader.read_exact(&mut chunk).ok()?;
+        reader.read_exact(&mut chunk)?;
         if size == 0 {
-            return Some(body);
+            return Ok(body);
         }
         body.extend_from_slice(&chunk[..size]);
     }

@@ -8,7 +8,7 @@
 //! blocks the next one. Lock files are never deleted: deleting one while
 //! another process waits on it would let two processes in at once.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -32,14 +32,20 @@ impl Locks {
         Locks { dir }
     }
 
-    /// Waits (on tokio's blocking pool) until this process holds the lock
-    /// of `provider`.
+    /// Waits until this process holds the lock of `provider`. An
+    /// uncontended lock (the usual case) is taken at once on the calling
+    /// thread; only a lock another process holds is waited for, on tokio's
+    /// blocking pool.
     pub async fn acquire(&self, provider: &str) -> Result<Held, Error> {
-        let dir = self.dir.clone();
-        let path = dir.join(file_name(provider));
+        let path = self.dir.join(file_name(provider));
+        create_private_dir(&self.dir)?;
+        let file = private_lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Held { _file: file }),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", &path, e)),
+        }
         super::blocking(move || {
-            create_private_dir(&dir)?;
-            let file = private_lock_file(&path)?;
             file.lock()
                 .map_err(|e| Error::io("cannot lock", &path, e))?;
             Ok(Held { _file: file })
