@@ -148,6 +148,7 @@ for home in "$full" "$empty"; do
     mkdir -p "$home/plugins"
     cp "$AUTHHOST_HOME/config.toml" "$AUTHHOST_HOME/auth.json" "$home/"
     printf '\n[providers.kit]\nplugin = "kit0000"\nkey = "kit-key"\n' >> "$home/config.toml"
+    printf '\n[providers.big]\nplugin = "kit0019"\nkey = "big-key"\n' >> "$home/config.toml"
 done
 python3 - "$kit" "$full/plugins" <<'PY'
 import os, sys
@@ -178,12 +179,16 @@ done
 for home in "$full" "$work/one"; do
     AUTHHOST_HOME=$home "$bin" token kit >/dev/null
 done
+AUTHHOST_HOME=$full "$bin" token big >/dev/null
 compare "list, 20 plugins (one 12 MB) vs empty folder" 1.5 \
     "env AUTHHOST_HOME=$full $bin list" "env AUTHHOST_HOME=$empty $bin list"
 compare "plugins list, 20 plugins vs empty folder" 1.5 \
     "env AUTHHOST_HOME=$full $bin plugins list" "env AUTHHOST_HOME=$empty $bin plugins list"
 compare "token kit, 20 plugins vs kit alone" 1.1 \
     "env AUTHHOST_HOME=$full $bin token kit" "env AUTHHOST_HOME=$work/one $bin token kit"
+# The plugin's size should not matter once it is compiled.
+compare "token of the 12 MB plugin vs the kit" 1.1 \
+    "env AUTHHOST_HOME=$full $bin token big" "env AUTHHOST_HOME=$full $bin token kit"
 
 if [ -n "${BEFORE:-}" ]; then
     # Copies of the homes for the older build, each with its own cache.
@@ -198,6 +203,7 @@ if [ -n "${BEFORE:-}" ]; then
     for home in full one; do
         AUTHHOST_HOME=$work/$home-before "$BEFORE" token kit >/dev/null
     done
+    AUTHHOST_HOME=$work/full-before "$BEFORE" token big >/dev/null
     b() { echo "env AUTHHOST_HOME=$work/$1-before $BEFORE ${*:2}"; }
     # The goals' ratios as the older build met them ...
     compare "BEFORE: token cold vs  sh -c 'echo key'" 2.5 "$(b home token cold)" "sh -c 'echo key'"
@@ -206,6 +212,8 @@ if [ -n "${BEFORE:-}" ]; then
         "$(b full plugins list)" "$(b empty plugins list)"
     compare "BEFORE: token kit, 20 plugins vs kit alone" 1.1 \
         "$(b full token kit)" "$(b one token kit)"
+    compare "BEFORE: token of the 12 MB plugin vs the kit" 1.1 \
+        "$(b full token big)" "$(b full token kit)"
     # ... and the two builds side by side, case by case.
     compare "token cold: this build vs BEFORE" - "$bin token cold" "$(b home token cold)"
     compare "list, empty folder: this build vs BEFORE" - \
@@ -216,6 +224,8 @@ if [ -n "${BEFORE:-}" ]; then
         "env AUTHHOST_HOME=$full $bin plugins list" "$(b full plugins list)"
     compare "token kit, 20 plugins: this build vs BEFORE" - \
         "env AUTHHOST_HOME=$full $bin token kit" "$(b full token kit)"
+    compare "token of the 12 MB plugin: this vs BEFORE" - \
+        "env AUTHHOST_HOME=$full $bin token big" "$(b full token big)"
 fi
 
 if [ -x /usr/bin/time ]; then

@@ -471,3 +471,75 @@ fn built_in_descriptions_come_from_a_trusted_index_under_their_content_hash() {
         assert!(!stdout(&out).contains("Edited Helper"), "{}", stdout(&out));
     }
 }
+
+/// `wasm` with a custom section `name` of `size` bytes appended (a
+/// component's size without more code, like a JavaScript component's).
+fn padded(mut wasm: Vec<u8>, name: &str, size: usize) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                return;
+            }
+        }
+    }
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.resize(payload.len() + size, 0x5a);
+    wasm.push(0);
+    leb(payload.len(), &mut wasm);
+    wasm.extend_from_slice(&payload);
+    wasm
+}
+
+/// Bytes this process has read so far (`rchar` of `/proc/self/io`).
+fn bytes_read() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap();
+    io.lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn an_unchanged_folder_plugin_runs_from_its_compiled_code_without_being_read() {
+    const PADDING: usize = 16 << 20;
+    let home = Home::with_config("[providers.kit]\nplugin = \"testkit\"\nkey = \"kit-key\"\n");
+    let file = home.plugins_dir().join("testkit.wasm");
+    let kit = std::fs::read(support::workspace_component("testkit")).unwrap();
+    std::fs::write(&file, padded(kit.clone(), "padding", PADDING)).unwrap();
+    // Described, compiled and cached by a first command.
+    assert_eq!(stdout(&home.run(&["token", "kit"])), "kit-key\n");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = |home: &Home| {
+        let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
+        let before = bytes_read();
+        let token = runtime
+            .block_on(host.token("kit", authhost::TokenOptions::default()))
+            .unwrap();
+        assert_eq!(token.expose_secret(), "kit-key");
+        bytes_read() - before
+    };
+    let read = token(&home);
+    assert!(
+        read < 4 << 20,
+        "an unchanged 16 MB plugin: {read} bytes read"
+    );
+
+    // A file that changed is read (and hashed) again: its identity no
+    // longer vouches for the code compiled from the old contents.
+    std::fs::write(&file, padded(kit, "padding2", PADDING)).unwrap();
+    let read = token(&home);
+    assert!(
+        read >= PADDING as u64,
+        "a changed plugin: {read} bytes read"
+    );
+}

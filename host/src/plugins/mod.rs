@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 pub(crate) use builtins::{BuiltinPlugin, INTERNAL_PLUGINS, builtin};
@@ -37,7 +36,9 @@ pub(crate) use metadata::{
 use crate::config::Limits;
 use crate::error::{Error, PluginFailure};
 use crate::interact::Interaction;
-use crate::runtime::{CacheSetup, CallContext, ComponentCache, Instance, LoadedComponent, Runtime};
+use crate::runtime::{
+    CacheSetup, CallContext, ComponentBytes, ComponentCache, Instance, LoadedComponent, Runtime,
+};
 
 /// The largest plugin file authhost reads.
 pub(crate) const MAX_PLUGIN_FILE: u64 = 64 << 20;
@@ -64,6 +65,10 @@ pub(crate) struct Plugin {
     /// SHA-256 of the component, hex: what a grant is bound to (empty for
     /// built-ins).
     pub digest: String,
+    /// A folder plugin's file as it was when `digest` was taken from it.
+    /// While the file keeps this identity, the compiled code of `digest`
+    /// is used from the cache without reading the file again.
+    identity: Option<Identity>,
     /// The compiled, linked component: loaded with the description, or on
     /// first use when the description came from the index.
     component: OnceCell<Result<LoadedComponent, PluginFailure>>,
@@ -171,6 +176,7 @@ impl Plugins {
             metadata: metadata::from_wit(raw).ok()?,
             wit_version,
             digest: digest.to_owned(),
+            identity: Some(recorded),
             component: OnceCell::new(),
         });
         found.insert(id.to_owned(), plugin.clone());
@@ -223,6 +229,7 @@ impl Plugins {
                     metadata,
                     wit_version,
                     digest: String::new(),
+                    identity: None,
                     component: OnceCell::new_with(component),
                 }))
             })
@@ -317,8 +324,8 @@ impl Plugins {
         let digest = match known {
             Some(digest) if index.described(&digest).is_some() => digest,
             _ => {
-                let read = read_component_file(path)?;
-                let digest = hex(&Sha256::digest(&read));
+                let read = ComponentBytes::hash(read_component_file(path)?);
+                let digest = read.sha256().to_owned();
                 bytes = Some(read);
                 digest
             }
@@ -358,6 +365,7 @@ impl Plugins {
             metadata: metadata::from_wit(raw)?,
             wit_version,
             digest,
+            identity: Some(identity),
             component: OnceCell::new_with(component),
         })
     }
@@ -397,9 +405,10 @@ impl Plugins {
         let shown = crate::sanitize::short(&label);
         let failed = |f: PluginFailure| Error::plugin(&shown, f);
         let bytes = read_component_file(path).map_err(failed)?;
-        let digest = hex(&Sha256::digest(&bytes));
+        let component = ComponentBytes::hash(&bytes);
+        let digest = component.sha256().to_owned();
         let runtime = self.runtime().map_err(failed)?;
-        let loaded = runtime.load(&bytes, &label).map_err(failed)?;
+        let loaded = runtime.load(&component, &label).map_err(failed)?;
         let raw = self
             .describe(&runtime, &loaded, shown.clone())
             .await
@@ -463,6 +472,7 @@ impl Plugins {
                 metadata,
                 wit_version: loaded.wit_version.clone(),
                 digest,
+                identity: None,
                 component: OnceCell::new_with(Some(Ok(loaded))),
             },
             file: dest,
@@ -503,7 +513,10 @@ impl Plugins {
     }
 
     /// The compiled component of `plugin`, loaded on first use. A folder
-    /// plugin's file must still hold the contents that were described.
+    /// plugin's file must still hold the contents that were described: an
+    /// unchanged file (the identity its digest was recorded with) runs the
+    /// cached machine code of that digest, without being read; otherwise it
+    /// is read and hashed again, and must match.
     async fn component<'p>(
         &self,
         plugin: &'p Plugin,
@@ -519,14 +532,21 @@ impl Plugins {
                     }
                     PluginSource::Folder(path) => path,
                 };
+                if let Some(recorded) = plugin.identity
+                    && Identity::of(path).is_ok_and(|now| now == recorded)
+                    && let Some(loaded) = self.runtime()?.load_compiled(&plugin.digest)
+                {
+                    return Ok(loaded);
+                }
                 let bytes = read_component_file(path)?;
-                if hex(&Sha256::digest(&bytes)) != plugin.digest {
+                let component = ComponentBytes::hash(&bytes);
+                if component.sha256() != plugin.digest {
                     return Err(PluginFailure::Load(
                         "the file changed since it was described; run the command again".into(),
                     ));
                 }
                 let label = path.file_name().unwrap_or_default().to_string_lossy();
-                self.runtime()?.load(&bytes, &label)
+                self.runtime()?.load(&component, &label)
             })
             .await
             .as_ref()
@@ -580,8 +600,4 @@ impl Plugins {
 /// than [`MAX_PLUGIN_FILE`].
 fn read_component_file(path: &Path) -> Result<Vec<u8>, PluginFailure> {
     crate::component_file::read(path, MAX_PLUGIN_FILE)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

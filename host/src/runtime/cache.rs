@@ -40,7 +40,6 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -79,16 +78,15 @@ impl ComponentCache {
         }
     }
 
-    /// The name of the compiled form of the component `bytes` for `engine`.
-    pub(crate) fn compiled_name(engine: &Engine, bytes: &[u8]) -> String {
+    /// The name of the compiled form for `engine` of the component whose
+    /// SHA-256 is `sha256` (lowercase hex).
+    pub(crate) fn compiled_name(engine: &Engine, sha256: &str) -> String {
         use std::hash::{Hash, Hasher};
         let mut engine_hash = std::hash::DefaultHasher::new();
         engine
             .precompile_compatibility_hash()
             .hash(&mut engine_hash);
-        let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{hex}-{:016x}.cwasm", engine_hash.finish())
+        format!("{sha256}-{:016x}.cwasm", engine_hash.finish())
     }
 
     /// The name of the copy of `builtin`'s build-time machine code.
@@ -545,7 +543,10 @@ mod tests {
         // The smallest component: its header alone.
         let wasm = b"\0asm\x0d\0\x01\0";
         let code = Component::new(&engine, wasm).unwrap().serialize().unwrap();
-        let name = ComponentCache::compiled_name(&engine, wasm);
+        let name = ComponentCache::compiled_name(
+            &engine,
+            crate::runtime::ComponentBytes::hash(wasm).sha256(),
+        );
         assert!(cache.load(&engine, &name).is_none(), "empty cache");
         cache.store(&name, &code);
         assert!(cache.load(&engine, &name).is_some());

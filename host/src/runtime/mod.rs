@@ -2,6 +2,7 @@
 //! cache of compiled components, and plugin calls under limits.
 
 mod cache;
+mod component_bytes;
 mod engine_config;
 mod guest_output;
 mod imports;
@@ -22,6 +23,7 @@ use wasmtime::{
 pub(crate) use cache::ComponentCache;
 /// The trust checks of cached artefacts, for other caches.
 pub(crate) use cache::{trusted_file, trusted_owner_and_mode};
+pub(crate) use component_bytes::ComponentBytes;
 pub(crate) use state::CallContext;
 pub use state::Denials;
 #[cfg(test)]
@@ -127,10 +129,23 @@ impl Runtime {
 
     /// Validates, compiles (or loads from the cache) and links `bytes`;
     /// `label` names it in the compile notice (a file name, safe to print).
-    pub fn load(&self, bytes: &[u8], label: &str) -> Result<LoadedComponent, PluginFailure> {
-        check_header(bytes)?;
-        let component = self.compile(bytes, label)?;
+    pub fn load(
+        &self,
+        component: &ComponentBytes,
+        label: &str,
+    ) -> Result<LoadedComponent, PluginFailure> {
+        check_header(component.bytes())?;
+        let component = self.compile(component, label)?;
         self.link(component)
+    }
+
+    /// The component whose SHA-256 is `sha256`, from the machine code the
+    /// cache holds for it; `None` when it holds none (or none it trusts)
+    /// for this engine, or the code does not link.
+    pub fn load_compiled(&self, sha256: &str) -> Option<LoadedComponent> {
+        let name = ComponentCache::compiled_name(&self.engine, sha256);
+        let component = self.cache.load(&self.engine, &name)?;
+        self.link(component).ok()
     }
 
     /// Loads a built-in component from the machine code the build script
@@ -139,7 +154,7 @@ impl Runtime {
     pub fn load_builtin(&self, builtin: &BuiltinPlugin) -> Result<LoadedComponent, PluginFailure> {
         match self.builtin_code(builtin) {
             Some(component) => self.link(component),
-            None => self.load(builtin.component, builtin.id),
+            None => self.load(&ComponentBytes::builtin(builtin), builtin.id),
         }
     }
 
@@ -188,8 +203,9 @@ impl Runtime {
         Ok(LoadedComponent { pre, wit_version })
     }
 
-    fn compile(&self, bytes: &[u8], label: &str) -> Result<Component, PluginFailure> {
-        let name = ComponentCache::compiled_name(&self.engine, bytes);
+    fn compile(&self, component: &ComponentBytes, label: &str) -> Result<Component, PluginFailure> {
+        let bytes = component.bytes();
+        let name = ComponentCache::compiled_name(&self.engine, component.sha256());
         if let Some(component) = self.cache.load(&self.engine, &name) {
             return Ok(component);
         }
