@@ -38,8 +38,15 @@ impl Locks {
     /// blocking pool.
     pub async fn acquire(&self, provider: &str) -> Result<Held, Error> {
         let path = self.dir.join(file_name(provider));
-        create_private_dir(&self.dir)?;
-        let file = private_lock_file(&path)?;
+        // The folder exists but for the first lock a home ever takes.
+        let file = match private_lock_file(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_private_dir(&self.dir)?;
+                private_lock_file(&path)
+            }
+            opened => opened,
+        }
+        .map_err(|e| Error::io("cannot open lock file", &path, e))?;
         match file.try_lock() {
             Ok(()) => return Ok(Held { _file: file }),
             Err(TryLockError::WouldBlock) => {}
@@ -54,7 +61,7 @@ impl Locks {
     }
 }
 
-fn private_lock_file(path: &std::path::Path) -> Result<File, Error> {
+fn private_lock_file(path: &std::path::Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -62,9 +69,7 @@ fn private_lock_file(path: &std::path::Path) -> Result<File, Error> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options
-        .open(path)
-        .map_err(|e| Error::io("cannot open lock file", path, e))
+    options.open(path)
 }
 
 /// The lock file of `provider`: its name when that is a safe file name,

@@ -175,10 +175,11 @@ impl Credentials {
                 return Ok(token);
             }
         }
-        let renewed = self
-            .flights
-            .share(provider, self.renew(provider, ask.refresh, resolver))
-            .await;
+        // Boxed: the renewal (a plugin call) is a large future, and keeping
+        // it out of this one keeps every call that returns above cheap to
+        // start (`block_on` moves the whole future).
+        let renew = Box::pin(self.renew(provider, ask.refresh, resolver));
+        let renewed = self.flights.share(provider, renew).await;
         match renewed {
             Ok(credential) => {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the provider's plugin");
@@ -578,5 +579,17 @@ mod tests {
             panic!()
         };
         assert_eq!(refresh.unwrap().expose_secret(), "r-3");
+    }
+
+    /// `block_on(host.token(..))` moves the future it is given, so its
+    /// size is a cost on every call, the remembered ones included: the
+    /// renewal (a plugin call, tens of KB of state) must stay boxed.
+    #[test]
+    fn the_token_future_is_small() {
+        let home = tempfile::tempdir().unwrap();
+        let host = crate::Host::open(crate::HostOptions::with_home(home.path())).unwrap();
+        let future = host.token("any", crate::TokenOptions::default());
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 2048, "the token future is {size} bytes");
     }
 }
