@@ -36,6 +36,9 @@ pub fn send(port: u16, bytes: &[u8], within: Duration, what: &str) -> Answer {
     let mut stream = match TcpStream::connect(("127.0.0.1", port)) {
         Ok(stream) => stream,
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => return Answer::Refused,
+        // The listener closed while this connection waited to be accepted
+        // (the login ended meanwhile): the kernel resets it.
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => return Answer::Closed,
         Err(e) => panic!("{what}: cannot connect: {e}"),
     };
     stream.set_write_timeout(Some(within)).unwrap();

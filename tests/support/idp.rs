@@ -303,10 +303,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header called `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        super::http::header(&self.headers, name)
     }
 
     /// The body as text.

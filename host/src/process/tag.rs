@@ -232,33 +232,103 @@ mod linux {
             }
         };
         let mut killed = 0;
+        let mut between_images = Vec::new();
         for raw in ids {
-            if raw == me || !carries(raw, entry) {
+            if raw == me {
                 continue;
             }
-            let Some(pid) = i32::try_from(raw).ok().and_then(Pid::from_raw) else {
-                continue;
-            };
-            // Open a pidfd, then check again: if the pid was reused between
-            // the two reads, the pidfd names a process that has exited and
-            // the signal goes nowhere. Without pidfds (Linux < 5.3) nothing
-            // is signalled.
-            let Ok(pidfd) = pidfd_open(pid, PidfdFlags::empty()) else {
-                continue;
-            };
-            if carries(raw, entry) && pidfd_send_signal(&pidfd, Signal::KILL).is_ok() {
-                killed += 1;
+            match environment(raw) {
+                Environment::Of(environ) if holds(&environ, entry) => {
+                    killed += usize::from(kill_if_tagged(raw, entry));
+                }
+                Environment::Empty if in_execve(raw) => between_images.push(raw),
+                _ => {}
             }
+        }
+        // A process in the middle of `execve` shows no environment until
+        // its new image is set up (a daemon exec-ing `sleep`, say): look at
+        // those again until they show one or are gone.
+        for _ in 0..EXEC_RECHECKS {
+            if between_images.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            between_images.retain(|&raw| match environment(raw) {
+                Environment::Of(environ) => {
+                    if holds(&environ, entry) {
+                        killed += usize::from(kill_if_tagged(raw, entry));
+                    }
+                    false
+                }
+                Environment::Empty => in_execve(raw),
+                Environment::Unreadable => false,
+            });
         }
         killed
     }
 
-    /// Whether the environment process `pid` started with holds `entry`.
-    /// False for zombies (no environment), other users' processes and
-    /// processes that are gone.
-    fn carries(pid: u32, entry: &[u8]) -> bool {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .is_ok_and(|environ| environ.split(|&b| b == 0).any(|var| var == entry))
+    /// How many times (a millisecond apart) a process that shows no
+    /// environment is looked at again.
+    const EXEC_RECHECKS: usize = 20;
+
+    /// SIGKILLs `raw` if it still carries `entry`. It opens a pidfd, then
+    /// checks again: if the pid was reused between the two reads, the pidfd
+    /// names a process that has exited and the signal goes nowhere. Without
+    /// pidfds (Linux < 5.3) nothing is signalled.
+    fn kill_if_tagged(raw: u32, entry: &[u8]) -> bool {
+        let Some(pid) = i32::try_from(raw).ok().and_then(Pid::from_raw) else {
+            return false;
+        };
+        let Ok(pidfd) = pidfd_open(pid, PidfdFlags::empty()) else {
+            return false;
+        };
+        matches!(environment(raw), Environment::Of(environ) if holds(&environ, entry))
+            && pidfd_send_signal(&pidfd, Signal::KILL).is_ok()
+    }
+
+    /// What `/proc/PID/environ` shows.
+    enum Environment {
+        /// The environment the process started with.
+        Of(Vec<u8>),
+        /// Nothing: a zombie, a kernel thread, a process that cleared it,
+        /// or one in the middle of `execve`.
+        Empty,
+        /// Gone, or not ours to read.
+        Unreadable,
+    }
+
+    fn environment(pid: u32) -> Environment {
+        match std::fs::read(format!("/proc/{pid}/environ")) {
+            Ok(environ) if environ.is_empty() => Environment::Empty,
+            Ok(environ) => Environment::Of(environ),
+            Err(_) => Environment::Unreadable,
+        }
+    }
+
+    /// Whether `environ` (NUL-separated) holds the variable `entry`.
+    fn holds(environ: &[u8], entry: &[u8]) -> bool {
+        environ.split(|&b| b == 0).any(|var| var == entry)
+    }
+
+    /// Whether `pid` may be between two images: alive (not a zombie) and
+    /// not a kernel thread (`PF_KTHREAD` in the flags of `/proc/PID/stat`).
+    pub(super) fn in_execve(pid: u32) -> bool {
+        const PF_KTHREAD: u64 = 0x0020_0000;
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // After the command name in parentheses: state, ppid, pgrp,
+        // session, tty_nr, tpgid, flags.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
+        let state = fields.next().unwrap_or("Z");
+        let flags: u64 = fields
+            .nth(5)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(PF_KTHREAD);
+        !matches!(state, "Z" | "X" | "x") && flags & PF_KTHREAD == 0
     }
 }
 
@@ -412,6 +482,24 @@ mod tests {
                 .trim_start()
                 .starts_with('Z')
         })
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_live_user_processes_may_be_between_images() {
+        assert!(linux::in_execve(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited, not yet reaped: a zombie.
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .contains(") Z")
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!linux::in_execve(pid));
+        child.wait().unwrap();
+        assert!(!linux::in_execve(pid), "gone");
     }
 
     #[test]
