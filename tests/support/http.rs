@@ -2,7 +2,7 @@
 //! request and a count of the connections it accepted. A response can also
 //! be framed the way a hostile or broken server would frame it ([`Framing`]).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
