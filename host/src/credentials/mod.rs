@@ -208,15 +208,21 @@ impl Credentials {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
-        let now = now_ms();
         let stored = self.store.get::<Stored>(provider)?;
+        Ok(self.usable(provider, stored.as_ref()))
+    }
+
+    /// [`Credentials::local`] with the store's entry for `provider` already
+    /// read (`stored`): the secret that needs no plugin, remembered.
+    fn usable(&self, provider: &str, stored: Option<&Stored>) -> Option<Token> {
+        let now = now_ms();
         if let Some(Stored {
             credential,
             resolve: false,
-        }) = &stored
+        }) = stored
         {
             if credential.is_expired(now, self.margin_ms) {
-                return Ok(None);
+                return None;
             }
             let until = credential
                 .expires()
@@ -224,20 +230,20 @@ impl Credentials {
             let recheck = now + RECHECK.as_millis() as u64;
             let token = Token::of(credential);
             self.memo.put(provider, &token, until.min(recheck));
-            return Ok(Some(token));
+            return Some(token);
         }
         match self.cache.get(provider) {
             Some(entry) if entry.fresh(now) => {
                 let token = Token::of(&entry.credential);
                 self.memo.put(provider, &token, entry.until);
-                Ok(Some(token))
+                Some(token)
             }
-            Some(_) => Ok(None),
+            Some(_) => None,
             None => {
                 if stored.is_none() {
                     self.memo.mark_absent(provider);
                 }
-                Ok(None)
+                None
             }
         }
     }
@@ -254,7 +260,8 @@ impl Credentials {
         let _held = self.locks.acquire(provider).await?;
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
-        if !forced && let Some(_token) = self.local(provider)? {
+        let stored = self.store.get::<Stored>(provider)?;
+        if !forced && self.usable(provider, stored.as_ref()).is_some() {
             tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
@@ -264,7 +271,7 @@ impl Credentials {
         } else {
             Reason::Token
         };
-        match self.store.get::<Stored>(provider)? {
+        match stored {
             Some(Stored {
                 credential,
                 resolve: false,
