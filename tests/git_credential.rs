@@ -42,6 +42,12 @@ fn git_with_authhost(home: &Home, dir: &Path, more: &[&str], args: &[&str]) -> O
     cmd.args(args).output().unwrap()
 }
 
+/// A git credential helper after authhost that answers with the right key
+/// (what a prompt or another helper would give git).
+fn helper_answering_the_key() -> String {
+    format!("!f() {{ echo username=x-access-token; echo password={KEY}; }}; f")
+}
+
 #[test]
 fn git_clones_and_pushes_with_the_providers_key() {
     let server = GitServer::start("x-access-token", KEY);
@@ -150,7 +156,7 @@ fn a_wrong_key_fails_and_other_hosts_get_nothing_from_authhost() {
         "authhost answered for a host no provider serves: {:?}",
         server.seen()
     );
-    let next = format!("!f() {{ echo username=x-access-token; echo password={KEY}; }}; f");
+    let next = helper_answering_the_key();
     let out = git_with_authhost(
         &home,
         dir.path(),
@@ -167,7 +173,7 @@ fn git_store_lets_git_keep_and_forget_the_key() {
     let dir = tempfile::tempdir().unwrap();
 
     // A key git got from the next helper (a prompt, say) is kept.
-    let next = format!("!f() {{ echo username=x-access-token; echo password={KEY}; }}; f");
+    let next = helper_answering_the_key();
     let out = git_with_authhost(
         &home,
         dir.path(),

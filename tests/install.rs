@@ -9,6 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use support::acme::{self, acme_server};
 use support::http::{Response, Server};
 use support::pty::{Step, run_at_terminal};
 use support::{
@@ -65,24 +66,6 @@ fn plugin_json(home: &Home, id: &str) -> Option<serde_json::Value> {
 
 fn config(home: &Home) -> String {
     std::fs::read_to_string(home.path().join("config.toml")).unwrap_or_default()
-}
-
-/// A fake Acme token endpoint that accepts alice / hunter2.
-fn acme_server() -> Server {
-    Server::start(|req| {
-        if req.method == "POST" && req.target == "/oauth/token" {
-            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-            if body["username"] == "alice" && body["password"] == "hunter2" {
-                return Response::new(
-                    200,
-                    "application/json",
-                    r#"{"access_token":"acme-access-1","expires_in":3600}"#,
-                );
-            }
-            return Response::new(401, "application/json", r#"{"error":"invalid_grant"}"#);
-        }
-        Response::new(404, "text/plain", "not found")
-    })
 }
 
 #[test]
@@ -412,15 +395,10 @@ fn login_at_a_terminal_offers_the_providers_exact_grants() {
     let question = format!(
         "Plugin acme has not been granted what it requests for acme: prompt, {origin}. Grant it? [y/N] "
     );
-    let steps = [
-        Step::Expect(&question),
-        Step::Send("y\n"),
-        Step::Expect("Acme user name: "),
-        Step::Send("alice\n"),
-        Step::Expect("Acme password: "),
-        Step::Send("hunter2\n"),
-        Step::Expect("Logged in to acme"),
-    ];
+    let steps = [Step::Expect(&question), Step::Send("y\n")]
+        .into_iter()
+        .chain(acme::LOGIN_STEPS)
+        .collect::<Vec<_>>();
     let out = run_at_terminal(&home, &["login", "acme"], &steps, 60);
     assert!(out.status.success(), "{}", stdout(&out));
     let text = config(&home);

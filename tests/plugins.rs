@@ -3,38 +3,11 @@
 
 mod support;
 
+use support::acme::{self, acme_server};
 use support::http::{Response, Server};
 use support::{
     Home, assert_fails_with, assert_success, example_component, stderr, stdout, workspace_component,
 };
-
-/// A fake Acme token endpoint that accepts alice / hunter2.
-fn acme_server() -> Server {
-    Server::start(|req| {
-        if req.method != "POST" || req.target != "/oauth/token" {
-            return Response::new(404, "text/plain", "not found");
-        }
-        if req.header("content-type") != Some("application/json") {
-            return Response::new(415, "text/plain", "json only");
-        }
-        let body: serde_json::Value = match serde_json::from_slice(&req.body) {
-            Ok(body) => body,
-            Err(_) => return Response::new(400, "text/plain", "bad json"),
-        };
-        if body["grant_type"] == "password"
-            && body["username"] == "alice"
-            && body["password"] == "hunter2"
-        {
-            Response::new(
-                200,
-                "application/json",
-                r#"{"access_token":"acme-access-1","refresh_token":"acme-refresh-1","expires_in":3600}"#,
-            )
-        } else {
-            Response::new(401, "application/json", r#"{"error":"invalid_grant"}"#)
-        }
-    })
-}
 
 fn acme_home(server: &Server, grants: &[String]) -> Home {
     let grants: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
@@ -85,13 +58,7 @@ fn the_example_login_works_at_a_real_terminal() {
         &server,
         &["prompt".into(), format!("http:{}", server.url())],
     );
-    let steps = [
-        Step::Expect("Acme user name: "),
-        Step::Send("alice\n"),
-        Step::Expect("Acme password: "),
-        Step::Send("hunter2\n"),
-        Step::Expect("Logged in to acme"),
-    ];
+    let steps = acme::LOGIN_STEPS;
     let out = run_at_terminal(&home, &["login", "acme"], &steps, 60);
     let screen = stdout(&out);
     assert!(out.status.success(), "{screen}");

@@ -2,6 +2,7 @@
 //! the `authhost` binary, and guest components built from source.
 #![allow(dead_code)]
 
+pub mod acme;
 pub mod git_http;
 pub mod http;
 pub mod idp;
