@@ -403,3 +403,110 @@ fn plugins_grant_edits_the_config_in_place() {
     let out = home.run(&["plugins", "grant", "testkit", "http:https://*"]);
     assert_fails_with(&out, "too broad");
 }
+
+/// Runs `authhost ARGS` with its stdout (`close_stdout`) and/or stderr
+/// closed before it writes anything: each reader has gone. Returns the exit
+/// code and what it wrote to the stream left open.
+fn run_with_closed(
+    home: &Home,
+    args: &[&str],
+    close_stdout: bool,
+    close_stderr: bool,
+) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = home
+        .cmd()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut open = String::new();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    match (close_stdout, close_stderr) {
+        (true, true) => drop((stdout, stderr)),
+        (true, false) => {
+            drop(stdout);
+            let mut stderr = stderr;
+            stderr.read_to_string(&mut open).unwrap();
+        }
+        (false, true) => {
+            drop(stderr);
+            let mut stdout = stdout;
+            stdout.read_to_string(&mut open).unwrap();
+        }
+        (false, false) => unreachable!(),
+    }
+    (child.wait().unwrap().code(), open)
+}
+
+/// A reader that has gone is a normal end: every command whose stdout or
+/// stderr is a closed pipe ends quietly with exit 0, never with a panic;
+/// with only stderr closed, the key still reaches stdout.
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let home = Home::with_config(
+        "[providers.helper]\nplugin = \"shell-helper\"\ncommand = \"echo helper-key\"\n",
+    );
+    assert_success(&home.run_with_stdin(
+        &["login", "groq", "--method", "api-key"],
+        "gsk_closed_pipe_key\n",
+    ));
+    let component = workspace_component("hostile-text");
+    std::fs::copy(&component, home.plugins_dir().join("hostile.wasm")).unwrap();
+    let component = component.to_str().unwrap();
+    let stdout_commands: &[&[&str]] = &[
+        &["paths"],
+        &["paths", "--json"],
+        &["list"],
+        &["list", "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["plugins", "list"],
+        &["plugins", "list", "--json"],
+        &["plugins", "inspect", component],
+        &["completions", "bash"],
+        &["man"],
+        &["token", "groq"],
+        &["token", "groq", "--format", "json"],
+        &["token", "helper"],
+        &["--help"],
+    ];
+    for args in stdout_commands {
+        let (code, err) = run_with_closed(&home, args, true, false);
+        assert_eq!(code, Some(0), "{args:?} with stdout closed:\n{err}");
+        assert!(!err.contains("panicked"), "{args:?}:\n{err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}:\n{err}");
+    }
+    // Messages on a closed stderr are dropped; the command does its work.
+    let (code, key) = run_with_closed(&home, &["-vv", "token", "helper"], false, true);
+    assert_eq!((code, key.as_str()), (Some(0), "helper-key\n"));
+    let (code, key) = run_with_closed(&home, &["-v", "token", "groq"], false, true);
+    assert_eq!((code, key.as_str()), (Some(0), "gsk_closed_pipe_key\n"));
+    let stderr_commands: &[&[&str]] = &[
+        &["login", "helper"],
+        &["plugins", "grant", "hostile-aaaa", "prompt"],
+        &["plugins", "revoke", "hostile-aaaa", "prompt"],
+        &["logout", "groq"],
+        &["logout", "groq"],
+    ];
+    for args in stderr_commands {
+        let (code, out) = run_with_closed(&home, args, true, true);
+        assert_eq!(code, Some(0), "{args:?} with both closed:\n{out}");
+    }
+    assert!(home.store_json().get("groq").is_none());
+    // Through a real pipe into `head -c1`, as a person would.
+    let out = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "set -o pipefail; \"$0\" completions bash | head -c1 >/dev/null && \"$0\" paths | head -c1 >/dev/null",
+            support::authhost_bin(),
+        ])
+        .env("AUTHHOST_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(stderr(&out), "");
+}

@@ -81,7 +81,10 @@ fn install_checks_copies_owner_only_and_compiles_once() {
         "{err}"
     );
     assert!(
-        err.contains("It requests: prompt, http:https://api.acme.example"),
+        err.contains(
+            "It requests:\n    prompt                         ask you questions at this terminal\n    \
+             http:https://api.acme.example  send HTTP requests to https://api.acme.example\n"
+        ),
         "{err}"
     );
     // Without a terminal nothing is asked and nothing granted; the command
@@ -214,8 +217,12 @@ fn install_at_a_terminal_shows_the_compile_and_offers_to_grant() {
     let steps = [
         Step::Expect("authhost: compiling plugin acme_provider.wasm ("),
         Step::Expect("MB), once… done in "),
-        Step::Expect("It requests: prompt, http:https://api.acme.example"),
-        Step::Expect("Grant acme prompt, http:https://api.acme.example? [y/N] "),
+        Step::Expect("Plugin acme asks for these capabilities:"),
+        Step::Expect("    prompt                         ask you questions at this terminal"),
+        Step::Expect(
+            "    http:https://api.acme.example  send HTTP requests to https://api.acme.example",
+        ),
+        Step::Expect("Grant all 2 to acme? [y/N] "),
         Step::Send("y\n"),
         Step::Expect("Granted prompt, http:https://api.acme.example to acme"),
     ];
@@ -393,7 +400,9 @@ fn login_at_a_terminal_offers_the_providers_exact_grants() {
     std::fs::copy(acme(), &file).unwrap();
     let origin = format!("http:{}", server.url());
     let question = format!(
-        "Plugin acme has not been granted what it requests for acme: prompt, {origin}. Grant it? [y/N] "
+        "Plugin acme asks for these capabilities to log in to acme:\r\n    prompt  {}ask you questions at this terminal\r\n    {origin}  send HTTP requests to {}\r\nGrant all 2 to acme? [y/N] ",
+        " ".repeat(origin.len() - "prompt".len()),
+        server.url()
     );
     let steps = [Step::Expect(&question), Step::Send("y\n")]
         .into_iter()

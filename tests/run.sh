@@ -52,6 +52,18 @@ if ! node -e 'process.exit(typeof URL.parse === "function" ? 0 : 1)'; then
     echo "tests/run.sh: warning: tests/idp needs Node.js 20.18 or later, found $(node --version)" >&2
 fi
 
+# The terminal emulator of the pseudo-terminal tests (tests/pty), pinned
+# with hashes, in a venv of its own; made again when the pins change.
+venv=target/pty-venv
+if [ ! "$venv/.installed" -nt tests/pty/requirements.txt ]; then
+    echo "tests/run.sh: installing the Python packages of tests/pty" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+        -r tests/pty/requirements.txt >&2
+    touch "$venv/.installed"
+fi
+
 # The JavaScript and Python example providers (tests/languages.rs), built
 # from source with their pinned toolchains; a no-op when they are current.
 started=$SECONDS

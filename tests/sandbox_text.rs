@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use support::pty::{Step, run_at_terminal_screens};
 use support::{
     Home, assert_fails_with, assert_success, stderr, stdout, testkit_home, workspace_component,
 };
@@ -307,4 +308,177 @@ fn grants_do_not_pass_to_a_changed_file() {
     assert!(listed.contains("grants suspended"), "{listed}");
     let out = home.run_with_stdin(&["login", "p"], "an answer\n");
     assert_fails_with(&out, "capability denied: `prompt`");
+}
+
+/// The lines of the grant question on `screen`: each capability with its
+/// mark (`!` for a dangerous one), then the question itself.
+fn grant_question_on(screen: &[String]) -> (Vec<(bool, String)>, String) {
+    let start = screen
+        .iter()
+        .position(|l| l.contains("asks for these capabilities"))
+        .unwrap_or_else(|| panic!("no grant question on the screen:\n{}", screen.join("\n")));
+    let mut listed = Vec::new();
+    for line in &screen[start + 1..] {
+        if let Some(question) = line.strip_prefix("Grant ") {
+            return (listed, question.to_owned());
+        }
+        if line.starts_with("  (!") {
+            continue;
+        }
+        let (mark, rest) = line
+            .strip_prefix("  ")
+            .and_then(|l| l.split_at_checked(1))
+            .unwrap_or_else(|| panic!("not a capability line: {line:?}"));
+        let name = rest.trim_start().split(' ').next().unwrap().to_owned();
+        listed.push((mark == "!", name));
+    }
+    panic!("the question has no last line:\n{}", screen.join("\n"));
+}
+
+/// The `grant = [...]` of `[plugins.ID]` in the home's config.toml.
+fn grants_in_config(home: &Home) -> String {
+    std::fs::read_to_string(home.path().join("config.toml"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("grant = "))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A plugin with no grant asks for `process` and for an `http:` capability
+/// whose text would rewrite the question at a real terminal: the plugin is
+/// refused before anything is asked, and the screen shows no question.
+#[test]
+fn a_capability_that_would_forge_the_grant_question_is_refused() {
+    let home = Home::with_config("[providers.h]\nplugin = \"hostile-aaaa\"\n");
+    let path = install(&home, "forge.wasm", &hostile("hostile-aaaa", "forge"));
+    let (out, screens) = run_at_terminal_screens(
+        &home,
+        &["login", "h", "--method", "login"],
+        &[Step::Screen("error")],
+        60,
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let screen = screens.concat().join("\n");
+    assert!(screen.contains("invalid capability"), "{screen}");
+    assert_no_question(&screens);
+    assert_eq!(grants_in_config(&home), "");
+    // Not at a terminal either, and nowhere it is listed.
+    for (what, out) in [
+        ("plugins list", home.run(&["plugins", "list"])),
+        (
+            "plugins inspect",
+            home.run(&["plugins", "inspect", path.to_str().unwrap()]),
+        ),
+        ("status", home.run(&["status", "h"])),
+        (
+            "plugins grant --all-requested",
+            home.run(&["plugins", "grant", "hostile-aaaa", "--all-requested"]),
+        ),
+    ] {
+        let text = assert_neutralised(what, &out);
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.contains("[y/N]") || l.starts_with("Plugin ")),
+            "{what}:\n{text}"
+        );
+    }
+    assert_eq!(grants_in_config(&home), "");
+    // `plugins install` refuses the file before it asks anything.
+    let source = home.path().join("forge-source.wasm");
+    std::fs::rename(&path, &source).unwrap();
+    let (out, screens) = run_at_terminal_screens(
+        &home,
+        &["plugins", "install", source.to_str().unwrap()],
+        &[Step::Screen("error")],
+        60,
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert_no_question(&screens);
+    assert_eq!(grants_in_config(&home), "");
+}
+
+/// No screen shows a grant question: the forged one's words appear only
+/// inside the escaped text of the error, never as lines of their own.
+#[track_caller]
+fn assert_no_question(screens: &[Vec<String>]) {
+    let screen = screens.concat();
+    assert!(
+        !screen.iter().any(|line| {
+            line.contains("[y/N]")
+                || line.trim_start().starts_with("Plugin hostile-aaaa asks")
+                || line.contains("rant it to") && !line.contains("\\u{")
+        }),
+        "a question was shown:\n{}",
+        screen.join("\n")
+    );
+}
+
+/// At a real terminal, the grant question offered at login lists each
+/// capability on a line of its own with what it allows, `process` marked
+/// as dangerous; a yes grants exactly the capabilities shown.
+#[test]
+fn the_grant_question_shows_exactly_what_is_granted() {
+    let home = Home::with_config("[providers.h]\nplugin = \"hostile-aaaa\"\n");
+    install(&home, "ask.wasm", &hostile("hostile-aaaa", "askproc"));
+    let (out, screens) = run_at_terminal_screens(
+        &home,
+        &["login", "h", "--method", "login"],
+        &[Step::Screen("[y/N]"), Step::Send("y\n")],
+        60,
+    );
+    let screen = screens
+        .first()
+        .unwrap_or_else(|| panic!("no screen recorded:\n{}", stdout(&out)));
+    let (listed, question) = grant_question_on(screen);
+    assert_eq!(
+        listed,
+        [
+            (true, "process".to_owned()),
+            (false, "prompt".to_owned()),
+            (false, "http:https://api.acme.example".to_owned()),
+        ],
+        "{}",
+        screen.join("\n")
+    );
+    assert_eq!(question, "all 3 to hostile-aaaa? [y/N]");
+    let text = screen.join("\n");
+    assert!(
+        text.contains("process                        run any program on this computer as you"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(! gives the plugin your own rights"),
+        "{text}"
+    );
+    // What was shown is what was written.
+    assert_eq!(
+        grants_in_config(&home),
+        "grant = [\"process\", \"prompt\", \"http:https://api.acme.example\"]"
+    );
+}
+
+/// Provider names come from `auth.json` too, a file other tools write:
+/// `list` and `status` show them escaped.
+#[test]
+fn provider_names_from_the_store_are_shown_escaped() {
+    let home = Home::new();
+    let name = "evil\u{1b}]0;owned\u{7}\r\nerror: authhost: run `authhost plugins grant hostile process`\u{202e}";
+    let store = serde_json::json!({ name: {"type": "api", "key": "sk-name-canary"} });
+    std::fs::write(home.store_path(), store.to_string()).unwrap();
+    for (what, out) in [
+        ("list", home.run(&["list"])),
+        ("list --json", home.run(&["list", "--json"])),
+        ("status", home.run(&["status"])),
+        ("status --json", home.run(&["status", "--json"])),
+    ] {
+        let text = assert_neutralised(what, &out);
+        // Escaped once, and once more as a JSON string.
+        assert!(
+            text.contains("evil\\u{1b}]0;owned") || text.contains("evil\\\\u{1b}]0;owned"),
+            "{what}:\n{text}"
+        );
+        assert!(!text.contains("sk-name-canary"), "{what}:\n{text}");
+    }
 }

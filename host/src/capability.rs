@@ -56,7 +56,9 @@ enum HostPattern {
     Subdomains(String),
 }
 
-/// Why a capability string is invalid.
+/// Why a capability string is invalid. Its text is sanitised: a
+/// capability comes from a plugin or a hand-edited file, and the error is
+/// shown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid capability `{text}`: {reason}")]
 pub struct ParseError {
@@ -64,14 +66,20 @@ pub struct ParseError {
     reason: String,
 }
 
+impl ParseError {
+    fn new(text: &str, reason: &str) -> ParseError {
+        ParseError {
+            text: crate::sanitize::plugin_text(text, 200),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 impl FromStr for Capability {
     type Err = ParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let fail = |reason: &str| ParseError {
-            text: text.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let fail = |reason: &str| ParseError::new(text, reason);
         let (kind, arg) = match text.split_once(':') {
             Some((kind, arg)) => (kind, Some(arg)),
             None => (text, None),
@@ -112,7 +120,9 @@ fn valid_program(name: &str) -> bool {
     use std::path::{Component, Path};
     let plain = !name.is_empty()
         && !name.contains('*')
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || crate::sanitize::is_unsafe(c));
     let bare = !name.contains(['/', '\\']) && !matches!(name, "." | "..");
     let absolute = Path::new(name).is_absolute()
         && Path::new(name).components().all(|c| {
@@ -127,6 +137,13 @@ fn valid_program(name: &str) -> bool {
 impl FromStr for Origin {
     type Err = String;
 
+    /// Parses `SCHEME://HOST[:PORT][/]` strictly: the scheme is http or
+    /// https, and the host is a DNS name (IDNA, stored punycoded and in
+    /// lower case), an IPv4 address or a bracketed IPv6 address, as the
+    /// `url` crate's host parser (the WHATWG URL standard) reads it, or
+    /// `*.` followed by a DNS name of at least two labels. Anything else
+    /// (control characters, spaces, a user name, a path) is refused, so the
+    /// text of an origin is always safe to show.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (scheme, rest) = text
             .split_once("://")
@@ -138,15 +155,23 @@ impl FromStr for Origin {
             _ => return Err("the scheme must be http or https".into()),
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains(['/', '?', '#', '@']) {
+        if rest.contains(['/', '?', '#', '@', '\\']) {
             return Err("an origin has no path, query or user name".into());
         }
         let (host, port) = split_port(rest)?;
-        let host = host.to_ascii_lowercase();
         let port = port.unwrap_or(default_port);
         let host = if host == "*" || host.is_empty() {
             return Err("`*` alone is too broad to be a grant; name the host (`*.example.com` covers its subdomains)".into());
         } else if let Some(suffix) = host.strip_prefix("*.") {
+            let suffix = match parse_host(suffix)? {
+                url::Host::Domain(domain) => domain,
+                _ => {
+                    return Err(
+                        "a wildcard covers the subdomains of a DNS name, not of an IP address"
+                            .into(),
+                    );
+                }
+            };
             if suffix.contains('*') || !suffix.contains('.') {
                 return Err("a wildcard must cover a domain with at least two labels, like `*.example.com` (too broad otherwise)".into());
             }
@@ -154,9 +179,36 @@ impl FromStr for Origin {
         } else if host.contains('*') {
             return Err("`*` is allowed only as the first label (`*.example.com`)".into());
         } else {
-            HostPattern::Exact(host)
+            HostPattern::Exact(parse_host(host)?.to_string())
         };
         Ok(Origin { scheme, host, port })
+    }
+}
+
+/// A host as a URL would have it: a DNS name (punycoded, lower case), an
+/// IPv4 address or a bracketed IPv6 address.
+fn parse_host(host: &str) -> Result<url::Host, String> {
+    let parsed = url::Host::parse(host).map_err(|e| {
+        format!(
+            "`{}` is not a DNS name or an IP address ({e})",
+            crate::sanitize::plugin_text(host, 100)
+        )
+    })?;
+    // `Host::parse` decodes percent escapes; what it gives back must still
+    // be a plain host (no `*` or `%` smuggled in as `%2A`, `%25`).
+    match &parsed {
+        url::Host::Domain(domain)
+            if domain.is_empty()
+                || !domain
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'*')) =>
+        {
+            Err(format!(
+                "`{}` is not a DNS name or an IP address",
+                crate::sanitize::plugin_text(host, 100)
+            ))
+        }
+        _ => Ok(parsed),
     }
 }
 
@@ -230,7 +282,12 @@ impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Capability::Process(None) => f.write_str("process"),
-            Capability::Process(Some(p)) => write!(f, "process:{p}"),
+            // The parser admits no character the sanitiser would change;
+            // showing it through the sanitiser all the same keeps that true
+            // whatever a later parser admits.
+            Capability::Process(Some(p)) => {
+                write!(f, "process:{}", crate::sanitize::plugin_text(p, 200))
+            }
             Capability::Loopback(None) => f.write_str("loopback"),
             Capability::Loopback(Some(p)) => write!(f, "loopback:{p}"),
             Capability::Browser => f.write_str("browser"),
@@ -259,6 +316,79 @@ impl Capability {
             _ => false,
         }
     }
+}
+
+impl Capability {
+    /// What granting it allows, in plain words, for a question or a
+    /// listing: `process` is "run any program on this computer as you".
+    pub fn meaning(&self) -> String {
+        match self {
+            Capability::Process(None) => "run any program on this computer as you".into(),
+            Capability::Process(Some(p)) => format!(
+                "run the program {} on this computer as you",
+                crate::sanitize::plugin_text(p, 200)
+            ),
+            Capability::Loopback(None) => {
+                "listen for connections on this computer (127.0.0.1, any port)".into()
+            }
+            Capability::Loopback(Some(port)) => {
+                format!("listen for connections on this computer (127.0.0.1, port {port})")
+            }
+            Capability::Browser => "open web pages in your browser".into(),
+            Capability::Prompt => "ask you questions at this terminal".into(),
+            Capability::Http(origin) => format!("send HTTP requests to {origin}"),
+        }
+    }
+
+    /// Whether granting it hands the plugin the user's own rights on this
+    /// computer (running programs): questions make such a grant stand out.
+    pub fn is_dangerous(&self) -> bool {
+        matches!(self, Capability::Process(_))
+    }
+}
+
+/// `capabilities` one a line, each with what it allows, the dangerous ones
+/// marked `!` (and a line saying what `!` means): built only from
+/// sanitised text, for a question or a listing.
+pub fn capability_lines(capabilities: &[Capability]) -> String {
+    let shown: Vec<String> = capabilities.iter().map(ToString::to_string).collect();
+    let width = shown.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (capability, name) in capabilities.iter().zip(&shown) {
+        let mark = if capability.is_dangerous() { '!' } else { ' ' };
+        let meaning = capability.meaning();
+        text.push_str(&format!("  {mark} {name:<width$}  {meaning}\n"));
+    }
+    if capabilities.iter().any(Capability::is_dangerous) {
+        text.push_str(
+            "  (! gives the plugin your own rights on this computer: grant it only to code you trust)\n",
+        );
+    }
+    text
+}
+
+/// The yes/no question asked before plugin `plugin` is granted
+/// `capabilities` (to log in to `provider`, when the grant is asked for at
+/// a login): [`capability_lines`] under a line naming the plugin, then the
+/// question. Built only from sanitised text, so what the user reads is
+/// what is granted; the answer prompt (`[y/N]`) is the caller's.
+pub fn grant_question(plugin: &str, provider: Option<&str>, capabilities: &[Capability]) -> String {
+    use crate::sanitize::plugin_text;
+    let plugin = plugin_text(plugin, 64);
+    let mut text = match provider {
+        Some(provider) => format!(
+            "Plugin {plugin} asks for these capabilities to log in to {}:\n",
+            plugin_text(provider, 64)
+        ),
+        None => format!("Plugin {plugin} asks for these capabilities:\n"),
+    };
+    text.push_str(&capability_lines(capabilities));
+    let count = match capabilities.len() {
+        1 => "it".to_owned(),
+        n => format!("all {n}"),
+    };
+    text.push_str(&format!("Grant {count} to {plugin}?"));
+    text
 }
 
 /// A capability as a plugin requests it: a [`Capability`], or an HTTP
@@ -293,10 +423,7 @@ impl FromStr for Request {
         else {
             return text.parse().map(Request::Fixed);
         };
-        let fail = |reason: &str| ParseError {
-            text: text.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let fail = |reason: &str| ParseError::new(text, reason);
         let (option, default) = match template.split_once('=') {
             Some((option, default)) => (option, Some(default)),
             None => (template, None),
@@ -582,6 +709,67 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("too broad"), "{err}");
+    }
+
+    #[test]
+    fn hosts_are_dns_names_or_ip_addresses() {
+        for (text, canonical) in [
+            (
+                "http:https://Bücher.example",
+                "http:https://xn--bcher-kva.example",
+            ),
+            ("http:http://[::1]:8080", "http:http://[::1]:8080"),
+            ("http:http://127.1", "http:http://127.0.0.1"),
+            (
+                "http:https://*.Bücher.example",
+                "http:https://*.xn--bcher-kva.example",
+            ),
+        ] {
+            assert_eq!(cap(text).to_string(), canonical, "{text}");
+        }
+        for bad in [
+            "http:https://\u{1b}]0;title\u{7}.example",
+            "http:https://a.example\r\u{1b}[2Kprompt",
+            "http:https://a b.example",
+            "http:https://a\u{8}.example",
+            "http:https://a%2A.example",
+            "http:https://a%00.example",
+            "http:https://*.127.0.0.1",
+            "http:https://a\u{202e}.example",
+            "process:op\u{202e}",
+            "process:\u{2066}op",
+        ] {
+            let err = bad.parse::<Capability>().unwrap_err().to_string();
+            assert!(!crate::sanitize::has_unsafe(&err), "{bad:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn the_grant_question_lists_each_capability_with_its_meaning() {
+        let question = grant_question(
+            "acme",
+            Some("work"),
+            &[
+                cap("process"),
+                cap("prompt"),
+                cap("http:https://api.acme.example"),
+            ],
+        );
+        assert_eq!(
+            question,
+            "Plugin acme asks for these capabilities to log in to work:\n\
+             \x20 ! process                        run any program on this computer as you\n\
+             \x20   prompt                         ask you questions at this terminal\n\
+             \x20   http:https://api.acme.example  send HTTP requests to https://api.acme.example\n\
+             \x20 (! gives the plugin your own rights on this computer: grant it only to code you trust)\n\
+             Grant all 3 to acme?"
+        );
+        let one = grant_question("x\u{1b}[2J", None, &[cap("browser")]);
+        assert!(
+            one.lines().all(|line| !crate::sanitize::has_unsafe(line)),
+            "{one:?}"
+        );
+        assert!(one.ends_with("Grant it to x\\u{1b}[2J?"), "{one}");
     }
 
     #[test]

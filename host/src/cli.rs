@@ -1,5 +1,9 @@
 //! Command-line parsing and output. All work is done by [`authhost::Host`].
 
+// First: its macros are used by the modules below.
+#[macro_use]
+mod output;
+
 mod exec;
 mod git_credential;
 mod picker;
@@ -432,16 +436,21 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     match &cli.command {
         Command::Completions { shell } => {
+            // Made whole first: the generator panics on a failed write.
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "authhost", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "authhost", &mut script);
+            output::stdout_bytes(&script);
             return ExitCode::SUCCESS;
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
-            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => report(&anyhow::Error::new(e).context("cannot write the manual page")),
-            };
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(command).render(&mut page) {
+                return report(&anyhow::Error::new(e).context("cannot write the manual page"));
+            }
+            output::stdout_bytes(&page);
+            return ExitCode::SUCCESS;
         }
         _ => {}
     }
@@ -522,14 +531,23 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr)
+        .with_writer(output::log_writer)
         .with_target(false)
         .without_time()
         .init();
 }
 
 /// Prints the error and its causes, one line each, and picks the exit code.
+/// An error caused by a closed stdout is no error: the reader has gone, so
+/// the command ends quietly with exit 0.
 fn report(error: &anyhow::Error) -> ExitCode {
+    let closed_pipe = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(output::is_closed_pipe);
+    if closed_pipe {
+        return ExitCode::SUCCESS;
+    }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {error}");
     for cause in error.chain().skip(1) {
@@ -623,14 +641,14 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 _ => "saved".to_owned(),
             };
             for warning in &outcome.warnings {
-                eprintln!("warning: {warning}");
+                errln!("warning: {warning}");
             }
             let verb = if outcome.replaced {
                 "replaced the stored credential"
             } else {
                 "logged in"
             };
-            eprintln!(
+            errln!(
                 "Logged in to {provider} ({}; {saved}; {verb})",
                 outcome.kind
             );
@@ -638,14 +656,14 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
         Command::Logout { provider } => {
             let outcome = host.logout(&provider).await?;
             if let Some(error) = &outcome.revoke_error {
-                eprintln!("warning: could not revoke the login at the service: {error}");
+                errln!("warning: could not revoke the login at the service: {error}");
             }
             match (outcome.removed, outcome.revoked) {
                 (true, true) => {
-                    eprintln!("Revoked the login of {provider} and removed its credentials")
+                    errln!("Revoked the login of {provider} and removed its credentials")
                 }
-                (true, false) => eprintln!("Removed the credentials of {provider}"),
-                (false, _) => eprintln!("Nothing was stored for {provider}"),
+                (true, false) => errln!("Removed the credentials of {provider}"),
+                (false, _) => errln!("Nothing was stored for {provider}"),
             }
         }
         Command::Status {
@@ -703,7 +721,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                 print_json(&map)?;
             } else {
                 for (name, path) in rows {
-                    println!("{name:<8} {}", path.display());
+                    outln!("{name:<8} {}", path.display());
                 }
                 let secrets = match backend {
                     StoreBackend::File => "file (secrets in auth.json)",
@@ -711,7 +729,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
                         "keyring (secrets in the OS keyring; auth.json holds the rest)"
                     }
                 };
-                println!("{:<8} {secrets}", "backend");
+                outln!("{:<8} {secrets}", "backend");
             }
         }
         Command::Completions { .. } | Command::Man => unreachable!("handled before the host opens"),
@@ -733,10 +751,10 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             }
             let removed = host.remove_plugin(&id).await?;
             for file in &removed.files {
-                eprintln!("Removed {}", file.display());
+                errln!("Removed {}", file.display());
             }
             if removed.grants_removed {
-                eprintln!(
+                errln!(
                     "Removed [plugins.{id}] from {}",
                     host.paths().config_file.display()
                 );
@@ -748,10 +766,10 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             let file = &host.paths().config_file;
             let removed = host.revoke(&id, &capabilities).await?;
             if removed.is_empty() {
-                eprintln!("{id} had none of those grants");
+                errln!("{id} had none of those grants");
             } else {
                 let removed: Vec<String> = removed.iter().map(ToString::to_string).collect();
-                eprintln!(
+                errln!(
                     "Revoked {} from {id} in {}",
                     removed.join(", "),
                     file.display()
@@ -771,7 +789,7 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             let capabilities = if all_requested {
                 let requested = host.requested(&id, provider.as_deref()).await?;
                 let shown: Vec<String> = requested.iter().map(ToString::to_string).collect();
-                eprintln!(
+                errln!(
                     "{id} requests: {}",
                     if shown.is_empty() {
                         "nothing".to_owned()
@@ -785,10 +803,10 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             };
             let added = host.grant(&id, &capabilities).await?;
             if added.is_empty() {
-                eprintln!("{id} already had those grants");
+                errln!("{id} already had those grants");
             } else {
                 let added: Vec<String> = added.iter().map(ToString::to_string).collect();
-                eprintln!("Granted {} to {id} in {}", added.join(", "), file.display());
+                errln!("Granted {} to {id} in {}", added.join(", "), file.display());
             }
         }
     }
@@ -813,15 +831,15 @@ async fn install(
         .map(|m| m.display_name.clone())
         .unwrap_or_default();
     for file in installed.replaced.iter().filter(|f| **f != installed.file) {
-        eprintln!("Removed {} (replaced)", file.display());
+        errln!("Removed {} (replaced)", file.display());
     }
     if installed.unchanged {
-        eprintln!(
+        errln!(
             "{id} ({name}) is already installed as {}",
             installed.file.display()
         );
     } else {
-        eprintln!(
+        errln!(
             "Installed {id} ({name}, WIT {}) as {}",
             installed.info.wit_version.as_deref().unwrap_or("?"),
             installed.file.display()
@@ -834,36 +852,48 @@ async fn install(
             .join(", ")
     };
     for template in &installed.templates {
-        eprintln!(
+        errln!(
             "  {template}: HTTP to the origin of that option, granted per provider \
              (`authhost plugins grant {id} --all-requested --provider NAME` after setting it)"
         );
     }
     if installed.requested.is_empty() {
-        eprintln!("It requests no capability.");
+        errln!("It requests no capability.");
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("It requests: {}", list(&installed.requested));
     let missing = &installed.info.missing;
-    if missing.is_empty() && installed.info.grants_suspended.is_none() {
-        eprintln!("All of it is granted already.");
+    let granted_already = missing.is_empty() && installed.info.grants_suspended.is_none();
+    // At a terminal the question lists what it asks for; elsewhere the
+    // listing is shown on its own.
+    if grant || granted_already || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        err!(
+            "It requests:\n{}",
+            authhost::capability::capability_lines(&installed.requested)
+        );
+    }
+    if granted_already {
+        errln!("All of it is granted already.");
         return Ok(ExitCode::SUCCESS);
     }
     let command = format!("authhost plugins grant {id} --all-requested");
     let grant = grant
         || authhost::interact::Terminal
-            .confirm(&format!("Grant {id} {}?", list(&installed.requested)))
+            .confirm(&authhost::capability::grant_question(
+                id,
+                None,
+                &installed.requested,
+            ))
             .await
             == Some(true);
     if grant {
         host.grant_installed(&installed)?;
-        eprintln!(
+        errln!(
             "Granted {} to {id} in {}",
             list(&installed.requested),
             host.paths().config_file.display()
         );
     } else {
-        eprintln!("Not granted; to grant it all later: {command}");
+        errln!("Not granted; to grant it all later: {command}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -916,9 +946,7 @@ fn kube_api_version() -> &'static str {
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, value)?;
-    writeln!(stdout)?;
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -930,11 +958,11 @@ async fn migrate(host: &Host, to: StoreBackend) -> anyhow::Result<()> {
     };
     let migration = host
         .migrate_store(to, move |provider| {
-            eprintln!("Moved {provider} to {place}");
+            errln!("Moved {provider} to {place}");
         })
         .await?;
     let config = host.paths().config_file.display();
-    eprintln!(
+    errln!(
         "Moved {} credential(s) to {place}; {} were there already",
         migration.moved.len(),
         migration.already.len()
@@ -945,12 +973,12 @@ async fn migrate(host: &Host, to: StoreBackend) -> anyhow::Result<()> {
             migration.changed.join(", ")
         );
     }
-    eprintln!("New credentials go to {place} (`[store] backend = \"{to}\"` in {config})");
+    errln!("New credentials go to {place} (`[store] backend = \"{to}\"` in {config})");
     if let Ok(value) = std::env::var("AUTHHOST_STORE")
         && !value.is_empty()
         && value != to.name()
     {
-        eprintln!(
+        errln!(
             "warning: AUTHHOST_STORE={value} is set in this environment and overrides config.toml"
         );
     }
@@ -1033,35 +1061,35 @@ fn print_inspection(inspection: &authhost::Inspection) {
                 .join(", "),
         )
     };
-    println!("file:        {}", info.source);
-    println!("size:        {} bytes", inspection.size);
+    outln!("file:        {}", info.source);
+    outln!("size:        {} bytes", inspection.size);
     if let Some(metadata) = &info.metadata {
-        println!("id:          {}", metadata.id);
-        println!("name:        {}", metadata.display_name);
-        println!("description: {}", metadata.description);
-        println!(
+        outln!("id:          {}", metadata.id);
+        outln!("name:        {}", metadata.display_name);
+        outln!("description: {}", metadata.description);
+        outln!(
             "wit:         authhost:provider@{}",
             info.wit_version.as_deref().unwrap_or("?")
         );
         let methods: Vec<&str> = metadata.methods.iter().map(|m| m.id.as_str()).collect();
-        println!("methods:     {}", methods.join(", "));
+        outln!("methods:     {}", methods.join(", "));
         let requested: Vec<String> = metadata.requested.iter().map(ToString::to_string).collect();
-        println!("requests:    {}", or_none(requested.join(", ")));
-        println!("granted:     {}", list(&info.granted));
-        println!("missing:     {}", list(&info.missing));
+        outln!("requests:    {}", or_none(requested.join(", ")));
+        outln!("granted:     {}", list(&info.granted));
+        outln!("missing:     {}", list(&info.missing));
         for (name, file) in &info.programs {
             match file {
-                Some(file) => println!("program:     {name} runs {}", file.display()),
-                None => println!("program:     {name} is not on your PATH"),
+                Some(file) => outln!("program:     {name} runs {}", file.display()),
+                None => outln!("program:     {name} is not on your PATH"),
             }
         }
         if let Some(reason) = &info.grants_suspended {
-            println!("grants:      suspended: {reason}");
+            outln!("grants:      suspended: {reason}");
         }
     }
     match &info.error {
-        None => println!("would load:  yes"),
-        Some(error) => println!("would load:  no ({error})"),
+        None => outln!("would load:  yes"),
+        Some(error) => outln!("would load:  no ({error})"),
     }
 }
 
@@ -1076,8 +1104,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut out = std::io::stdout().lock();
-    let mut line = |cells: Vec<&str>| {
+    let line = |cells: Vec<&str>| {
         let mut text = String::new();
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 == N {
@@ -1086,7 +1113,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
                 text.push_str(&format!("{cell:<w$}  ", w = widths[i]));
             }
         }
-        let _ = writeln!(out, "{}", text.trim_end());
+        outln!("{}", text.trim_end());
     };
     line(header.to_vec());
     for row in rows {

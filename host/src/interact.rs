@@ -36,6 +36,13 @@ pub trait Interaction: Send + Sync {
     }
 }
 
+/// Writes `text` to stderr; a closed stderr (nobody reads it) drops it
+/// instead of panicking.
+fn show(text: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
+
 /// An [`Interaction`] that shows nothing and answers no prompt.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Silent;
@@ -90,7 +97,7 @@ impl Interaction for Terminal {
                 }
             }
             if std::io::stdin().is_terminal() {
-                eprint!("{label}");
+                show(format_args!("{label}"));
             }
             next_stdin_line().await
         })
@@ -101,7 +108,7 @@ impl Interaction for Terminal {
             if !std::io::stdin().is_terminal() {
                 return None;
             }
-            eprint!("{question} [y/N] ");
+            show(format_args!("{question} [y/N] "));
             #[cfg(unix)]
             let answer = terminal::any_line().await.unwrap_or_default();
             #[cfg(not(unix))]
@@ -127,7 +134,7 @@ impl Interaction for Terminal {
             {
                 let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
                 if std::io::stdin().is_terminal() && *shown != label {
-                    eprintln!("{label}");
+                    show(format_args!("{label}\n"));
                     label.clone_into(&mut shown);
                 }
             }

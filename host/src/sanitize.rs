@@ -62,7 +62,7 @@ pub fn attributed(plugin: &str, text: &str, max_chars: usize) -> String {
 }
 
 /// Characters that must not reach a terminal raw.
-fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             // Line and paragraph separators.
@@ -77,7 +77,6 @@ fn is_unsafe(c: char) -> bool {
 
 /// True when `text` would be changed by [`plugin_text`] (other than by
 /// length).
-#[cfg(test)]
 pub fn has_unsafe(text: &str) -> bool {
     text.chars().any(is_unsafe)
 }

@@ -12,6 +12,15 @@ The script is a JSON list of steps:
     ["send_file", PATH] wait until the file PATH exists and is not empty, then
                        type its contents and Enter (for text another thread
                        of the test makes meanwhile)
+    ["screen", TEXT]   wait until TEXT is shown on the emulated screen, then
+                       record the screen (needs --screens)
+
+With --screens FILE, everything the command writes is also played on an
+emulated terminal of 120 x 50 cells (pyte, from tests/pty/requirements.txt),
+the size the pseudo-terminal reports too; the screens recorded by "screen"
+steps are written to FILE as a JSON list, each a list of its lines (trailing
+spaces removed): what a person would have seen, after every escape
+sequence, carriage return and backspace has done its work.
 
 The command's stdin, stdout and stderr are the terminal, as for a person at
 a keyboard (so a program that opens /dev/tty gets this terminal too). The
@@ -21,28 +30,46 @@ timed out (the command is killed).
 """
 
 import argparse
+import fcntl
 import json
 import os
 import pty
 import select
 import signal
+import struct
 import sys
+import termios
 import time
+
+COLUMNS, LINES = 120, 50
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=30)
     parser.add_argument("--script", default="[]")
+    parser.add_argument("--screens", default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     steps = json.loads(args.script)
     deadline = time.monotonic() + args.timeout
 
+    screen = stream = None
+    screens = []
+    if args.screens:
+        import pyte
+
+        screen = pyte.Screen(COLUMNS, LINES)
+        stream = pyte.ByteStream(screen)
+
     pid, fd = pty.fork()
     if pid == 0:
         os.execvp(command[0], command)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+
+    def shown():
+        return [line.rstrip() for line in screen.display]
 
     transcript = bytearray()
     seen = 0  # where the next `expect` starts looking
@@ -59,9 +86,14 @@ def main():
         if not data:
             return False
         transcript.extend(data)
+        if stream is not None:
+            stream.feed(data)
         return True
 
     def finish(status):
+        if args.screens:
+            with open(args.screens, "w") as f:
+                json.dump(screens, f)
         sys.stdout.write(transcript.decode("utf-8", "replace"))
         sys.stdout.flush()
         sys.exit(status)
@@ -89,6 +121,21 @@ def main():
             found = transcript.find(needle, seen)
             if found >= 0:
                 seen = found + len(needle)
+        elif kind == "screen":
+            if screen is None:
+                raise SystemExit("a screen step needs --screens")
+            while not any(value in line for line in shown()):
+                if time.monotonic() > deadline:
+                    screens.append(shown())
+                    timed_out("waiting for %r on the screen" % value)
+                if not alive:
+                    transcript.extend(b"\n[drive.py: ended before %r]\n" % value.encode())
+                    break
+                alive = pump(0.05)
+            # Whatever else arrives at once belongs to the same screen.
+            if alive:
+                alive = pump(0.2)
+            screens.append(shown())
         elif kind == "send":
             os.write(fd, value.encode())
         elif kind == "send_file":

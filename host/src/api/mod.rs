@@ -254,11 +254,7 @@ impl Host {
             return Ok(());
         }
         let id = &plugin.metadata.id;
-        let list: Vec<String> = decision.missing.iter().map(ToString::to_string).collect();
-        let question = format!(
-            "Plugin {id} has not been granted what it requests for {provider}: {}. Grant it?",
-            list.join(", ")
-        );
+        let question = crate::capability::grant_question(id, Some(provider), &decision.missing);
         if self.interaction.confirm(&question).await != Some(true) {
             return Ok(());
         }
@@ -483,9 +479,11 @@ impl Host {
         let plugin_id = self.config.plugin_of(name).to_owned();
         let plugin = plugins.get(&plugin_id);
         let metadata = plugin.map(|p| &p.metadata);
+        // Names come from auth.json too, which other tools write: shown
+        // only through the sanitiser (a valid name is left as it is).
         let mut status = ProviderStatus {
-            provider: name.to_owned(),
-            plugin: plugin_id.clone(),
+            provider: crate::sanitize::plugin_text(name, 200),
+            plugin: crate::sanitize::plugin_text(&plugin_id, 200),
             wit_version: plugin.map(|p| p.wit_version.clone()),
             configured: self.config.providers.contains_key(name),
             credential: None,
@@ -529,7 +527,7 @@ impl Host {
             }
         }
         match plugin {
-            None => status.error = Some(format!("plugin `{plugin_id}` is not installed")),
+            None => status.error = Some(format!("plugin `{}` is not installed", status.plugin)),
             Some(plugin) => {
                 let decision = policy::decide(
                     plugin,

@@ -35,7 +35,7 @@ pub(super) async fn run(
     let wanted = match variables(host, specs, all).await {
         Ok(wanted) => wanted,
         Err(Usage(message)) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -137,7 +137,7 @@ async fn run_child(
             } else {
                 EXIT_CANNOT_RUN
             };
-            eprintln!("error: cannot run `{shown}`: {e}");
+            errln!("error: cannot run `{shown}`: {e}");
             return Ok(ExitCode::from(code));
         }
     };

@@ -15,7 +15,7 @@ struct Choice {
 /// provider was picked: stdin is not a terminal, or it ended.
 pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
+        errln!(
             "error: name the provider to log in to: `authhost login PROVIDER` (see `authhost list`)"
         );
         return Ok(None);
@@ -33,7 +33,7 @@ pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
         err.flush()?;
         drop(err);
         let Some(line) = lines.next().transpose()? else {
-            eprintln!();
+            errln!();
             return Ok(None);
         };
         let typed = line.trim().to_lowercase();
@@ -54,7 +54,7 @@ pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
             .filter(|c| c.id.contains(&typed) || c.label.to_lowercase().contains(&typed))
             .collect();
         match matching.as_slice() {
-            [] => eprintln!("No provider matches `{typed}`."),
+            [] => errln!("No provider matches `{typed}`."),
             [one] => return Ok(Some(one.id.clone())),
             _ => shown = matching,
         }

@@ -67,7 +67,7 @@ pub(super) async fn run(
     if json {
         print_json(&reports)?;
     } else if reports.is_empty() {
-        eprintln!("No provider is configured or logged in (see `authhost login --help`)");
+        errln!("No provider is configured or logged in (see `authhost login --help`)");
     } else {
         for report in &reports {
             print_report(report);
@@ -121,8 +121,8 @@ fn print_report(report: &Report) {
         .as_deref()
         .map(|v| format!(", WIT {v}"))
         .unwrap_or_default();
-    println!("{} (plugin {}{wit})", s.provider, s.plugin);
-    let line = |label: &str, value: &str| println!("  {:<12} {value}", format!("{label}:"));
+    outln!("{} (plugin {}{wit})", s.provider, s.plugin);
+    let line = |label: &str, value: &str| outln!("  {:<12} {value}", format!("{label}:"));
     line("state", &state(s));
     for (name, value) in &s.extra {
         line(name, value);

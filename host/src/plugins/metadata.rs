@@ -158,14 +158,7 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
     let requested = m
         .capabilities
         .iter()
-        .map(|text| {
-            text.parse::<Request>().map_err(|e| {
-                invalid(format!(
-                    "requests an invalid capability: {}",
-                    sanitize::short(&e.to_string())
-                ))
-            })
-        })
+        .map(|text| requested_capability(text).map_err(&invalid))
         .collect::<Result<_, _>>()?;
     Ok(PluginMetadata {
         id: m.id,
@@ -180,6 +173,42 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
         resolves_from_stored: m.resolves_from_stored,
         options: m.options,
     })
+}
+
+/// A capability as `describe` requested it. It must parse strictly and be
+/// written the way authhost prints it (`http:https://api.example.com`, not
+/// `http:https://API.example.com:443/`), so that the text a user is asked
+/// about and the request are one and the same; only the default URL of an
+/// option template (`http:{base_url=https://example.com/api}`) may be any
+/// URL, since its origin is what is shown.
+fn requested_capability(text: &str) -> Result<Request, String> {
+    let refuse = |reason: String| {
+        format!(
+            "requests an invalid capability `{}`: {reason}",
+            sanitize::plugin_text(text, 200)
+        )
+    };
+    if sanitize::has_unsafe(text) {
+        return Err(refuse("it holds control or reordering characters".into()));
+    }
+    let request = text
+        .parse::<Request>()
+        .map_err(|e| format!("requests {}", sanitize::short(&e.to_string())))?;
+    let printed = request.to_string();
+    let canonical = match &request {
+        Request::Fixed(_) => printed == text,
+        Request::HttpFromOption { option, .. } => text
+            .strip_prefix("http:{")
+            .and_then(|rest| rest.strip_prefix(option.as_str()))
+            .is_some_and(|rest| rest == "}" || rest.starts_with('=')),
+    };
+    if !canonical {
+        return Err(refuse(format!(
+            "it is not written as authhost writes it (`{}`)",
+            sanitize::short(&printed)
+        )));
+    }
+    Ok(request)
 }
 
 /// Most extra facts a credential may carry.
@@ -433,6 +462,44 @@ mod tests {
         bad.capabilities = vec!["\u{1b}]0;owned\u{7}".into()];
         let err = from_wit(bad).unwrap_err().to_string();
         assert!(!crate::sanitize::has_unsafe(&err), "{err:?}");
+    }
+
+    #[test]
+    fn requested_capabilities_are_strict_and_canonical() {
+        for good in [
+            "process",
+            "prompt",
+            "http:https://api.acme.example",
+            "http:http://127.0.0.1:8080",
+            "http:https://xn--bcher-kva.example",
+            "http:{base_url}",
+            "http:{base_url=https://api.acme.example/v1/}",
+        ] {
+            assert!(requested_capability(good).is_ok(), "{good}");
+        }
+        for bad in [
+            // Not as authhost prints them.
+            "http:https://API.acme.example",
+            "http:https://api.acme.example:443",
+            "http:https://api.acme.example/",
+            "http:https://bücher.example",
+            "http:http://127.1",
+            // Terminal control in every place it could hide.
+            "http:https://a.example\r\u{1b}[2KPlugin x asks for: prompt",
+            "http:https://\u{1b}]0;title\u{7}a.example",
+            "http:https://a\u{8}\u{8}prompt.example",
+            "http:{base_url=https://a.example/\u{1b}[2J}",
+            "process:op\u{202e}",
+            "http:https://a%1b.example",
+        ] {
+            let err = requested_capability(bad).unwrap_err();
+            assert!(!crate::sanitize::has_unsafe(&err), "{bad:?}: {err:?}");
+        }
+        assert!(
+            requested_capability("http:https://API.acme.example")
+                .unwrap_err()
+                .contains("(`http:https://api.acme.example`)")
+        );
     }
 
     #[test]

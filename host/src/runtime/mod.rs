@@ -283,11 +283,14 @@ impl CompileNotice {
 
     fn finish(self, ok: bool) {
         let seconds = self.started.elapsed().as_secs_f64();
-        if ok {
-            eprintln!("done in {seconds:.1} s");
+        use std::io::Write;
+        // A closed stderr drops the notice rather than panicking.
+        let mut err = std::io::stderr().lock();
+        let _ = if ok {
+            writeln!(err, "done in {seconds:.1} s")
         } else {
-            eprintln!("failed after {seconds:.1} s");
-        }
+            writeln!(err, "failed after {seconds:.1} s")
+        };
     }
 }
 
