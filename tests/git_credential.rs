@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use support::git_http::{GitServer, git, git_command};
-use support::{Home, assert_success, authhost_bin, stderr, stdout};
+use support::{Home, assert_fails_with, assert_success, authhost_bin, stderr, stdout};
 
 const KEY: &str = "forge-key-1234";
 
@@ -200,4 +200,172 @@ fn git_store_lets_git_keep_and_forget_the_key() {
     );
     assert_success(&home.run_with_stdin(&["git-credential", "erase"], &request));
     assert_success(&home.run(&["token", "forge"]));
+}
+
+/// `store` of `password` for the test server's host, as git would send it.
+fn store_request(server: &GitServer, password: &str) -> String {
+    format!(
+        "protocol=http\nhost={}\nusername=x-access-token\npassword={password}\n\n",
+        server.host()
+    )
+}
+
+/// `authhost git-credential store` fed `request`, with no controlling
+/// terminal (`setsid`): nobody can be asked anything.
+fn store_without_a_terminal(home: &Home, request: &str) -> Output {
+    let mut cmd = std::process::Command::new("setsid");
+    cmd.args(["-w", authhost_bin(), "git-credential", "store"])
+        .env("AUTHHOST_HOME", home.path())
+        .env_remove("AUTHHOST_STORE")
+        .env_remove("AUTHHOST_LOG")
+        .env_remove("GIT_TERMINAL_PROMPT");
+    support::output_with_stdin(&mut cmd, request)
+}
+
+/// A password git reports goes through the checks of a pasted key: no
+/// control characters (terminal escapes, NUL, tabs) and no spaces, not even
+/// at its ends, where trimming would store a key other than the one git
+/// used. Nothing is stored and the password is not repeated.
+#[test]
+fn git_store_refuses_what_a_pasted_key_may_not_contain() {
+    let server = GitServer::start("x-access-token", KEY);
+    let home = Home::with_config(&config(&server, "git_store = true"));
+    for bad in [
+        "forge-key CANARY",
+        "forge-key\u{1b}]0;CANARY\u{7}",
+        "forge-key\u{1b}[2JCANARY",
+        "forge-key\tCANARY",
+        "forge-key\0CANARY",
+        " forge-key-CANARY",
+        "forge-key-CANARY ",
+    ] {
+        let out = home.run_with_stdin(&["git-credential", "store"], &store_request(&server, bad));
+        assert_fails_with(&out, "the password git reported");
+        let err = stderr(&out);
+        assert!(err.contains("nothing was stored"), "{bad:?}: {err}");
+        assert!(!err.contains("CANARY"), "{bad:?}: {err}");
+        assert_eq!(stdout(&out), "");
+        assert_eq!(home.store_json(), serde_json::Value::Null, "{bad:?}");
+    }
+
+    // Through a real git: a URL-embedded password with a space and an
+    // escape (percent-encoded) that the server accepts. The clone works,
+    // git shows authhost's refusal, and nothing is stored.
+    let odd = "forge key\u{1b}[31m";
+    let server = GitServer::start("x-access-token", odd);
+    let home = Home::with_config(&config(&server, "git_store = true"));
+    let url = format!(
+        "http://x-access-token:forge%20key%1B%5B31m@{}/repo.git",
+        server.host()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = git_with_authhost(&home, dir.path(), &[], &["clone", "-q", &url, "a"]);
+    assert_success(&out);
+    assert!(
+        server.seen().iter().any(|s| s.accepted),
+        "{:?}",
+        server.seen()
+    );
+    assert!(
+        stderr(&out).contains("the password git reported contains a control character"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(home.store_json(), serde_json::Value::Null);
+}
+
+/// A password in a remote URL (`https://user:TOKEN@host/…`, a submodule's
+/// say) reaches `store` after it worked: it never silently replaces the
+/// provider's stored key. With nobody to ask, `store` fails, says how to
+/// replace the key on purpose, and keeps it; the same key again is a
+/// quiet no-op.
+#[test]
+fn git_store_never_replaces_a_different_key_unasked() {
+    const OTHER: &str = "someone-elses-token-CANARY";
+    let server = GitServer::start("someone", OTHER);
+    let home = Home::with_config(&config(&server, "git_store = true"));
+    login(&home, "forge", KEY);
+    let stored = std::fs::read(home.store_path()).unwrap();
+
+    // A real git, told never to prompt (`GIT_TERMINAL_PROMPT=0`).
+    let url = format!("http://someone:{OTHER}@{}/repo.git", server.host());
+    let dir = tempfile::tempdir().unwrap();
+    let out = git_with_authhost(&home, dir.path(), &[], &["clone", "-q", &url, "a"]);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("authhost login forge --force"), "{err}");
+    assert!(err.contains("the stored key was kept"), "{err}");
+    assert!(!err.contains("CANARY"), "{err}");
+    assert_eq!(stdout(&home.run(&["token", "forge"])), format!("{KEY}\n"));
+
+    // No controlling terminal at all: refused, exit 1, key unchanged.
+    let out = store_without_a_terminal(&home, &store_request(&server, OTHER));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authhost login forge --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("CANARY"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(std::fs::read(home.store_path()).unwrap(), stored);
+
+    // The stored key itself: nothing to do, nothing said.
+    let out = store_without_a_terminal(&home, &store_request(&server, KEY));
+    assert_success(&out);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), "");
+    assert_eq!(std::fs::read(home.store_path()).unwrap(), stored);
+}
+
+/// At a terminal, git's `store` of a different password asks there (git
+/// owns the helper's stdin and stdout, so the question goes to the
+/// controlling terminal): "n" keeps the stored key, "y" replaces it.
+#[test]
+fn git_store_asks_at_the_terminal_before_replacing_a_key() {
+    use support::pty::{Step, run_command_at_terminal};
+    const OTHER: &str = "forge-key-from-the-url";
+    let server = GitServer::start("someone", OTHER);
+    let home = Home::with_config(&config(&server, "git_store = true"));
+    login(&home, "forge", KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://someone:{OTHER}@{}/repo.git", server.host());
+    let helper = format!("credential.helper=!'{}' git-credential", authhost_bin());
+    let question = "Replace the stored key with it? [y/N] ";
+
+    for (answer, clone, kept) in [("n", "a", KEY), ("y", "b", OTHER)] {
+        let command = [
+            "env",
+            "-u",
+            "GIT_TERMINAL_PROMPT",
+            "-u",
+            "AUTHHOST_STORE",
+            "GIT_CONFIG_NOSYSTEM=1",
+            "GIT_CONFIG_GLOBAL=/dev/null",
+            "git",
+            "-C",
+            dir.path().to_str().unwrap(),
+            "-c",
+            &helper,
+            "clone",
+            "-q",
+            &url,
+            clone,
+        ];
+        let steps = [
+            Step::Expect("git used a password for 127.0.0.1:"),
+            Step::Expect(question),
+            Step::Send(&format!("{answer}\n")),
+        ];
+        let out = run_command_at_terminal(&home, &command, &steps, 60);
+        let screen = stdout(&out);
+        assert!(out.status.success(), "{screen}");
+        assert!(!screen.contains(OTHER), "{screen}");
+        assert!(dir.path().join(clone).join("README").is_file(), "{screen}");
+        assert_eq!(
+            stdout(&home.run(&["token", "forge"])),
+            format!("{kept}\n"),
+            "after {answer}: {screen}"
+        );
+    }
 }

@@ -292,3 +292,156 @@ fn killing_writers_never_leaves_a_broken_store() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The user id of `nobody`, another user on the test machine.
+const NOBODY: u32 = 65534;
+
+fn chown(path: &std::path::Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+}
+
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A home whose provider `p` runs a helper command that leaves `marker`
+/// behind and prints a key.
+fn helper_home(marker: &std::path::Path) -> Home {
+    Home::with_config(&format!(
+        "[providers.p]\nplugin = \"shell-helper\"\ncommand = \"touch '{}'; echo sk-from-helper\"\nttl_ms = 0\n",
+        marker.display()
+    ))
+}
+
+/// Asserts that `out` refused the configuration because of `path`, with
+/// `fix` as the remedy.
+#[track_caller]
+fn refused_for(out: &std::process::Output, path: &std::path::Path, fix: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(stdout(out), "");
+    assert!(
+        err.contains(&format!("bad owner or permissions on {}:", path.display())),
+        "{err}"
+    );
+    assert!(err.contains(fix), "expected `{fix}` in: {err}");
+    assert!(!err.contains("sk-from-helper"), "{err}");
+}
+
+/// `config.toml` names commands authhost runs as you: one that another
+/// user owns or may write, or that sits in a folder another user owns or
+/// may write, is refused before anything in it is used; the error names
+/// the file and the fix, as ssh's "Bad owner or permissions" does.
+#[test]
+fn a_config_another_user_could_change_is_refused_before_its_helper_runs() {
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("helper-ran");
+    let home = helper_home(&marker);
+    let config = home.path().join("config.toml");
+    let helper_ran = || std::fs::remove_file(&marker).is_ok();
+    let token = || home.run(&["token", "p"]);
+
+    // Ours, mode 0600 or 0644: used, and the helper runs.
+    for mode in [0o600, 0o644] {
+        chmod(&config, mode);
+        let out = token();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "sk-from-helper\n");
+        assert!(helper_ran(), "mode {mode:o}");
+    }
+
+    // Owned by another user.
+    chown(&config, NOBODY);
+    refused_for(&token(), &config, &format!("chown 0 {}", config.display()));
+    assert!(!helper_ran());
+    chown(&config, 0);
+
+    // Writable by others, or by the group.
+    for mode in [0o666, 0o620] {
+        chmod(&config, mode);
+        refused_for(
+            &token(),
+            &config,
+            &format!("chmod go-w {}", config.display()),
+        );
+        assert!(!helper_ran(), "mode {mode:o}");
+    }
+    chmod(&config, 0o600);
+
+    // Its folder writable by the group, or owned by another user.
+    chmod(home.path(), 0o770);
+    let out = token();
+    refused_for(
+        &out,
+        home.path(),
+        &format!("chmod go-w {}", home.path().display()),
+    );
+    assert!(
+        stderr(&out).contains("it holds config.toml and is writable by other users"),
+        "{}",
+        stderr(&out)
+    );
+    chmod(home.path(), 0o700);
+    chown(home.path(), NOBODY);
+    refused_for(
+        &token(),
+        home.path(),
+        &format!("chown 0 {}", home.path().display()),
+    );
+    chown(home.path(), 0);
+    assert!(!helper_ran());
+
+    // A link: the file it points to is what counts (as for ssh).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("real-config.toml");
+    std::fs::rename(&config, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &config).unwrap();
+    assert_success(&token());
+    assert!(helper_ran());
+    chown(&target, NOBODY);
+    refused_for(&token(), &config, "chown 0");
+    assert!(!helper_ran());
+
+    // No config.toml at all: the defaults, whatever the folder.
+    std::fs::remove_file(&config).unwrap();
+    chmod(home.path(), 0o777);
+    assert_success(&home.run(&["list"]));
+    chmod(home.path(), 0o700);
+}
+
+/// As for ssh, a `config.toml` root owns is trusted by every user (root
+/// can change any file anyway), unless others may write it: run as
+/// `nobody` with a home of its own.
+#[test]
+fn a_config_root_owns_is_trusted_by_other_users() {
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("helper-ran");
+    chown(marker_dir.path(), NOBODY);
+    let home = helper_home(&marker);
+    let config = home.path().join("config.toml");
+    chown(home.path(), NOBODY);
+    chmod(&config, 0o644);
+    let as_nobody = || {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(support::authhost_bin())
+            .args(["token", "p"])
+            .env("AUTHHOST_HOME", home.path())
+            .env_remove("AUTHHOST_STORE")
+            .env_remove("AUTHHOST_LOG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody();
+    assert_success(&out);
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+
+    chmod(&config, 0o646);
+    let out = as_nobody();
+    refused_for(&out, &config, &format!("chmod go-w {}", config.display()));
+    assert!(!stderr(&out).contains("chown"), "{}", stderr(&out));
+    assert!(!marker.exists());
+}

@@ -563,7 +563,11 @@ fn report(error: &anyhow::Error) -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     // A person at a terminal sees why a first run takes seconds.
     let notices = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let host = Host::open(HostOptions::from_env()?.compile_notices(notices))?;
+    let mut options = HostOptions::from_env()?.compile_notices(notices);
+    if matches!(command, Command::GitCredential { .. }) {
+        options = options.interaction(std::sync::Arc::new(git_credential::interaction()));
+    }
+    let host = Host::open(options)?;
     let result = execute(&host, command).await;
     // The process ends next: tearing down the engine and the compiled
     // plugins would cost more than the rest of `authhost token`. Nothing in

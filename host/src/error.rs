@@ -73,6 +73,22 @@ pub enum Error {
         message: String,
     },
 
+    /// `config.toml`, or the folder that holds it, is owned by another user
+    /// or writable by group or others: another user could make authhost
+    /// run commands as you. Nothing in it was used.
+    #[error(
+        "bad owner or permissions on {}: it {reason}, so another user could change authhost's configuration (which names commands to run as you); nothing in it is used. Fix: {fix}",
+        path.display()
+    )]
+    UntrustedConfig {
+        /// The file or folder.
+        path: PathBuf,
+        /// Who owns it or who may write it.
+        reason: String,
+        /// The commands that make it trustworthy.
+        fix: String,
+    },
+
     /// A store file cannot be parsed; it is left untouched.
     #[error("credential store {} is corrupt ({message}); fix or move it away, authhost will not overwrite it", path.display())]
     CorruptStore {
@@ -249,6 +265,11 @@ impl Error {
             Error::Config { path, message } => Error::Config {
                 path: path.clone(),
                 message: message.clone(),
+            },
+            Error::UntrustedConfig { path, reason, fix } => Error::UntrustedConfig {
+                path: path.clone(),
+                reason: reason.clone(),
+                fix: fix.clone(),
             },
             Error::CorruptStore { path, message } => Error::CorruptStore {
                 path: path.clone(),

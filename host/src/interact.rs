@@ -120,10 +120,7 @@ impl Interaction for Terminal {
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-            Some(matches!(
-                answer.trim().to_ascii_lowercase().as_str(),
-                "y" | "yes"
-            ))
+            Some(is_yes(&answer))
         })
     }
 
@@ -144,6 +141,55 @@ impl Interaction for Terminal {
             }
         })
     }
+}
+
+/// The terminal of a helper whose stdin and stdout belong to the program
+/// that runs it, as `authhost git-credential`'s belong to git: messages go
+/// to stderr, and a yes/no question is asked at the controlling terminal
+/// (`/dev/tty`), which the helper shares with the person who ran that
+/// program. Nobody is asked ([`Interaction::confirm`] is `None`) when
+/// there is no controlling terminal (a script, a CI job), when `ask` is
+/// false, and on Windows. Keys are never prompted for.
+#[derive(Debug, Clone, Copy)]
+pub struct ControllingTerminal {
+    /// Whether questions are asked at all (`false` for git's
+    /// `GIT_TERMINAL_PROMPT=0`, "never prompt").
+    pub ask: bool,
+}
+
+impl Interaction for ControllingTerminal {
+    fn message(&self, text: &str) {
+        Terminal.message(text);
+    }
+
+    fn prompt<'a>(&'a self, _label: &'a str, _secret: bool) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
+
+    fn pasted_line<'a>(&'a self, _label: &'a str) -> BoxFuture<'a, String> {
+        Box::pin(std::future::pending())
+    }
+
+    fn confirm<'a>(&'a self, question: &'a str) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(async move {
+            if !self.ask {
+                return None;
+            }
+            #[cfg(unix)]
+            let answer = terminal::tty_line(&format!("{question} [y/N] "), false).await;
+            #[cfg(not(unix))]
+            let answer: Option<String> = {
+                let _ = question;
+                None
+            };
+            answer.map(|answer| is_yes(&answer))
+        })
+    }
+}
+
+/// Whether `answer` to a yes/no question means yes.
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 /// The next non-empty trimmed line of stdin; `None` at end of input.
@@ -237,6 +283,13 @@ mod terminal {
     /// the future dropped at Ctrl-C). `None` when there is no terminal or
     /// no answer.
     pub(super) async fn secret_line(label: &str) -> Option<String> {
+        tty_line(label, true).await
+    }
+
+    /// Shows `label` at the controlling terminal (`/dev/tty`) and reads a
+    /// line there, trimmed, with echo off when `hidden`. `None` when there
+    /// is no controlling terminal or no answer (end of input).
+    pub(super) async fn tty_line(label: &str, hidden: bool) -> Option<String> {
         let given_up = Arc::new(AtomicBool::new(false));
         let _guard = GiveUp(given_up.clone());
         let label = label.to_owned();
@@ -246,12 +299,18 @@ mod terminal {
                 .write(true)
                 .open("/dev/tty")
                 .ok()?;
-            let _echo_off = EchoOff::new(&tty)?;
+            let echo_off = if hidden {
+                Some(EchoOff::new(&tty)?)
+            } else {
+                None
+            };
             let mut out = &tty;
             let _ = std::io::Write::write_all(&mut out, label.as_bytes());
             let line = read_line(tty.as_fd(), &given_up);
-            // The Enter the user typed was not echoed.
-            let _ = std::io::Write::write_all(&mut out, b"\n");
+            if echo_off.is_some() {
+                // The Enter the user typed was not echoed.
+                let _ = std::io::Write::write_all(&mut out, b"\n");
+            }
             line.map(|l| l.trim().to_owned())
         })
         .await

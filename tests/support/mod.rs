@@ -51,9 +51,13 @@ impl Home {
         self.dir.path()
     }
 
-    /// Replaces `config.toml`.
+    /// Replaces `config.toml` (mode 0600 whatever the umask: a file others
+    /// may write is refused).
     pub fn write_config(&self, config: &str) {
-        std::fs::write(self.path().join("config.toml"), config).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
     /// The plugins folder, created if missing.

@@ -1,12 +1,12 @@
 //! [`Host::git_credential`]: the provider behind a git host, for `authhost
 //! git-credential`.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{Host, TokenOptions};
-use crate::Error;
 use crate::credential::Credential;
 use crate::credentials::Stored;
+use crate::error::{Error, ProviderError};
 use crate::git::{Answer, DEFAULT_USERNAME, Operation, Request};
 
 impl Host {
@@ -34,10 +34,11 @@ impl Host {
     /// provider serving the host, with its user name (`git_username`, else
     /// the URL's, else [`DEFAULT_USERNAME`]); `None` when no provider
     /// serves it. `store` and `erase` change nothing unless the provider
-    /// has `git_store = true`: then `store` keeps a new password as the
-    /// provider's API key (only over an API key or nothing), and `erase`
-    /// removes the stored API key when it is the rejected password. They
-    /// return `None`.
+    /// has `git_store = true`: then `store` keeps the password as the
+    /// provider's API key (never over a login; over a different API key
+    /// only when the user agrees at a terminal, else an error), and
+    /// `erase` removes the stored API key when it is the rejected
+    /// password. They return `None`.
     pub async fn git_credential(
         &self,
         operation: Operation,
@@ -63,27 +64,8 @@ impl Host {
             }
             Operation::Store | Operation::Erase if !settings.store => Ok(None),
             Operation::Store => {
-                let Some(password) = &request.password else {
-                    return Ok(None);
-                };
-                match self.credentials.stored_entry(provider)? {
-                    Some(Stored {
-                        credential: Credential::Api { key, .. },
-                        resolve: false,
-                    }) if key.expose_secret() == password.expose_secret() => {}
-                    None
-                    | Some(Stored {
-                        credential: Credential::Api { .. },
-                        resolve: false,
-                    }) => {
-                        self.credentials
-                            .store_key(provider, password.clone())
-                            .await?;
-                        tracing::debug!(provider, "stored the password git used");
-                    }
-                    Some(_) => {
-                        tracing::debug!(provider, "not replacing a login with a git password");
-                    }
+                if let Some(password) = &request.password {
+                    self.git_store(provider, request, password.clone()).await?;
                 }
                 Ok(None)
             }
@@ -103,5 +85,65 @@ impl Host {
                 Ok(None)
             }
         }
+    }
+
+    /// git's `store` with `git_store = true`: `password` worked for the
+    /// host in `request`. It becomes `provider`'s API key when nothing is
+    /// stored; it is a no-op when it is the stored key; a different stored
+    /// API key is replaced only when the user says yes at a terminal, since
+    /// git reports a password from a remote or submodule URL
+    /// (`https://user:TOKEN@host/…`) too, which may be someone else's.
+    /// Nobody to ask: refused, the stored key kept, and the error says how
+    /// to replace it. A login or a helper's key is never replaced. The
+    /// password is checked as a pasted key is (no control characters or
+    /// spaces), but not trimmed: what is stored is what git used.
+    async fn git_store(
+        &self,
+        provider: &str,
+        request: &Request,
+        password: SecretString,
+    ) -> Result<(), Error> {
+        let password = super::check_key(provider, password, "the password git reported")?;
+        match self.credentials.stored_entry(provider)? {
+            None => {}
+            Some(Stored {
+                credential: Credential::Api { key, .. },
+                resolve: false,
+            }) => {
+                if key.expose_secret() == password.expose_secret() {
+                    return Ok(());
+                }
+                let host = crate::sanitize::short(request.host.as_deref().unwrap_or("?"));
+                let question = format!(
+                    "git used a password for {host} that is not the API key stored for \
+                     {provider}. Replace the stored key with it?"
+                );
+                match self.interaction.confirm(&question).await {
+                    Some(true) => {}
+                    Some(false) => {
+                        self.interaction
+                            .message(&format!("Kept the stored key of {provider}"));
+                        return Ok(());
+                    }
+                    None => {
+                        return Err(Error::Provider {
+                            provider: provider.to_owned(),
+                            error: ProviderError::Other(format!(
+                                "git used a password for {host} that is not the stored API key; \
+                                 the stored key was kept (to replace it: \
+                                 `authhost login {provider} --force`)"
+                            )),
+                        });
+                    }
+                }
+            }
+            Some(_) => {
+                tracing::debug!(provider, "not replacing a login with a git password");
+                return Ok(());
+            }
+        }
+        self.credentials.store_key(provider, password).await?;
+        tracing::debug!(provider, "stored the password git used");
+        Ok(())
     }
 }

@@ -911,14 +911,25 @@ impl Host {
 /// A pasted key, trimmed; refused with a reason (never the key itself)
 /// when it is empty or has spaces or control characters inside.
 fn check_pasted_key(provider: &str, key: String) -> Result<SecretString, Error> {
+    let key = SecretString::from(key.trim().to_owned());
+    if key.expose_secret().is_empty() {
+        return Err(Error::NoKeyGiven(provider.to_owned()));
+    }
+    check_key(provider, key, "the pasted key")
+}
+
+/// `key`, to be stored as `provider`'s API key, as it is (not trimmed);
+/// refused with a reason (never the key itself) when it is empty or has a
+/// space or a control character anywhere. `what` names where it came
+/// from in the message: "the pasted key".
+fn check_key(provider: &str, key: SecretString, what: &str) -> Result<SecretString, Error> {
     let refuse = |why: &str| Error::Provider {
         provider: provider.to_owned(),
-        error: ProviderError::Other(format!("the pasted key {why}; nothing was stored")),
+        error: ProviderError::Other(format!("{what} {why}; nothing was stored")),
     };
-    let key = SecretString::from(key.trim().to_owned());
     let text = key.expose_secret();
     if text.is_empty() {
-        return Err(Error::NoKeyGiven(provider.to_owned()));
+        return Err(refuse("is empty"));
     }
     if text.chars().any(char::is_control) {
         return Err(refuse(
@@ -926,9 +937,7 @@ fn check_pasted_key(provider: &str, key: String) -> Result<SecretString, Error> 
         ));
     }
     if text.chars().any(char::is_whitespace) {
-        return Err(refuse(
-            "contains a space or a line break: paste the key alone",
-        ));
+        return Err(refuse("contains a space or a line break"));
     }
     Ok(key)
 }

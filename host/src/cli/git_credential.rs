@@ -6,7 +6,22 @@ use std::io::{BufRead, Read, Write};
 use anyhow::Context;
 use authhost::Host;
 use authhost::git::{Operation, Request};
+use authhost::interact::ControllingTerminal;
 use secrecy::ExposeSecret;
+
+/// How `git-credential` talks to the user: git owns stdin and stdout, so a
+/// question (replacing a stored key at `store`) is asked at the controlling
+/// terminal, unless git was told never to prompt (`GIT_TERMINAL_PROMPT`
+/// false, as git reads it: `0`, `false`, `no`, `off` or empty).
+pub fn interaction() -> ControllingTerminal {
+    let never = std::env::var("GIT_TERMINAL_PROMPT").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off"
+        )
+    });
+    ControllingTerminal { ask: !never }
+}
 
 /// Reads git's request from stdin and, for `get`, writes the answer (or
 /// nothing) to stdout. Nothing else ever goes to stdout.

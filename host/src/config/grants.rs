@@ -26,8 +26,9 @@ pub(crate) fn add_grants(
     let (edited, added) = edit_grants(&text, path, id, grants, sha256)?;
     if edited != text {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io("cannot create directory", dir, e))?;
+            // Never writable by group or others, whatever the umask:
+            // such a folder is refused (see `super::trust`).
+            files::create_private_dir(dir)?;
         }
         files::write_atomic(path, edited.as_bytes(), Access::KeepExisting)?;
     }

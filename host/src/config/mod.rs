@@ -33,6 +33,7 @@ use crate::credential_store::StoreBackend;
 
 mod grants;
 mod store_setting;
+mod trust;
 #[cfg(fuzzing)]
 pub use grants::edit_grants;
 pub(crate) use grants::{add_grants, remove_grants, remove_plugin_table};
@@ -212,13 +213,22 @@ fn deserialize_grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capa
 }
 
 impl Config {
-    /// Reads `path`; a missing file is an empty configuration.
+    /// Reads `path`; a missing file is an empty configuration. A file that
+    /// another user owns or may write, or that sits in such a folder, is
+    /// refused before anything in it is used, as ssh refuses such a
+    /// `~/.ssh/config` (see `config/trust.rs`).
     pub fn load(path: &Path) -> Result<Config, Error> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(Error::io("cannot read", path, e)),
-        }
+        use std::io::Read;
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io("cannot read", path, e)),
+        };
+        trust::check(path, &file)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        Config::parse(&text, path)
     }
 
     /// Parses the text of `path`.

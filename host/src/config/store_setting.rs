@@ -20,7 +20,9 @@ pub(crate) fn set_store_backend(path: &Path, backend: StoreBackend) -> Result<bo
         return Ok(false);
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+        // Never writable by group or others, whatever the umask: such a
+        // folder is refused (see `super::trust`).
+        files::create_private_dir(dir)?;
     }
     files::write_atomic(path, edited.as_bytes(), Access::KeepExisting)?;
     Ok(true)
