@@ -1,13 +1,15 @@
-//! Writing files safely: private directories, and the one atomic write
-//! every file authhost replaces goes through.
+//! Writing files safely: private directories, the one atomic write every
+//! file authhost replaces goes through, the owner and mode checks of files
+//! only the user may change, and lock files ([`lock`]).
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::Write;
 use std::path::Path;
 
 use crate::Error;
 
 mod acl;
+pub(crate) mod lock;
 
 /// Who may read a file written by [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,43 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
     acl::restrict_to_owner(dir)
         .map_err(|e| Error::io("cannot restrict access to the owner of", dir, e))?;
     Ok(())
+}
+
+/// Whether a file may be trusted as far as its metadata tells: a regular
+/// file of the user's that nobody else may write. The error completes a
+/// sentence that starts with the file's name.
+pub(crate) fn trusted_file(meta: &Metadata) -> Result<(), String> {
+    if !meta.file_type().is_file() {
+        return Err("is not a regular file".into());
+    }
+    trusted_owner_and_mode(meta)
+}
+
+/// Whether a file or folder is the user's alone: owned by the user authhost
+/// runs as and not writable by group or others, so that no other user can
+/// change it (or, for a folder, add, replace or rename anything in it). The
+/// error completes a sentence that starts with its name.
+#[cfg(unix)]
+pub(crate) fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "is owned by user {}, not by the user authhost runs as ({me})",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!("is writable by other users (mode {mode:o})"));
+    }
+    Ok(())
+}
+
+/// Without Unix owners and modes nothing proves who wrote a file.
+#[cfg(not(unix))]
+pub(crate) fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
+    Err("cannot be checked for its owner on this platform".into())
 }
 
 #[cfg(test)]

@@ -2,79 +2,65 @@
 //! number of authhost processes only one refreshes a provider's login or
 //! runs its helper at a time; the others wait, then find its result.
 //!
-//! The locks are advisory `flock`-style locks (`File::lock`) on files in
-//! `cache/locks/`. The operating system releases a lock when its process
-//! ends, however it ends (a `kill -9` included), so a crashed refresh never
-//! blocks the next one. Lock files are never deleted: deleting one while
-//! another process waits on it would let two processes in at once.
+//! The locks are the lock files of [`crate::files::lock`], in
+//! `cache/locks/`: the folder and the files are checked to be the user's
+//! alone, no symbolic link is followed, and a wait lasts at most the call
+//! timeout plus a margin (the longest a holder's plugin call may take).
 
-use std::fs::{File, TryLockError};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::files::create_private_dir;
+use crate::files::lock::{self, LockFile};
 
 /// The folder of lock files.
 #[derive(Debug, Clone)]
 pub(super) struct Locks {
     dir: PathBuf,
+    /// The longest wait for a lock.
+    wait: Duration,
 }
 
 /// A held lock; dropping it releases the lock.
 pub(super) struct Held {
-    _file: File,
+    _lock: lock::Held,
 }
 
 impl Locks {
-    pub fn new(dir: PathBuf) -> Locks {
-        Locks { dir }
+    /// The lock files in `dir`, waited for at most `wait` each.
+    pub fn new(dir: PathBuf, wait: Duration) -> Locks {
+        Locks { dir, wait }
     }
 
-    /// Waits until this process holds the lock of `provider`. An
-    /// uncontended lock (the usual case) is taken at once on the calling
-    /// thread; only a lock another process holds is waited for, on tokio's
-    /// blocking pool.
+    /// Waits until this process holds the lock of `provider`, at most the
+    /// wait this was made with. An uncontended lock (the usual case) is
+    /// taken at once on the calling thread; only a lock another process
+    /// holds is waited for, on tokio's blocking pool.
     pub async fn acquire(&self, provider: &str) -> Result<Held, Error> {
-        let path = self.dir.join(file_name(provider));
-        // The folder exists but for the first lock a home ever takes.
-        let file = match private_lock_file(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                create_private_dir(&self.dir)?;
-                private_lock_file(&path)
+        let stem = file_stem(provider);
+        let path = self.dir.join(format!("{stem}.lock"));
+        let file = LockFile::open(&path)?;
+        let lock = match file.try_lock()? {
+            Ok(held) => held,
+            Err(file) => {
+                tracing::debug!(
+                    provider,
+                    path = %path.display(),
+                    "waiting for the provider's lock: another process is renewing its credential"
+                );
+                let wait = self.wait;
+                super::blocking(move || file.wait(wait)).await?
             }
-            opened => opened,
-        }
-        .map_err(|e| Error::io("cannot open lock file", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => return Ok(Held { _file: file }),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", &path, e)),
-        }
-        super::blocking(move || {
-            file.lock()
-                .map_err(|e| Error::io("cannot lock", &path, e))?;
-            Ok(Held { _file: file })
-        })
-        .await
+        };
+        Ok(Held { _lock: lock })
     }
 }
 
-fn private_lock_file(path: &std::path::Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
-/// The lock file of `provider`: its name when that is a safe file name,
-/// else a digest of it.
-fn file_name(provider: &str) -> String {
+/// The name of `provider`'s lock file without its extension: the name when
+/// that is a safe file name, else a digest of it.
+fn file_stem(provider: &str) -> String {
     let safe = !provider.is_empty()
         && provider.len() <= 64
         && !provider.starts_with('.')
@@ -82,11 +68,10 @@ fn file_name(provider: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if safe {
-        format!("{provider}.lock")
+        provider.to_owned()
     } else {
         let digest = Sha256::digest(provider.as_bytes());
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("{hex}.lock")
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -96,24 +81,28 @@ mod tests {
 
     #[test]
     fn lock_file_names_are_safe() {
-        assert_eq!(file_name("openrouter"), "openrouter.lock");
+        assert_eq!(file_stem("openrouter"), "openrouter");
         for odd in ["../x", "a/b", "", ".hidden", "ä"] {
-            let name = file_name(odd);
-            assert!(name.len() == 37 && name.ends_with(".lock"), "{odd}: {name}");
+            let stem = file_stem(odd);
+            assert!(
+                stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{odd}: {stem}"
+            );
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_holder_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let locks = Locks::new(dir.path().join("locks"));
+        let wait = Duration::from_secs(30);
+        let locks = Locks::new(dir.path().join("locks"), wait);
         let held = locks.acquire("p").await.unwrap();
-        let other = Locks::new(dir.path().join("locks"));
+        let other = Locks::new(dir.path().join("locks"), wait);
         let waiter = tokio::spawn(async move { other.acquire("p").await.map(drop) });
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!waiter.is_finished());
         drop(held);
-        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        tokio::time::timeout(Duration::from_secs(5), waiter)
             .await
             .unwrap()
             .unwrap()

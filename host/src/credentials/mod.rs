@@ -17,10 +17,10 @@
 //!
 //! Step 4 runs once for any number of callers: concurrent callers in this
 //! process share one run ([`flight`]), and processes take turns on the
-//! provider's lock file ([`lock`]). Whoever gets the lock reads the files
-//! again first, so a process that waited while another refreshed uses that
-//! result instead of presenting the same (possibly rotated) refresh token a
-//! second time.
+//! provider's lock file ([`lock`]), waiting at most the call timeout plus a
+//! margin. Whoever gets the lock reads the files again first, so a process
+//! that waited while another refreshed uses that result instead of
+//! presenting the same (possibly rotated) refresh token a second time.
 //!
 //! Reads of `auth.json` and the cache file are small local reads without a
 //! lock and run inline; locks and writes run on tokio's blocking pool, so
@@ -34,6 +34,7 @@ mod stored;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -130,13 +131,15 @@ pub(crate) struct Credentials {
 
 impl Credentials {
     /// Credentials stored in `store` (`auth.json` and maybe the keyring), helper credentials in
-    /// `cache`, lock files in `locks_dir`; OAuth tokens are refreshed
-    /// `margin_ms` before they expire; `env` says which providers read an
-    /// environment variable first.
+    /// `cache`, lock files in `locks_dir`, each waited for at most
+    /// `lock_wait`; OAuth tokens are refreshed `margin_ms` before they
+    /// expire; `env` says which providers read an environment variable
+    /// first.
     pub fn new(
         store: CredentialStore,
         cache: JsonStore,
         locks_dir: PathBuf,
+        lock_wait: Duration,
         margin_ms: u64,
         env: EnvSources,
     ) -> Credentials {
@@ -146,7 +149,7 @@ impl Credentials {
             cache: HelperCache::new(cache),
             memo: Memo::default(),
             flights: Flights::default(),
-            locks: Locks::new(locks_dir),
+            locks: Locks::new(locks_dir, lock_wait),
             margin_ms,
         }
     }

@@ -20,9 +20,9 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
+/// The owner and mode checks of cached artefacts, for other caches.
+pub(crate) use crate::files::{trusted_file, trusted_owner_and_mode};
 pub(crate) use cache::ComponentCache;
-/// The trust checks of cached artefacts, for other caches.
-pub(crate) use cache::{trusted_file, trusted_owner_and_mode};
 pub(crate) use component_bytes::ComponentBytes;
 pub(crate) use state::CallContext;
 pub use state::Denials;
