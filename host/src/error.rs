@@ -110,6 +110,20 @@ pub enum Error {
         waited_s: u64,
     },
 
+    /// Another authhost process renewed the provider's credential (ran its
+    /// `refresh` or helper) while this one waited for the provider's lock,
+    /// and failed; this one reports that failure instead of trying again at
+    /// once, so that a crowd of waiters takes one timeout, not one each.
+    #[error("{provider}: another authhost process tried just now and failed: {message}")]
+    RenewalFailed {
+        /// The provider.
+        provider: String,
+        /// The other process's error, sanitised.
+        message: String,
+        /// Whether that error asked for a new login.
+        needs_login: bool,
+    },
+
     /// A file operation failed.
     #[error("{what} {}", path.display())]
     Io {
@@ -214,7 +228,13 @@ impl Error {
     pub fn needs_login(&self) -> bool {
         matches!(
             self,
-            Error::NoCredential(_) | Error::Expired(_) | Error::LoginRevoked { .. }
+            Error::NoCredential(_)
+                | Error::Expired(_)
+                | Error::LoginRevoked { .. }
+                | Error::RenewalFailed {
+                    needs_login: true,
+                    ..
+                }
         )
     }
 
@@ -290,6 +310,15 @@ impl Error {
             Error::LockTimeout { path, waited_s } => Error::LockTimeout {
                 path: path.clone(),
                 waited_s: *waited_s,
+            },
+            Error::RenewalFailed {
+                provider,
+                message,
+                needs_login,
+            } => Error::RenewalFailed {
+                provider: provider.clone(),
+                message: message.clone(),
+                needs_login: *needs_login,
             },
             Error::Io { what, path, source } => Error::Io {
                 what,

@@ -20,7 +20,9 @@
 //! provider's lock file ([`lock`]), waiting at most the call timeout plus a
 //! margin. Whoever gets the lock reads the files again first, so a process
 //! that waited while another refreshed uses that result instead of
-//! presenting the same (possibly rotated) refresh token a second time.
+//! presenting the same (possibly rotated) refresh token a second time; and
+//! one that waited while another failed reports that failure at once
+//! instead of trying again (see [`lock`]).
 //!
 //! Reads of `auth.json` and the cache file are small local reads without a
 //! lock and run inline; locks and writes run on tokio's blocking pool, so
@@ -260,7 +262,7 @@ impl Credentials {
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
         let abilities = resolver.abilities(provider).await?;
-        let _held = self.locks.acquire(provider).await?;
+        let held = self.locks.acquire(provider).await?;
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
         let stored = self.store.get::<Stored>(provider)?;
@@ -268,6 +270,27 @@ impl Credentials {
             tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
+        // Or tried and failed: trying again at once would only take as long.
+        if let Some(failure) = held.failure_while_waiting(provider) {
+            return Err(failure);
+        }
+        let renewed = self
+            .renew_held(provider, stored, forced, abilities, resolver)
+            .await;
+        held.record(&renewed);
+        renewed
+    }
+
+    /// [`Credentials::renew`] once the lock is held and `stored` is what
+    /// the store holds for `provider`.
+    async fn renew_held(
+        &self,
+        provider: &str,
+        stored: Option<Stored>,
+        forced: bool,
+        abilities: Abilities,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
         self.drop_stale_cache(provider).await?;
         let reason = if forced {
             Reason::Refresh
