@@ -137,6 +137,37 @@ pub(crate) fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
     Err("cannot be checked for its owner on this platform".into())
 }
 
+/// The contents of the file at `path`, at most `max` bytes (`None` when it
+/// does not exist), if it and its folder are the user's alone and it is a
+/// regular file, not reached through a symbolic link; otherwise why not,
+/// completing a sentence that starts with its name.
+pub(crate) fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be opened ({e})")),
+    };
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    trusted_file(&meta)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+        trusted_owner_and_mode(&meta).map_err(|reason| format!("is in a folder that {reason}"))?;
+    }
+    let mut bytes = Vec::new();
+    file.take(max)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

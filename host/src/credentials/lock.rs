@@ -167,37 +167,14 @@ enum Kind {
 }
 
 /// The record at `path`, if there is one, it is a regular file of the
-/// user's that nobody else may write (not followed through a symbolic
-/// link), and it can be understood.
+/// user's in a folder of the user's (not reached through a symbolic link),
+/// and it can be understood.
 fn read_record(path: &Path) -> Option<Record> {
-    use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-    }
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) => {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::debug!(path = %path.display(), "ignoring a failure record: {e}");
-            }
-            return None;
-        }
-    };
-    #[cfg(unix)]
-    if let Err(reason) = file
-        .metadata()
-        .map_err(|e| e.to_string())
-        .and_then(|meta| files::trusted_file(&meta))
-    {
-        tracing::debug!(path = %path.display(), "ignoring a failure record: it {reason}");
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_RECORD).read_to_end(&mut bytes).ok()?;
+    let bytes = files::read_trusted(path, MAX_RECORD)
+        .inspect_err(|reason| {
+            tracing::debug!(path = %path.display(), "ignoring a failure record: it {reason}");
+        })
+        .ok()??;
     serde_json::from_slice(&bytes)
         .inspect_err(|e| tracing::debug!(path = %path.display(), "ignoring a failure record: {e}"))
         .ok()

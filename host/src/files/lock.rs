@@ -39,7 +39,8 @@ use super::{trusted_file, trusted_owner_and_mode};
 use crate::Error;
 
 /// What a holder may spend beyond its plugin call: reading and writing the
-/// store, starting and stopping the plugin.
+/// store, starting and stopping the plugin. (The message of
+/// [`Error::LockTimeout`] names it.)
 pub(crate) const MARGIN: Duration = Duration::from_secs(5);
 
 /// The first pause between two attempts to take a busy lock; it doubles up

@@ -20,8 +20,6 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-/// The owner and mode checks of cached artefacts, for other caches.
-pub(crate) use crate::files::{trusted_file, trusted_owner_and_mode};
 pub(crate) use cache::ComponentCache;
 pub(crate) use component_bytes::ComponentBytes;
 pub(crate) use state::CallContext;
