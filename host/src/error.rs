@@ -98,6 +98,48 @@ pub enum Error {
         message: String,
     },
 
+    /// A file or folder authhost relies on is not what authhost made or
+    /// may be changed by another user (owned by someone else, writable by
+    /// group or others, a symbolic link): it is not used.
+    #[error("{} {reason}; {fix}", path.display())]
+    Untrusted {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong, completing a sentence that starts with its name.
+        reason: String,
+        /// What to do about it.
+        fix: String,
+    },
+
+    /// Another process held a lock file longer than authhost waits for it
+    /// (for the locks held around plugin calls, `[limits] call_timeout_ms`
+    /// plus 5 s).
+    #[error(
+        "gave up after {waited_s} s waiting for the lock file {}: another process holds it (an authhost process gives it up within `call_timeout_ms` plus 5 s); `fuser -v {}` shows which",
+        path.display(),
+        path.display()
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long authhost waited, in seconds.
+        waited_s: u64,
+    },
+
+    /// Another authhost process renewed the provider's credential (ran its
+    /// `refresh` or helper) while this one waited for the provider's lock,
+    /// and failed; this one reports that failure instead of trying again at
+    /// once, so that a crowd of waiters takes one timeout, not one each.
+    #[error("{provider}: another authhost process tried just now and failed: {message}")]
+    RenewalFailed {
+        /// The provider.
+        provider: String,
+        /// The other process's error, sanitised.
+        message: String,
+        /// Whether that error asked for a new login.
+        needs_login: bool,
+    },
+
     /// A file operation failed.
     #[error("{what} {}", path.display())]
     Io {
@@ -202,7 +244,13 @@ impl Error {
     pub fn needs_login(&self) -> bool {
         matches!(
             self,
-            Error::NoCredential(_) | Error::Expired(_) | Error::LoginRevoked { .. }
+            Error::NoCredential(_)
+                | Error::Expired(_)
+                | Error::LoginRevoked { .. }
+                | Error::RenewalFailed {
+                    needs_login: true,
+                    ..
+                }
         )
     }
 
@@ -274,6 +322,24 @@ impl Error {
             Error::CorruptStore { path, message } => Error::CorruptStore {
                 path: path.clone(),
                 message: message.clone(),
+            },
+            Error::Untrusted { path, reason, fix } => Error::Untrusted {
+                path: path.clone(),
+                reason: reason.clone(),
+                fix: fix.clone(),
+            },
+            Error::LockTimeout { path, waited_s } => Error::LockTimeout {
+                path: path.clone(),
+                waited_s: *waited_s,
+            },
+            Error::RenewalFailed {
+                provider,
+                message,
+                needs_login,
+            } => Error::RenewalFailed {
+                provider: provider.clone(),
+                message: message.clone(),
+                needs_login: *needs_login,
             },
             Error::Io { what, path, source } => Error::Io {
                 what,

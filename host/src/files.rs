@@ -1,13 +1,15 @@
-//! Writing files safely: private directories, and the one atomic write
-//! every file authhost replaces goes through.
+//! Writing files safely: private directories, the one atomic write every
+//! file authhost replaces goes through, the owner and mode checks of files
+//! only the user may change, and lock files ([`lock`]).
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::Write;
 use std::path::Path;
 
 use crate::Error;
 
 mod acl;
+pub(crate) mod lock;
 
 /// Who may read a file written by [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,74 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
     acl::restrict_to_owner(dir)
         .map_err(|e| Error::io("cannot restrict access to the owner of", dir, e))?;
     Ok(())
+}
+
+/// Whether a file may be trusted as far as its metadata tells: a regular
+/// file of the user's that nobody else may write. The error completes a
+/// sentence that starts with the file's name.
+pub(crate) fn trusted_file(meta: &Metadata) -> Result<(), String> {
+    if !meta.file_type().is_file() {
+        return Err("is not a regular file".into());
+    }
+    trusted_owner_and_mode(meta)
+}
+
+/// Whether a file or folder is the user's alone: owned by the user authhost
+/// runs as and not writable by group or others, so that no other user can
+/// change it (or, for a folder, add, replace or rename anything in it). The
+/// error completes a sentence that starts with its name.
+#[cfg(unix)]
+pub(crate) fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(format!(
+            "is owned by user {}, not by the user authhost runs as ({me})",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!("is writable by other users (mode {mode:o})"));
+    }
+    Ok(())
+}
+
+/// Without Unix owners and modes nothing proves who wrote a file.
+#[cfg(not(unix))]
+pub(crate) fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
+    Err("cannot be checked for its owner on this platform".into())
+}
+
+/// The contents of the file at `path`, at most `max` bytes (`None` when it
+/// does not exist), if it and its folder are the user's alone and it is a
+/// regular file, not reached through a symbolic link; otherwise why not,
+/// completing a sentence that starts with its name.
+pub(crate) fn read_trusted(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be opened ({e})")),
+    };
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    trusted_file(&meta)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+        trusted_owner_and_mode(&meta).map_err(|reason| format!("is in a folder that {reason}"))?;
+    }
+    let mut bytes = Vec::new();
+    file.take(max)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]

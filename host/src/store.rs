@@ -2,15 +2,16 @@
 //!
 //! A file is a JSON object keyed by provider. Reads take no lock (writers
 //! replace the file atomically, so a reader sees the old or the new version).
-//! Writers take an exclusive lock on a sidecar `.lock` file, re-read, change
+//! Writers take an exclusive lock on a sidecar `.lock` file (checked and
+//! waited for within a bound, see [`crate::files::lock`]), re-read, change
 //! one entry, write a temporary file (mode 0600) in the same directory, sync
 //! it and rename it over the old one, so concurrent authhost processes lose
 //! no update and a crash never leaves a half-written file. Entries authhost
 //! does not understand are kept as they are. A file that is not valid JSON is
 //! reported with its path and never overwritten.
 
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,12 +25,27 @@ use crate::files::{self, Access};
 #[derive(Debug, Clone)]
 pub struct JsonStore {
     path: PathBuf,
+    /// The longest wait for the lock of a write.
+    lock_wait: Duration,
 }
 
 impl JsonStore {
-    /// The store at `path` (created on first write).
+    /// The store at `path` (created on first write). A write waits for the
+    /// lock as long as any authhost process may hold it with the default
+    /// limits (see [`JsonStore::lock_wait`]).
     pub fn new(path: impl Into<PathBuf>) -> JsonStore {
-        JsonStore { path: path.into() }
+        JsonStore {
+            path: path.into(),
+            lock_wait: files::lock::longest_wait(crate::config::Limits::default().call_timeout_ms),
+        }
+    }
+
+    /// The store, its writes waiting at most `wait` for the lock (the call
+    /// timeout plus a margin: the longest any authhost process may hold
+    /// it).
+    pub fn lock_wait(mut self, wait: Duration) -> JsonStore {
+        self.lock_wait = wait;
+        self
     }
 
     /// The file.
@@ -76,8 +92,7 @@ impl JsonStore {
 
     /// Runs `change` on the entries under the lock and writes the result.
     pub fn update<R>(&self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> Result<R, Error> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir)?;
+        // Creates the folder when missing.
         let _lock = self.lock()?;
         let mut map = self.read()?;
         let result = change(&mut map);
@@ -85,20 +100,11 @@ impl JsonStore {
         Ok(result)
     }
 
-    fn lock(&self) -> Result<File, Error> {
+    /// Takes the lock of writers: `NAME.lock` beside the file.
+    fn lock(&self) -> Result<files::lock::Held, Error> {
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
-        let path = self.path.with_file_name(name);
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open lock file", &path, e))?;
-        file.lock()
-            .map_err(|e| Error::io("cannot lock", &path, e))?;
-        Ok(file)
+        files::lock::lock(&self.path.with_file_name(name), self.lock_wait)
     }
 
     fn write(&self, map: &Map<String, Value>) -> Result<(), Error> {
@@ -162,17 +168,6 @@ fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
         }
     }
     std::fs::read(path)
-}
-
-fn private_options() -> OpenOptions {
-    #[allow(unused_mut)]
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
 }
 
 #[cfg(test)]

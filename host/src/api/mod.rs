@@ -61,6 +61,8 @@ impl Host {
     pub fn open(options: HostOptions) -> Result<Host, Error> {
         let config = Config::load(&options.paths.config_file)?;
         let paths = options.paths;
+        // Lock holders give a lock up within their plugin call's timeout.
+        let lock_wait = crate::files::lock::longest_wait(config.limits.call_timeout_ms);
         Ok(Host {
             plugins: Plugins::new(
                 paths.plugins_dir.clone(),
@@ -76,11 +78,12 @@ impl Host {
             ),
             credentials: Credentials::new(
                 CredentialStore::new(
-                    JsonStore::new(&paths.store_file),
+                    JsonStore::new(&paths.store_file).lock_wait(lock_wait),
                     options.store.unwrap_or(config.store.backend),
                 ),
-                JsonStore::new(paths.resolved_cache_file()),
+                JsonStore::new(paths.resolved_cache_file()).lock_wait(lock_wait),
                 paths.locks_dir(),
+                lock_wait,
                 config.credentials.refresh_margin_s.saturating_mul(1000),
                 EnvSources {
                     vars: config

@@ -7,7 +7,7 @@
 //! or others may write, and one in a folder another user owns or may write
 //! (where anyone could put their own `config.toml`), before anything in it
 //! is used. The checks are those of the component cache
-//! ([`crate::runtime::trusted_owner_and_mode`]), with one addition taken
+//! ([`crate::files::trusted_owner_and_mode`]), with one addition taken
 //! from ssh: a file or folder root owns is trusted too (root can change any
 //! file anyway), so a read-only configuration a system or Nix store
 //! provides works.
@@ -57,7 +57,7 @@ pub(super) fn check(_path: &Path, _file: &File) -> Result<(), Error> {
 fn check_metadata(path: &Path, meta: &std::fs::Metadata, what: &str) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     let writable = meta.mode() & 0o022 != 0;
-    let reason = match crate::runtime::trusted_owner_and_mode(meta) {
+    let reason = match crate::files::trusted_owner_and_mode(meta) {
         Ok(()) => return Ok(()),
         Err(_) if meta.uid() == 0 && !writable => return Ok(()),
         Err(_) if meta.uid() == 0 => {

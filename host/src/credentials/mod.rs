@@ -17,10 +17,12 @@
 //!
 //! Step 4 runs once for any number of callers: concurrent callers in this
 //! process share one run ([`flight`]), and processes take turns on the
-//! provider's lock file ([`lock`]). Whoever gets the lock reads the files
-//! again first, so a process that waited while another refreshed uses that
-//! result instead of presenting the same (possibly rotated) refresh token a
-//! second time.
+//! provider's lock file ([`lock`]), waiting at most the call timeout plus a
+//! margin. Whoever gets the lock reads the files again first, so a process
+//! that waited while another refreshed uses that result instead of
+//! presenting the same (possibly rotated) refresh token a second time; and
+//! one that waited while another failed reports that failure at once
+//! instead of trying again (see [`lock`]).
 //!
 //! Reads of `auth.json` and the cache file are small local reads without a
 //! lock and run inline; locks and writes run on tokio's blocking pool, so
@@ -34,6 +36,7 @@ mod stored;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -130,13 +133,15 @@ pub(crate) struct Credentials {
 
 impl Credentials {
     /// Credentials stored in `store` (`auth.json` and maybe the keyring), helper credentials in
-    /// `cache`, lock files in `locks_dir`; OAuth tokens are refreshed
-    /// `margin_ms` before they expire; `env` says which providers read an
-    /// environment variable first.
+    /// `cache`, lock files in `locks_dir`, each waited for at most
+    /// `lock_wait`; OAuth tokens are refreshed `margin_ms` before they
+    /// expire; `env` says which providers read an environment variable
+    /// first.
     pub fn new(
         store: CredentialStore,
         cache: JsonStore,
         locks_dir: PathBuf,
+        lock_wait: Duration,
         margin_ms: u64,
         env: EnvSources,
     ) -> Credentials {
@@ -146,7 +151,7 @@ impl Credentials {
             cache: HelperCache::new(cache),
             memo: Memo::default(),
             flights: Flights::default(),
-            locks: Locks::new(locks_dir),
+            locks: Locks::new(locks_dir, lock_wait),
             margin_ms,
         }
     }
@@ -257,7 +262,7 @@ impl Credentials {
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
         let abilities = resolver.abilities(provider).await?;
-        let _held = self.locks.acquire(provider).await?;
+        let held = self.locks.acquire(provider).await?;
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
         let stored = self.store.get::<Stored>(provider)?;
@@ -265,6 +270,27 @@ impl Credentials {
             tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
+        // Or tried and failed: trying again at once would only take as long.
+        if let Some(failure) = held.failure_while_waiting(provider) {
+            return Err(failure);
+        }
+        let renewed = self
+            .renew_held(provider, stored, forced, abilities, resolver)
+            .await;
+        held.record(&renewed);
+        renewed
+    }
+
+    /// [`Credentials::renew`] once the lock is held and `stored` is what
+    /// the store holds for `provider`.
+    async fn renew_held(
+        &self,
+        provider: &str,
+        stored: Option<Stored>,
+        forced: bool,
+        abilities: Abilities,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
         self.drop_stale_cache(provider).await?;
         let reason = if forced {
             Reason::Refresh

@@ -163,7 +163,7 @@ impl Index {
     /// Reads the index at `path`; a missing, unreadable or untrusted one
     /// is empty (it only saves work).
     pub fn load(path: &Path) -> Index {
-        match read_trusted(path) {
+        match crate::files::read_trusted(path, MAX_INDEX) {
             Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::debug!(path = %path.display(), "ignoring the plugins index: {e}");
                 Index::default()
@@ -286,36 +286,6 @@ impl Index {
 
 fn key(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-/// The contents of the file at `path` (`None` when it does not exist), if
-/// it and its folder are ours alone; otherwise why not.
-fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-    }
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot be opened ({e})")),
-    };
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    runtime::trusted_file(&meta)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
-        runtime::trusted_owner_and_mode(&meta)
-            .map_err(|reason| format!("is in a folder that {reason}"))?;
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_INDEX)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot be read ({e})"))?;
-    Ok(Some(bytes))
 }
 
 /// The largest index read (far more than any folder of plugins needs).

@@ -24,6 +24,9 @@
 //! index entry are written again. wasmtime then still checks that the code
 //! fits the engine.
 //!
+//! Writers of the index take `.index.lock`, a lock file checked and waited
+//! for as [`crate::files::lock`] says.
+//!
 //! The cache does not grow forever: an artefact whose source is gone (a
 //! plugin file removed or replaced, an older authhost's built-in) is
 //! removed when the plugins folder changes ([`ComponentCache::evict`]), and
@@ -35,7 +38,7 @@
 //! component is compiled at each start (about 30 ms for a small one), and
 //! the built-ins use the machine code embedded in the binary.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{Metadata, OpenOptions};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::files::{trusted_file, trusted_owner_and_mode};
 use crate::plugins::BuiltinPlugin;
 
 /// Whether the cache is used on this platform: only where Unix owners and
@@ -55,6 +59,8 @@ const INDEX_FILE: &str = "index";
 const INDEX_HEADER: &str = "authhost component cache index v1";
 /// The largest index read (a few dozen bytes per artefact).
 const MAX_INDEX: u64 = 1 << 20;
+/// The longest wait for the lock of the index.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The cache directory of compiled components.
 pub(crate) struct ComponentCache {
@@ -168,7 +174,7 @@ impl ComponentCache {
             self.warn_dir(&reason);
             return Err(std::io::Error::other(reason));
         }
-        let _lock = self.lock()?;
+        let _lock = self.lock().map_err(std::io::Error::other)?;
         self.remove_leftovers();
         // tempfile creates the file with mode 0600 on Unix.
         let mut tmp = tempfile::Builder::new()
@@ -276,16 +282,12 @@ impl ComponentCache {
         }
     }
 
-    /// Serialises writers of the index (other authhost processes).
-    fn lock(&self) -> std::io::Result<File> {
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(".index.lock"))?;
-        file.lock()?;
-        Ok(file)
+    /// Serialises writers of the index (other authhost processes). Its
+    /// holders only write one artefact and the index, so the wait is short:
+    /// a cache write given up costs a compile later, a longer wait would
+    /// hold up the command.
+    fn lock(&self) -> Result<crate::files::lock::Held, crate::Error> {
+        crate::files::lock::lock(&self.dir.join(".index.lock"), LOCK_WAIT)
     }
 
     /// Removes temporary files left by writers killed mid-write. Called
@@ -364,39 +366,6 @@ impl ComponentCache {
             );
         }
     }
-}
-
-/// Whether a cached file may be trusted as far as its metadata tells: a
-/// regular file of ours that nobody else may write.
-pub(crate) fn trusted_file(meta: &Metadata) -> Result<(), String> {
-    if !meta.file_type().is_file() {
-        return Err("is not a regular file".into());
-    }
-    trusted_owner_and_mode(meta)
-}
-
-#[cfg(unix)]
-pub(crate) fn trusted_owner_and_mode(meta: &Metadata) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(format!(
-            "is owned by user {}, not by the user authhost runs as ({me})",
-            meta.uid()
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(format!("is writable by other users (mode {mode:o})"));
-    }
-    Ok(())
-}
-
-/// Without Unix owners and modes nothing proves who wrote a file: the
-/// cache is not used.
-#[cfg(not(unix))]
-pub(crate) fn trusted_owner_and_mode(_meta: &Metadata) -> Result<(), String> {
-    Err("cannot be checked for its owner on this platform".into())
 }
 
 /// Options that create files with mode 0600 and never follow a symbolic

@@ -21,8 +21,6 @@ use wasmtime::{
 };
 
 pub(crate) use cache::ComponentCache;
-/// The trust checks of cached artefacts, for other caches.
-pub(crate) use cache::{trusted_file, trusted_owner_and_mode};
 pub(crate) use component_bytes::ComponentBytes;
 pub(crate) use state::CallContext;
 pub use state::Denials;
