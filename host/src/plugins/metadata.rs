@@ -158,7 +158,7 @@ pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFai
     let requested = m
         .capabilities
         .iter()
-        .map(|text| requested_capability(text).map_err(&invalid))
+        .map(|text| requested_capability(text).map_err(invalid))
         .collect::<Result<_, _>>()?;
     Ok(PluginMetadata {
         id: m.id,
