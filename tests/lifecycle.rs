@@ -52,6 +52,8 @@ struct TokenService {
     grace: AtomicBool,
     refreshes: AtomicUsize,
     revocations: AtomicUsize,
+    /// JSON fields added to every token answer (`,"expires_at":…`).
+    answer_extra: Mutex<String>,
 }
 
 impl TokenService {
@@ -63,6 +65,7 @@ impl TokenService {
             grace: AtomicBool::new(false),
             refreshes: AtomicUsize::new(0),
             revocations: AtomicUsize::new(0),
+            answer_extra: Mutex::default(),
         });
         let handler = service.clone();
         let server = Server::start(move |req| handler.handle(req));
@@ -148,10 +151,11 @@ impl TokenService {
         let refresh = format!("r-{}", grant.issued);
         grant.access.push((access.clone(), now_ms() + ttl * 1000));
         grant.refresh = Some(refresh.clone());
+        let extra = self.answer_extra.lock().unwrap();
         json(
             200,
             &format!(
-                r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_in":{ttl},"token_type":"Bearer","account":"alice@example.com"}}"#
+                r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_in":{ttl},"token_type":"Bearer","account":"alice@example.com"{extra}}}"#
             ),
         )
     }
@@ -852,4 +856,74 @@ fn waiters_report_a_hung_renewal_instead_of_repeating_it() {
     // The longest any of them may wait: the call timeout plus the margin.
     assert!(took < Duration::from_secs(8), "took {took:?}");
     eprintln!("four processes while a helper hangs: {took:?}");
+}
+
+/// The latest expiry authhost keeps or prints: 9999-12-31T23:59:59Z.
+const LATEST_EXPIRY_MS: u64 = 253_402_300_799_000;
+
+/// `text` parsed as an RFC 3339 timestamp, in ms since the epoch (panics
+/// when it is not one).
+fn parse_rfc3339(text: &str) -> u64 {
+    let time = humantime::parse_rfc3339(text)
+        .unwrap_or_else(|e| panic!("`{text}` is not an RFC 3339 timestamp: {e}"));
+    time.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn an_expiry_past_year_9999_is_stored_and_printed_as_valid_rfc3339() {
+    let (service, server) = TokenService::start(3600);
+    *service.answer_extra.lock().unwrap() = format!(r#","expires_at":{}"#, u64::MAX);
+    let home = refresher_home(&server);
+    login(&home);
+    assert_eq!(home.store_json()["p"]["expires"], LATEST_EXPIRY_MS);
+
+    let out = home.run(&["token", "p", "--format", "json"]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = json["expires_at"].as_str().unwrap();
+    assert_eq!(at, "9999-12-31T23:59:59Z");
+    assert_eq!(parse_rfc3339(at), LATEST_EXPIRY_MS);
+
+    let out = home.run(&["token", "p", "--format", "kube"]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = json["status"]["expirationTimestamp"].as_str().unwrap();
+    assert_eq!(parse_rfc3339(at), LATEST_EXPIRY_MS);
+
+    let status: serde_json::Value =
+        serde_json::from_slice(&home.run(&["status", "p", "--json"]).stdout).unwrap();
+    assert_eq!(status[0]["expires"], LATEST_EXPIRY_MS);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&home.run(&["list", "--json"]).stdout).unwrap();
+    let p = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "p")
+        .unwrap();
+    assert_eq!(p["expires"], LATEST_EXPIRY_MS);
+
+    // A refresh answering the same is clamped too, and so is an entry
+    // another tool wrote with it.
+    let out = home.run(&["token", "p", "--refresh", "--format", "json"]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["token"], "a-2");
+    assert_eq!(
+        parse_rfc3339(json["expires_at"].as_str().unwrap()),
+        LATEST_EXPIRY_MS
+    );
+    assert_eq!(home.store_json()["p"]["expires"], LATEST_EXPIRY_MS);
+    let mut store = home.store_json();
+    store["p"]["expires"] = u64::MAX.into();
+    std::fs::write(home.store_path(), store.to_string()).unwrap();
+    let out = home.run(&["token", "p", "--format", "json"]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        parse_rfc3339(json["expires_at"].as_str().unwrap()),
+        LATEST_EXPIRY_MS
+    );
 }

@@ -499,7 +499,10 @@ impl Host {
             from_env: self.credentials.env_source(name).map(str::to_owned),
             env: self.env_var(name),
             cached: cached.is_some(),
-            cached_until: cached.and_then(|c| c.get("until")).and_then(|u| u.as_u64()),
+            cached_until: cached
+                .and_then(|c| c.get("until"))
+                .and_then(|u| u.as_u64())
+                .map(crate::credential::clamp_expiry),
             needs_login: false,
             granted: Vec::new(),
             missing: Vec::new(),

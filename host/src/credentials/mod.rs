@@ -41,7 +41,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::credential::{Credential, Token, now_ms};
+use crate::credential::{Credential, Token, clamp_expiry, now_ms};
 use crate::credential_store::{CredentialStore, Migration, StoreBackend};
 use crate::error::Error;
 use crate::runtime::Reason;
@@ -399,6 +399,7 @@ impl Credentials {
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
         let (credential, cache_until) = resolver.resolve(provider, reason, stored).await?;
+        let cache_until = cache_until.map(clamp_expiry);
         match cache_until.filter(|until| *until > now_ms()) {
             Some(until) => {
                 let (cache, name, entry) =
