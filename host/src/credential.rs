@@ -65,9 +65,20 @@ pub enum Credential {
 #[serde(transparent)]
 pub struct Extra(BTreeMap<String, Value>);
 
-/// Keys of stored credentials (and the host's marker), never shown as
-/// extra facts.
-const CREDENTIAL_KEYS: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
+/// Keys of stored credentials (and the host's own keys of an `auth.json`
+/// entry: the `resolve` marker and the plugin that made the credential),
+/// never shown as extra facts, and refused as names of extra facts a
+/// plugin returns.
+pub(crate) const CREDENTIAL_KEYS: &[&str] = &[
+    "type",
+    "key",
+    "access",
+    "refresh",
+    "expires",
+    "resolve",
+    "plugin",
+    "plugin_sha256",
+];
 
 impl std::fmt::Debug for Extra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -216,8 +216,8 @@ const MAX_EXTRA: usize = 32;
 /// Longest value of an extra fact, in bytes.
 const MAX_EXTRA_VALUE: usize = 1024;
 /// Names an extra fact may not have: the keys of the stored credential
-/// itself, and the host's marker (see `credentials::stored`).
-const RESERVED_EXTRA: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
+/// itself, and the host's own keys (see `credentials::stored`).
+const RESERVED_EXTRA: &[&str] = crate::credential::CREDENTIAL_KEYS;
 
 /// Checks a credential a plugin returned.
 pub(crate) fn credential_from_wit(
@@ -503,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn expiries_from_plugins_are_clamped() {
+    fn credentials_from_plugins_are_clamped_and_cannot_claim_the_hosts_keys() {
         let oauth = |extra: Vec<(String, String)>| WitCredential {
             secret: WitSecret::OAuth {
                 access: "a".into(),
@@ -521,7 +521,7 @@ mod tests {
             panic!()
         };
         assert_eq!(expires, Some(crate::credential::LATEST_EXPIRY_MS));
-        for name in ["resolve", "refresh"] {
+        for name in ["plugin", "plugin_sha256", "resolve", "refresh"] {
             let forged = oauth(vec![(name.into(), "other".into())]);
             let error = credential_from_wit("acme", forged).unwrap_err().to_string();
             assert!(error.contains("a key of the credential itself"), "{error}");
