@@ -880,6 +880,25 @@ fn parse_rfc3339(text: &str) -> u64 {
 }
 
 #[test]
+fn a_refresh_answering_with_an_api_key_is_an_error_and_keeps_the_login() {
+    let (service, server) = TokenService::start(1);
+    let home = refresher_home(&server);
+    login(&home);
+    let before = home.store_json();
+    service.ttl_s.store(3600, Ordering::SeqCst);
+    *service.answer_extra.lock().unwrap() = r#","api_key":"sk-never-expires""#.into();
+    let out = home.run(&["token", "p"]);
+    assert_eq!(exit_code(&out), Some(1), "{}", stderr(&out));
+    assert_fails_with(&out, "provider `p`, plugin `refresher`");
+    assert_fails_with(&out, "an API key from `refresh`");
+    assert!(!stdout(&out).contains("sk-never"), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("sk-never"), "{}", stderr(&out));
+    assert_eq!(service.refreshes(), 1);
+    assert_eq!(home.store_json(), before, "the stored login was changed");
+    assert_eq!(home.store_json()["p"]["type"], "oauth");
+}
+
+#[test]
 fn an_expiry_past_year_9999_is_stored_and_printed_as_valid_rfc3339() {
     let (service, server) = TokenService::start(3600);
     *service.answer_extra.lock().unwrap() = format!(r#","expires_at":{}"#, u64::MAX);

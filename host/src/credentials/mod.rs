@@ -51,7 +51,7 @@ use serde_json::{Map, Value};
 
 use crate::credential::{Credential, Token, clamp_expiry, now_ms};
 use crate::credential_store::{CredentialStore, Migration, StoreBackend};
-use crate::error::Error;
+use crate::error::{Error, PluginFailure};
 use crate::runtime::Reason;
 use crate::store::JsonStore;
 use flight::Flights;
@@ -387,7 +387,8 @@ impl Credentials {
     }
 
     /// Calls the plugin's `refresh` (of `plugin`) and stores the result in
-    /// place of `stored`.
+    /// place of `stored`. An answer that is not OAuth tokens is an error of
+    /// the plugin, and the stored login is kept.
     async fn refresh(
         &self,
         provider: &str,
@@ -413,7 +414,16 @@ impl Credentials {
             }
             Err(error) => return Err(error),
         };
-        let renewed = keep_what_was_not_renewed(stored, renewed);
+        let Some(renewed) = keep_what_was_not_renewed(stored, renewed) else {
+            return Err(Error::plugin_call(
+                provider,
+                &plugin.id,
+                PluginFailure::Invalid(
+                    "an API key from `refresh`, which must return OAuth tokens; the stored login was kept"
+                        .into(),
+                ),
+            ));
+        };
         self.put_stored(provider, Stored::plain(renewed.clone(), plugin))
             .await?;
         tracing::debug!(provider, "stored the refreshed login");
@@ -592,33 +602,33 @@ impl Credentials {
     }
 }
 
-/// A refreshed credential, completed from the one it replaces: an answer
+/// A refreshed login, completed from the one it replaces: an answer
 /// without a refresh token keeps the old one (RFC 6749 section 6: the
 /// server may keep the refresh token unchanged), and one without extra
-/// facts keeps the old facts.
-fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Credential {
+/// facts keeps the old facts. `None` when the answer is not OAuth tokens:
+/// a refresh never turns a login into another kind of credential (an API
+/// key that never expires, its refresh token dropped).
+fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Option<Credential> {
+    let Credential::OAuth {
+        access,
+        refresh,
+        expires,
+        extra,
+    } = new
+    else {
+        return None;
+    };
     let old_extra = old.extra().clone();
     let old_refresh = match old {
         Credential::OAuth { refresh, .. } => refresh,
         Credential::Api { .. } => None,
     };
-    match new {
-        Credential::OAuth {
-            access,
-            refresh,
-            expires,
-            extra,
-        } => Credential::OAuth {
-            access,
-            refresh: refresh.or(old_refresh),
-            expires,
-            extra: if extra.is_empty() { old_extra } else { extra },
-        },
-        Credential::Api { key, extra } => Credential::Api {
-            key,
-            extra: if extra.is_empty() { old_extra } else { extra },
-        },
-    }
+    Some(Credential::OAuth {
+        access,
+        refresh: refresh.or(old_refresh),
+        expires,
+        extra: if extra.is_empty() { old_extra } else { extra },
+    })
 }
 
 /// Runs blocking file work (locks, writes, syncs) off the async executor.
@@ -644,7 +654,7 @@ mod tests {
             serde_json::json!({"type": "oauth", "access": "a-2", "expires": 9}),
         )
         .unwrap();
-        let kept = keep_what_was_not_renewed(old.clone(), new);
+        let kept = keep_what_was_not_renewed(old.clone(), new).unwrap();
         let Credential::OAuth {
             access, refresh, ..
         } = &kept
@@ -658,10 +668,14 @@ mod tests {
             serde_json::json!({"type": "oauth", "access": "a-3", "refresh": "r-3"}),
         )
         .unwrap();
-        let Credential::OAuth { refresh, .. } = keep_what_was_not_renewed(old, rotated) else {
+        let Some(Credential::OAuth { refresh, .. }) =
+            keep_what_was_not_renewed(old.clone(), rotated)
+        else {
             panic!()
         };
         assert_eq!(refresh.unwrap().expose_secret(), "r-3");
+        // An API key is no renewed login.
+        assert!(keep_what_was_not_renewed(old, Credential::api_key("sk-1")).is_none());
     }
 
     /// `block_on(host.token(..))` moves the future it is given, so its
