@@ -85,7 +85,9 @@ fn api_key_method_stores_the_key_and_token_prints_exactly_it() {
     assert_eq!(stderr(&out), "");
     assert_eq!(
         home.store_json(),
-        serde_json::json!({"openrouter": {"type": "api", "key": "sk-or-v1-abc123"}})
+        serde_json::json!({"openrouter": {
+            "type": "api", "key": "sk-or-v1-abc123", "plugin": "openrouter"
+        }})
     );
 
     #[cfg(unix)]

@@ -56,7 +56,8 @@ fn file_store(home: &Home, api_keys: usize) {
         "work".into(),
         serde_json::json!({
             "type": "oauth", "access": "at-work", "refresh": "rt-work",
-            "expires": 4_102_444_800_000u64, "accountId": "acct-7"
+            "expires": 4_102_444_800_000u64, "accountId": "acct-7",
+            "plugin": "work", "plugin_sha256": "9f86d081884c7d65"
         }),
     );
     entries.insert(
@@ -94,6 +95,8 @@ fn keyring_store_keeps_secrets_out_of_auth_json() {
     assert!(!text.contains("sk-ant-api03-in-keyring"), "{text}");
     let entry = &home.store_json()["anthropic"];
     assert_eq!(entry["type"], "api");
+    // The plugin the credential is for stays beside the reference.
+    assert_eq!(entry["plugin"], "api-key");
     let account = entry["keyring"]["account"].as_str().unwrap().to_owned();
     assert!(account.starts_with("anthropic/"), "{account}");
     let items = service.authhost_items();
@@ -174,6 +177,8 @@ fn migrate_moves_every_credential_to_the_keyring_and_back() {
     let store = home.store_json();
     assert_eq!(store["work"]["accountId"], "acct-7");
     assert_eq!(store["work"]["expires"], 4_102_444_800_000u64);
+    assert_eq!(store["work"]["plugin"], "work");
+    assert_eq!(store["work"]["plugin_sha256"], "9f86d081884c7d65");
     assert_eq!(store["future"]["blob"][1], 2, "an unknown entry is kept");
     assert_eq!(service.authhost_items().len(), 3);
     let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
@@ -200,6 +205,8 @@ fn migrate_moves_every_credential_to_the_keyring_and_back() {
     let store = home.store_json();
     assert_eq!(store["p01"]["key"], "sk-key-01");
     assert_eq!(store["work"]["refresh"], "rt-work");
+    assert_eq!(store["work"]["plugin"], "work");
+    assert_eq!(store["work"]["plugin_sha256"], "9f86d081884c7d65");
     assert!(store["work"].get("keyring").is_none());
     assert!(service.authhost_items().is_empty());
     let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();

@@ -221,6 +221,29 @@ fn kubectl_authenticates_with_authhost_as_its_exec_plugin() {
         );
     }
 
+    // An expiry past year 9999 (a plugin's or another tool's "never"):
+    // printed as 9999-12-31T23:59:59Z, which kubectl accepts.
+    std::fs::write(
+        home.store_path(),
+        format!(
+            r#"{{"cluster": {{"type": "oauth", "access": "kube-token-1", "expires": {}}}}}"#,
+            u64::MAX
+        ),
+    )
+    .unwrap();
+    let out = home.run(&["token", "cluster", "--format", "kube"]);
+    assert!(
+        stdout(&out).contains(r#""expirationTimestamp":"9999-12-31T23:59:59Z""#),
+        "{}",
+        stdout(&out)
+    );
+    for api_version in api_versions() {
+        let config = kubeconfig(dir.path(), &server, &home, "cluster", api_version);
+        let out = kubectl(dir.path(), &config, &["get", "--raw", "/version"]);
+        assert_success(&out);
+        assert!(server.take_tokens().iter().all(|t| t == "kube-token-1"));
+    }
+
     // A key the server does not accept: kubectl fails, with the server's
     // refusal.
     let other = Home::with_config("[providers.cluster]\nplugin = \"api-key\"\n");

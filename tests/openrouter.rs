@@ -176,7 +176,7 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
     );
     assert_eq!(
         login.home.store_json(),
-        serde_json::json!({"openrouter": {"type": "api", "key": keys[0]}})
+        serde_json::json!({"openrouter": {"type": "api", "key": keys[0], "plugin": "openrouter"}})
     );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(login.home.store_path())
@@ -590,7 +590,7 @@ fn hostile_requests_to_the_callback_port_are_refused_and_the_real_callback_compl
     let key = &waiting.login.fake.keys()[0];
     assert_eq!(
         waiting.login.home.store_json(),
-        serde_json::json!({"openrouter": {"type": "api", "key": key}})
+        serde_json::json!({"openrouter": {"type": "api", "key": key, "plugin": "openrouter"}})
     );
     assert!(
         !stderr.contains(key) && !stderr.contains(&waiting.code),

@@ -50,8 +50,8 @@ Exit codes:
   0    success
   1    error
   2    usage error (unknown command or option)
-  4    login needed: no credential, or the login expired or was revoked
-       (run `authhost login PROVIDER`)
+  4    login needed: no credential, the login expired or was revoked, or
+       it was made by another plugin (run `authhost login PROVIDER`)
   130  cancelled (Ctrl-C, or a prompt closed)"
     };
 }
@@ -662,6 +662,11 @@ async fn execute(host: &Host, command: Command) -> anyhow::Result<ExitCode> {
             if let Some(error) = &outcome.revoke_error {
                 errln!("warning: could not revoke the login at the service: {error}");
             }
+            if let Some(why) = &outcome.revoke_skipped {
+                eprintln!(
+                    "warning: did not revoke the login at the service: {why}; revoke it there if it may have leaked"
+                );
+            }
             match (outcome.removed, outcome.revoked) {
                 (true, true) => {
                     errln!("Revoked the login of {provider} and removed its credentials")
@@ -997,6 +1002,9 @@ fn print_providers(providers: &[ProviderStatus], backend: StoreBackend) {
                 (Some(error), _, _) => format!("error: {error}"),
                 (None, _, _) if p.from_env.is_some() => {
                     format!("from ${}", p.from_env.as_deref().unwrap_or_default())
+                }
+                (None, Some(kind), _) if p.made_by_another.is_some() => {
+                    format!("{kind} of another plugin: log in again")
                 }
                 (None, Some(kind), _) => match (p.stored_in, backend) {
                     (Some(StoreBackend::Keyring), _) => format!("{kind} (keyring)"),

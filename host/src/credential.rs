@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// A credential for one provider.
@@ -40,8 +40,13 @@ pub enum Credential {
             skip_serializing_if = "Option::is_none"
         )]
         refresh: Option<SecretString>,
-        /// Expiry of `access`, in milliseconds since the Unix epoch.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Expiry of `access`, in milliseconds since the Unix epoch (read
+        /// clamped to [`LATEST_EXPIRY_MS`]).
+        #[serde(
+            default,
+            deserialize_with = "clamped_expiry",
+            skip_serializing_if = "Option::is_none"
+        )]
         expires: Option<u64>,
         /// Facts about the login that are not secret.
         #[serde(flatten)]
@@ -60,9 +65,20 @@ pub enum Credential {
 #[serde(transparent)]
 pub struct Extra(BTreeMap<String, Value>);
 
-/// Keys of stored credentials (and the host's marker), never shown as
-/// extra facts.
-const CREDENTIAL_KEYS: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
+/// Keys of stored credentials (and the host's own keys of an `auth.json`
+/// entry: the `resolve` marker and the plugin that made the credential),
+/// never shown as extra facts, and refused as names of extra facts a
+/// plugin returns.
+pub(crate) const CREDENTIAL_KEYS: &[&str] = &[
+    "type",
+    "key",
+    "access",
+    "refresh",
+    "expires",
+    "resolve",
+    "plugin",
+    "plugin_sha256",
+];
 
 impl std::fmt::Debug for Extra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,10 +148,10 @@ impl Credential {
     }
 
     /// When the access token expires (ms since the epoch), for OAuth tokens
-    /// that say.
+    /// that say; never later than [`LATEST_EXPIRY_MS`].
     pub fn expires(&self) -> Option<u64> {
         match self {
-            Credential::OAuth { expires, .. } => *expires,
+            Credential::OAuth { expires, .. } => expires.map(clamp_expiry),
             Credential::Api { .. } => None,
         }
     }
@@ -174,7 +190,7 @@ impl Credential {
             Credential::OAuth {
                 expires: Some(expires),
                 ..
-            } => expires.saturating_sub(margin_ms) <= now_ms,
+            } => clamp_expiry(*expires).saturating_sub(margin_ms) <= now_ms,
             _ => false,
         }
     }
@@ -231,11 +247,26 @@ impl Token {
     }
 }
 
+/// The latest expiry authhost keeps or shows: 9999-12-31T23:59:59Z, in
+/// milliseconds since the Unix epoch. A plugin, a service or `auth.json`
+/// may say later (`u64::MAX` for "never"), but RFC 3339 timestamps have
+/// four-digit years, and kubectl and other parsers refuse anything later.
+pub const LATEST_EXPIRY_MS: u64 = 253_402_300_799_000;
+
+/// `ms` (an expiry, ms since the Unix epoch), no later than
+/// [`LATEST_EXPIRY_MS`].
+pub fn clamp_expiry(ms: u64) -> u64 {
+    ms.min(LATEST_EXPIRY_MS)
+}
+
 /// `ms` (milliseconds since the Unix epoch) as an RFC 3339 UTC timestamp
 /// to the second, e.g. `2030-01-01T00:00:00Z` (the milliseconds are
-/// dropped, so the time never lies after `ms`).
+/// dropped, so the time never lies after `ms`; a time after
+/// [`LATEST_EXPIRY_MS`] is shown as that).
 pub fn rfc3339(ms: u64) -> String {
-    let seconds = ms / 1000;
+    // Hand-written: `jiff`'s timestamps end 26 hours before year 9999 does,
+    // and `humantime`'s at 2038 on 32-bit Unix.
+    let seconds = clamp_expiry(ms) / 1000;
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
     // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
     let z = days as i64 + 719_468;
@@ -261,6 +292,11 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Reads an expiry clamped to [`LATEST_EXPIRY_MS`].
+fn clamped_expiry<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?.map(clamp_expiry))
 }
 
 fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
@@ -333,6 +369,52 @@ mod tests {
         assert_eq!(rfc3339(1_730_000_000_123), "2024-10-27T03:33:20Z");
         assert_eq!(rfc3339(1_893_456_000_000), "2030-01-01T00:00:00Z");
         assert_eq!(rfc3339(4_102_444_799_000), "2099-12-31T23:59:59Z");
+        assert_eq!(rfc3339(LATEST_EXPIRY_MS + 999), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
+    }
+
+    /// Every timestamp `rfc3339` prints, up to the clamp, is what a strict
+    /// RFC 3339 formatter and parser make of it.
+    #[test]
+    fn timestamps_agree_with_a_strict_rfc3339_parser() {
+        let mut ms = 0u64;
+        let step = 37 * 86_400_000 + 3_723_456;
+        while ms <= u64::MAX - step {
+            let text = rfc3339(ms);
+            let parsed = humantime::parse_rfc3339(&text)
+                .unwrap_or_else(|e| panic!("{ms}: `{text}` does not parse: {e}"));
+            let seconds = parsed.duration_since(std::time::UNIX_EPOCH).unwrap();
+            assert_eq!(seconds.as_secs(), clamp_expiry(ms) / 1000, "{text}");
+            if ms <= LATEST_EXPIRY_MS {
+                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ms / 1000);
+                assert_eq!(humantime::format_rfc3339_seconds(time).to_string(), text);
+            }
+            ms = if ms > LATEST_EXPIRY_MS {
+                ms.saturating_mul(2)
+            } else {
+                ms + step
+            };
+        }
+    }
+
+    #[test]
+    fn expiries_past_year_9999_are_clamped() {
+        let json = format!(r#"{{"type":"oauth","access":"a","expires":{}}}"#, u64::MAX);
+        let c: Credential = serde_json::from_str(&json).unwrap();
+        assert_eq!(c.expires(), Some(LATEST_EXPIRY_MS));
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["expires"],
+            LATEST_EXPIRY_MS
+        );
+        let built = Credential::OAuth {
+            access: SecretString::from("a"),
+            refresh: None,
+            expires: Some(u64::MAX),
+            extra: Extra::default(),
+        };
+        assert_eq!(built.expires(), Some(LATEST_EXPIRY_MS));
+        assert_eq!(Token::of(&built).expires(), Some(LATEST_EXPIRY_MS));
+        assert!(!built.is_expired(LATEST_EXPIRY_MS - 1, 0));
     }
 
     #[test]

@@ -53,6 +53,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// The stored credential was made by another plugin than the one the
+    /// provider uses now (its `plugin` changed in `config.toml`, or the
+    /// folder plugin's component changed): it is handed to no plugin, and
+    /// not printed. The stored credential is kept until a new login
+    /// replaces it (or `logout` removes it).
+    #[error(
+        "the credential stored for `{provider}` was made by {why}; authhost does not hand it to another plugin: run `authhost login {provider}` to log in again"
+    )]
+    MadeByAnotherPlugin {
+        /// The provider.
+        provider: String,
+        /// Which plugin made it and which one the provider uses now,
+        /// sanitised.
+        why: String,
+    },
+
     /// The login method does not exist.
     #[error("provider `{provider}` has no login method `{method}` (available: {available})")]
     UnknownMethod {
@@ -251,6 +267,7 @@ impl Error {
                     needs_login: true,
                     ..
                 }
+                | Error::MadeByAnotherPlugin { .. }
         )
     }
 
@@ -300,6 +317,10 @@ impl Error {
             Error::LoginRevoked { provider, reason } => Error::LoginRevoked {
                 provider: provider.clone(),
                 reason: reason.clone(),
+            },
+            Error::MadeByAnotherPlugin { provider, why } => Error::MadeByAnotherPlugin {
+                provider: provider.clone(),
+                why: why.clone(),
             },
             Error::UnknownMethod {
                 provider,

@@ -76,6 +76,7 @@ impl Host {
                 if let Some(Stored {
                     credential: Credential::Api { key, .. },
                     resolve: false,
+                    ..
                 }) = self.credentials.stored_entry(provider)?
                     && key.expose_secret() == password.expose_secret()
                 {
@@ -109,6 +110,7 @@ impl Host {
             Some(Stored {
                 credential: Credential::Api { key, .. },
                 resolve: false,
+                ..
             }) => {
                 if key.expose_secret() == password.expose_secret() {
                     return Ok(());
@@ -142,7 +144,10 @@ impl Host {
                 return Ok(());
             }
         }
-        self.credentials.store_key(provider, password).await?;
+        let plugin = self.plugin_for(provider).await?.reference();
+        self.credentials
+            .store_key(provider, password, &plugin)
+            .await?;
         tracing::debug!(provider, "stored the password git used");
         Ok(())
     }

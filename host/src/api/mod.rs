@@ -21,7 +21,7 @@ use crate::capability::Capability;
 use crate::config::{Config, PluginConfig};
 use crate::credential::{Credential, CredentialKind, Token};
 use crate::credential_store::{CredentialStore, Migration, StoreBackend};
-use crate::credentials::{Abilities, Ask, Credentials, EnvSources, Resolver, Stored};
+use crate::credentials::{Abilities, Ask, Credentials, EnvSources, PluginRef, Resolver, Stored};
 use crate::error::{Error, PluginFailure, ProviderError};
 use crate::interact::Interaction;
 use crate::paths::Paths;
@@ -192,7 +192,9 @@ impl Host {
             }
         };
         if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
-            return self.login_with_pasted_key(provider, options.force).await;
+            return self
+                .login_with_pasted_key(provider, &plugin.reference(), options.force)
+                .await;
         }
         self.offer_grants(&plugin, provider).await?;
         if method.kind == MethodKind::Helper {
@@ -225,8 +227,8 @@ impl Host {
             .store(
                 provider,
                 Stored {
-                    credential,
                     resolve,
+                    ..Stored::plain(credential, &plugin.reference())
                 },
             )
             .await?;
@@ -294,12 +296,14 @@ impl Host {
         std::borrow::Cow::Owned(config)
     }
 
-    /// Reads a key the user pastes (or pipes), checks it, and stores it. A
-    /// stored credential is replaced only with `force`, or when the user
-    /// confirms at a terminal, or when nobody can be asked (a script).
+    /// Reads a key the user pastes (or pipes), checks it, and stores it,
+    /// recorded as made by `plugin` (the provider's). A stored credential
+    /// is replaced only with `force`, or when the user confirms at a
+    /// terminal, or when nobody can be asked (a script).
     async fn login_with_pasted_key(
         &self,
         provider: &str,
+        plugin: &PluginRef,
         force: bool,
     ) -> Result<LoginOutcome, Error> {
         let entry = crate::catalog::get(provider);
@@ -329,7 +333,7 @@ impl Host {
             .and_then(|e| e.prefix_warning(key.expose_secret()))
             .into_iter()
             .collect();
-        self.credentials.store_key(provider, key).await?;
+        self.credentials.store_key(provider, key, plugin).await?;
         Ok(LoginOutcome {
             kind: CredentialKind::Api,
             saved: Saved::Stored,
@@ -341,7 +345,9 @@ impl Host {
     /// Logs out of `provider`: revokes the stored credential at the service
     /// when its plugin can (`revoke`), then removes the stored and cached
     /// credentials. They are removed even when revoking fails; the outcome
-    /// says so.
+    /// says so. A credential another plugin made is not handed to the
+    /// provider's plugin to revoke: it is only removed, and the outcome
+    /// says why it was not revoked.
     pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
         let stored = self.credentials.stored_entry(provider)?;
         let mut outcome = LogoutOutcome::default();
@@ -356,7 +362,15 @@ impl Host {
             }
             Err(error) => return Err(error),
         };
-        if let (Some(plugin), Some(stored)) = (&plugin, &stored)
+        let made_by_another = match (&plugin, &stored) {
+            (Some(plugin), Some(stored)) => stored.made_by_another(&plugin.reference()),
+            _ => None,
+        };
+        if let Some(why) = made_by_another {
+            outcome.revoke_skipped = Some(format!(
+                "the credential was made by {why}; authhost hands no plugin another plugin's credential"
+            ));
+        } else if let (Some(plugin), Some(stored)) = (&plugin, &stored)
             && plugin.metadata.revokes
         {
             match self
@@ -439,7 +453,10 @@ impl Host {
             .token(provider, TokenOptions::default().refresh(helper))
             .await?;
         let credential = match self.credentials.stored_entry(provider)? {
-            Some(stored) if !stored.resolve => stored.credential,
+            Some(stored) if !stored.resolve => {
+                stored.check_made_by(provider, &plugin.reference())?;
+                stored.credential
+            }
             _ => self
                 .credentials
                 .cached(provider)
@@ -499,8 +516,12 @@ impl Host {
             from_env: self.credentials.env_source(name).map(str::to_owned),
             env: self.env_var(name),
             cached: cached.is_some(),
-            cached_until: cached.and_then(|c| c.get("until")).and_then(|u| u.as_u64()),
+            cached_until: cached
+                .and_then(|c| c.get("until"))
+                .and_then(|u| u.as_u64())
+                .map(crate::credential::clamp_expiry),
             needs_login: false,
+            made_by_another: None,
             granted: Vec::new(),
             missing: Vec::new(),
             error: None,
@@ -508,6 +529,8 @@ impl Host {
         match stored.map(|v| serde_json::from_value::<Stored>(v.clone())) {
             None => {}
             Some(Ok(entry)) => {
+                status.made_by_another =
+                    plugin.and_then(|plugin| entry.made_by_another(&plugin.reference()));
                 let c = &entry.credential;
                 status.credential = Some(c.kind());
                 status.stored_in = self.credentials.stored_in(name).ok().flatten();
@@ -553,10 +576,14 @@ impl Host {
         let expired = status
             .expires
             .is_some_and(|e| e <= crate::credential::now_ms());
+        if status.made_by_another.is_some() {
+            status.refreshable = false;
+        }
         status.needs_login = status.error.is_none()
             && status.from_env.is_none()
             && match status.credential {
                 None => !status.helper,
+                Some(_) if status.made_by_another.is_some() => true,
                 Some(_) => expired && !status.refreshable && !status.derived,
             };
         status
@@ -958,9 +985,15 @@ fn closest(name: &str, known: &BTreeSet<String>) -> Option<String> {
 
 /// The plugin side of [`Credentials::token`].
 impl Resolver for Host {
+    fn plugin_id<'a>(&'a self, provider: &'a str) -> &'a str {
+        self.config.plugin_of(provider)
+    }
+
     async fn abilities(&self, provider: &str) -> Result<Abilities, Error> {
-        let metadata = &self.plugin_for(provider).await?.metadata;
+        let plugin = self.plugin_for(provider).await?;
+        let metadata = &plugin.metadata;
         Ok(Abilities {
+            plugin: plugin.reference(),
             resolves: metadata.resolves,
             refreshes: metadata.refreshes,
             resolves_from_stored: metadata.resolves_from_stored,

@@ -151,8 +151,13 @@ pub struct ProviderStatus {
     pub cached_until: Option<u64>,
     /// Whether `authhost login` is needed before `token` can succeed: no
     /// credential and no helper, or an expired login that cannot be
-    /// renewed.
+    /// renewed, or a credential another plugin made.
     pub needs_login: bool,
+    /// When the stored credential was made by another plugin (or another
+    /// build of the folder plugin) than the one the provider uses now:
+    /// which made it, in words (sanitised). It is handed to no plugin and
+    /// not printed by `token`; a new login replaces it.
+    pub made_by_another: Option<String>,
     /// What its plugin may do for it: requested (with `http:{OPTION}`
     /// requests expanded from this provider's options) and granted.
     pub granted: Vec<Capability>,
@@ -172,4 +177,8 @@ pub struct LogoutOutcome {
     pub revoked: bool,
     /// Why revoking failed (the credential was removed all the same).
     pub revoke_error: Option<String>,
+    /// Why revoking was not tried: the stored credential was made by
+    /// another plugin than the provider's, which is never handed it (the
+    /// credential was removed all the same).
+    pub revoke_skipped: Option<String>,
 }

@@ -187,6 +187,12 @@ fn state(s: &ProviderStatus) -> String {
         Some(authhost::StoreBackend::Keyring) => format!("{kind}, stored in the OS keyring"),
         _ => format!("{kind}, stored in auth.json"),
     };
+    if let Some(why) = &s.made_by_another {
+        text.push_str(&format!(
+            "; made by {why}: handed to no plugin, {login} to log in again"
+        ));
+        return text;
+    }
     if s.derived {
         text.push_str("; tokens are derived from it when needed");
     }

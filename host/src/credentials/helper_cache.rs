@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::credential::{Credential, now_ms};
+use crate::credential::{Credential, clamp_expiry, now_ms};
 use crate::error::Error;
 use crate::store::JsonStore;
 
@@ -14,8 +14,14 @@ use crate::store::JsonStore;
 #[derive(Serialize, Deserialize)]
 pub(super) struct Cached {
     pub credential: Credential,
-    /// Reusable until then (ms since the epoch).
+    /// Reusable until then (ms since the epoch; read no later than
+    /// [`crate::credential::LATEST_EXPIRY_MS`]).
+    #[serde(deserialize_with = "clamped")]
     pub until: u64,
+}
+
+fn clamped<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    u64::deserialize(d).map(clamp_expiry)
 }
 
 impl Cached {

@@ -10,10 +10,18 @@
 //!    helper's for as long as it may be cached);
 //! 2. a stored credential in `auth.json` (its secrets there or in the OS
 //!    keyring, see [`crate::credential_store`]) that is not within the refresh
-//!    margin of its expiry (the fast path: no plugin runs);
+//!    margin of its expiry and was made by the provider's plugin (the fast
+//!    path: no plugin runs);
 //! 3. a fresh credential in the helper cache;
 //! 4. the provider's plugin: `refresh` for expiring OAuth tokens, `resolve`
 //!    for helpers and for credentials derived from a stored one.
+//!
+//! A stored credential is handed only to the plugin that made it (see
+//! [`Stored::check_made_by`]): when the provider's plugin has changed since,
+//! the user is told to log in again, and no plugin sees it. The fast path
+//! compares plugin ids only (from `config.toml`, without loading the
+//! plugin); a folder plugin's build is compared whenever the plugin is
+//! about to run.
 //!
 //! Step 4 runs once for any number of callers: concurrent callers in this
 //! process share one run ([`flight`]), and processes take turns on the
@@ -41,21 +49,24 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::credential::{Credential, Token, now_ms};
+use crate::credential::{Credential, Token, clamp_expiry, now_ms};
 use crate::credential_store::{CredentialStore, Migration, StoreBackend};
-use crate::error::Error;
+use crate::error::{Error, PluginFailure};
 use crate::runtime::Reason;
 use crate::store::JsonStore;
 use flight::Flights;
 use helper_cache::HelperCache;
 use lock::Locks;
 use memo::{Memo, RECHECK};
-pub(crate) use stored::Stored;
+pub(crate) use stored::{PluginRef, Stored};
 
-/// What a provider's plugin can do, as far as keeping its credentials is
-/// concerned.
-#[derive(Debug, Clone, Copy, Default)]
+/// Which plugin a provider uses and what it can do, as far as keeping its
+/// credentials is concerned.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Abilities {
+    /// The plugin: what a credential it stores records, and what a stored
+    /// credential must record to be handed to it.
+    pub plugin: PluginRef,
     /// It produces credentials at run time (`resolve`).
     pub resolves: bool,
     /// It renews expiring OAuth tokens (`refresh`).
@@ -67,7 +78,10 @@ pub(crate) struct Abilities {
 /// Runs a provider's plugin; implemented over the plugin registry by the
 /// [`crate::Host`] facade.
 pub(crate) trait Resolver {
-    /// What the provider's plugin can do.
+    /// The id of the provider's plugin, as configured (loads nothing).
+    fn plugin_id<'a>(&'a self, provider: &'a str) -> &'a str;
+
+    /// Which plugin the provider uses and what it can do.
     async fn abilities(&self, provider: &str) -> Result<Abilities, Error>;
 
     /// A credential from the provider's plugin (`resolve`), with how long it
@@ -175,7 +189,7 @@ impl Credentials {
                 tracing::trace!(provider, "key from memory");
                 return Ok(token);
             }
-            if let Some(token) = self.local(provider)? {
+            if let Some(token) = self.local(provider, resolver.plugin_id(provider))? {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
                 return Ok(token);
             }
@@ -207,23 +221,30 @@ impl Credentials {
         self.env.lookup(provider).map(|(var, _)| var)
     }
 
-    /// The secret the files hold for `provider` that needs no plugin, if
-    /// any; remembers it for as long as it may be used.
-    fn local(&self, provider: &str) -> Result<Option<Token>, Error> {
+    /// The secret the files hold for `provider` (whose plugin is
+    /// `plugin_id`) that needs no plugin, if any; remembers it for as long
+    /// as it may be used.
+    fn local(&self, provider: &str, plugin_id: &str) -> Result<Option<Token>, Error> {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
         let stored = self.store.get::<Stored>(provider)?;
-        Ok(self.usable(provider, stored.as_ref()))
+        Ok(self.usable(provider, stored.as_ref(), plugin_id))
     }
 
     /// [`Credentials::local`] with the store's entry for `provider` already
-    /// read (`stored`): the secret that needs no plugin, remembered.
-    fn usable(&self, provider: &str, stored: Option<&Stored>) -> Option<Token> {
+    /// read (`stored`): the secret that needs no plugin, remembered. None
+    /// when the stored credential was made by another plugin than
+    /// `plugin_id`: the renewal says why.
+    fn usable(&self, provider: &str, stored: Option<&Stored>, plugin_id: &str) -> Option<Token> {
         let now = now_ms();
+        if stored.is_some_and(|s| s.plugin.as_deref().is_some_and(|id| id != plugin_id)) {
+            return None;
+        }
         if let Some(Stored {
             credential,
             resolve: false,
+            ..
         }) = stored
         {
             if credential.is_expired(now, self.margin_ms) {
@@ -266,7 +287,11 @@ impl Credentials {
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
         let stored = self.store.get::<Stored>(provider)?;
-        if !forced && self.usable(provider, stored.as_ref()).is_some() {
+        if let Some(stored) = &stored {
+            stored.check_made_by(provider, &abilities.plugin)?;
+        }
+        let plugin_id = abilities.plugin.id.as_str();
+        if !forced && self.usable(provider, stored.as_ref(), plugin_id).is_some() {
             tracing::debug!(provider, "another process renewed the credential meanwhile");
             return self.current(provider);
         }
@@ -301,6 +326,7 @@ impl Credentials {
             Some(Stored {
                 credential,
                 resolve: false,
+                ..
             }) => {
                 self.renew_stored(provider, credential, forced, abilities, resolver)
                     .await
@@ -308,6 +334,7 @@ impl Credentials {
             Some(Stored {
                 credential,
                 resolve: true,
+                ..
             }) => {
                 self.run_resolve(provider, reason, Some(&credential), resolver)
                     .await
@@ -342,7 +369,9 @@ impl Credentials {
         let expiring = credential.is_expired(now_ms(), self.margin_ms);
         let oauth = matches!(credential, Credential::OAuth { .. });
         if oauth && abilities.refreshes && (expiring || forced) {
-            return self.refresh(provider, credential, resolver).await;
+            return self
+                .refresh(provider, credential, &abilities.plugin, resolver)
+                .await;
         }
         if !expiring {
             // An API key, or tokens the plugin cannot renew: nothing to do.
@@ -357,12 +386,14 @@ impl Credentials {
         Err(Error::Expired(provider.to_owned()))
     }
 
-    /// Calls the plugin's `refresh` and stores the result in place of
-    /// `stored`.
+    /// Calls the plugin's `refresh` (of `plugin`) and stores the result in
+    /// place of `stored`. An answer that is not OAuth tokens is an error of
+    /// the plugin, and the stored login is kept.
     async fn refresh(
         &self,
         provider: &str,
         stored: Credential,
+        plugin: &PluginRef,
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
         tracing::debug!(provider, "refreshing the login");
@@ -383,8 +414,17 @@ impl Credentials {
             }
             Err(error) => return Err(error),
         };
-        let renewed = keep_what_was_not_renewed(stored, renewed);
-        self.put_stored(provider, Stored::plain(renewed.clone()))
+        let Some(renewed) = keep_what_was_not_renewed(stored, renewed) else {
+            return Err(Error::plugin_call(
+                provider,
+                &plugin.id,
+                PluginFailure::Invalid(
+                    "an API key from `refresh`, which must return OAuth tokens; the stored login was kept"
+                        .into(),
+                ),
+            ));
+        };
+        self.put_stored(provider, Stored::plain(renewed.clone(), plugin))
             .await?;
         tracing::debug!(provider, "stored the refreshed login");
         Ok(renewed)
@@ -399,6 +439,7 @@ impl Credentials {
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
         let (credential, cache_until) = resolver.resolve(provider, reason, stored).await?;
+        let cache_until = cache_until.map(clamp_expiry);
         match cache_until.filter(|until| *until > now_ms()) {
             Some(until) => {
                 let (cache, name, entry) =
@@ -414,7 +455,9 @@ impl Credentials {
     }
 
     /// Runs a helper at login (method kind `helper`), under the provider's
-    /// lock, and caches its credential as it says.
+    /// lock, and caches its credential as it says. A stored credential
+    /// another plugin made is not handed to it, and is removed once the
+    /// helper has succeeded: this login replaces it.
     pub async fn resolve_at_login(
         &self,
         provider: &str,
@@ -423,11 +466,22 @@ impl Credentials {
         let _held = self.locks.acquire(provider).await?;
         let stored = self.store.get::<Stored>(provider)?;
         let abilities = resolver.abilities(provider).await?;
+        let (stored, replaced) = match stored {
+            Some(s) if s.made_by_another(&abilities.plugin).is_some() => (None, true),
+            stored => (stored, false),
+        };
         let stored = stored
             .filter(|_| abilities.resolves_from_stored)
             .map(|s| s.credential);
-        self.run_resolve(provider, Reason::Login, stored.as_ref(), resolver)
-            .await
+        let credential = self
+            .run_resolve(provider, Reason::Login, stored.as_ref(), resolver)
+            .await?;
+        if replaced {
+            let (store, name) = (self.store.clone(), provider.to_owned());
+            blocking(move || store.put::<Value>(&name, None)).await?;
+            self.memo.changed(provider);
+        }
+        Ok(credential)
     }
 
     /// Deletes the helper cache entry of `provider` once its lifetime is
@@ -475,13 +529,19 @@ impl Credentials {
         Ok(())
     }
 
-    /// Stores a key the user typed or pasted.
-    pub async fn store_key(&self, provider: &str, key: SecretString) -> Result<(), Error> {
+    /// Stores a key the user typed or pasted for `provider`, whose plugin
+    /// is `plugin`.
+    pub async fn store_key(
+        &self,
+        provider: &str,
+        key: SecretString,
+        plugin: &PluginRef,
+    ) -> Result<(), Error> {
         let key = Credential::Api {
             key,
             extra: Default::default(),
         };
-        self.store(provider, Stored::plain(key)).await
+        self.store(provider, Stored::plain(key, plugin)).await
     }
 
     /// Removes the stored and cached credentials of `provider`; false when
@@ -542,33 +602,33 @@ impl Credentials {
     }
 }
 
-/// A refreshed credential, completed from the one it replaces: an answer
+/// A refreshed login, completed from the one it replaces: an answer
 /// without a refresh token keeps the old one (RFC 6749 section 6: the
 /// server may keep the refresh token unchanged), and one without extra
-/// facts keeps the old facts.
-fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Credential {
+/// facts keeps the old facts. `None` when the answer is not OAuth tokens:
+/// a refresh never turns a login into another kind of credential (an API
+/// key that never expires, its refresh token dropped).
+fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Option<Credential> {
+    let Credential::OAuth {
+        access,
+        refresh,
+        expires,
+        extra,
+    } = new
+    else {
+        return None;
+    };
     let old_extra = old.extra().clone();
     let old_refresh = match old {
         Credential::OAuth { refresh, .. } => refresh,
         Credential::Api { .. } => None,
     };
-    match new {
-        Credential::OAuth {
-            access,
-            refresh,
-            expires,
-            extra,
-        } => Credential::OAuth {
-            access,
-            refresh: refresh.or(old_refresh),
-            expires,
-            extra: if extra.is_empty() { old_extra } else { extra },
-        },
-        Credential::Api { key, extra } => Credential::Api {
-            key,
-            extra: if extra.is_empty() { old_extra } else { extra },
-        },
-    }
+    Some(Credential::OAuth {
+        access,
+        refresh: refresh.or(old_refresh),
+        expires,
+        extra: if extra.is_empty() { old_extra } else { extra },
+    })
 }
 
 /// Runs blocking file work (locks, writes, syncs) off the async executor.
@@ -594,7 +654,7 @@ mod tests {
             serde_json::json!({"type": "oauth", "access": "a-2", "expires": 9}),
         )
         .unwrap();
-        let kept = keep_what_was_not_renewed(old.clone(), new);
+        let kept = keep_what_was_not_renewed(old.clone(), new).unwrap();
         let Credential::OAuth {
             access, refresh, ..
         } = &kept
@@ -608,10 +668,14 @@ mod tests {
             serde_json::json!({"type": "oauth", "access": "a-3", "refresh": "r-3"}),
         )
         .unwrap();
-        let Credential::OAuth { refresh, .. } = keep_what_was_not_renewed(old, rotated) else {
+        let Some(Credential::OAuth { refresh, .. }) =
+            keep_what_was_not_renewed(old.clone(), rotated)
+        else {
             panic!()
         };
         assert_eq!(refresh.unwrap().expose_secret(), "r-3");
+        // An API key is no renewed login.
+        assert!(keep_what_was_not_renewed(old, Credential::api_key("sk-1")).is_none());
     }
 
     /// `block_on(host.token(..))` moves the future it is given, so its

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::capability::Request;
-use crate::credential::{Credential, Extra};
+use crate::credential::{Credential, Extra, clamp_expiry};
 use crate::error::{Error, PluginFailure, ProviderError};
 use crate::runtime::{self, Denials, WitCredential, WitError, WitSecret};
 use crate::sanitize;
@@ -216,8 +216,8 @@ const MAX_EXTRA: usize = 32;
 /// Longest value of an extra fact, in bytes.
 const MAX_EXTRA_VALUE: usize = 1024;
 /// Names an extra fact may not have: the keys of the stored credential
-/// itself, and the host's marker (see `credentials::stored`).
-const RESERVED_EXTRA: &[&str] = &["type", "key", "access", "refresh", "expires", "resolve"];
+/// itself, and the host's own keys (see `credentials::stored`).
+const RESERVED_EXTRA: &[&str] = crate::credential::CREDENTIAL_KEYS;
 
 /// Checks a credential a plugin returned.
 pub(crate) fn credential_from_wit(
@@ -265,7 +265,7 @@ pub(crate) fn credential_from_wit(
         } => Ok(Credential::OAuth {
             access: access.into(),
             refresh: refresh.map(Into::into),
-            expires,
+            expires: expires.map(clamp_expiry),
             extra,
         }),
     }
@@ -359,7 +359,7 @@ const MAX_FACT: usize = 200;
 pub(crate) fn account_from_wit(info: runtime::AccountInfo) -> AccountInfo {
     AccountInfo {
         account: info.account.map(|a| sanitize::plugin_text(&a, MAX_FACT)),
-        expires: info.expires,
+        expires: info.expires.map(clamp_expiry),
         details: info
             .details
             .into_iter()
@@ -500,6 +500,38 @@ mod tests {
                 .unwrap_err()
                 .contains("(`http:https://api.acme.example`)")
         );
+    }
+
+    #[test]
+    fn credentials_from_plugins_are_clamped_and_cannot_claim_the_hosts_keys() {
+        let oauth = |extra: Vec<(String, String)>| WitCredential {
+            secret: WitSecret::OAuth {
+                access: "a".into(),
+                refresh: Some("r".into()),
+                expires: Some(u64::MAX),
+            },
+            extra,
+        };
+        let credential = credential_from_wit("acme", oauth(Vec::new())).unwrap();
+        assert_eq!(
+            credential.expires(),
+            Some(crate::credential::LATEST_EXPIRY_MS)
+        );
+        let Credential::OAuth { expires, .. } = credential else {
+            panic!()
+        };
+        assert_eq!(expires, Some(crate::credential::LATEST_EXPIRY_MS));
+        for name in ["plugin", "plugin_sha256", "resolve", "refresh"] {
+            let forged = oauth(vec![(name.into(), "other".into())]);
+            let error = credential_from_wit("acme", forged).unwrap_err().to_string();
+            assert!(error.contains("a key of the credential itself"), "{error}");
+        }
+        let info = account_from_wit(runtime::AccountInfo {
+            account: None,
+            expires: Some(u64::MAX),
+            details: Vec::new(),
+        });
+        assert_eq!(info.expires, Some(crate::credential::LATEST_EXPIRY_MS));
     }
 
     #[test]

@@ -74,6 +74,22 @@ pub(crate) struct Plugin {
     component: OnceCell<Result<LoadedComponent, PluginFailure>>,
 }
 
+impl Plugin {
+    /// The plugin as a stored credential records it (see
+    /// [`crate::credentials::Stored`]): its id, and the SHA-256 of its
+    /// component for a folder plugin (a built-in by its id alone, so that a
+    /// new build of authhost keeps every login).
+    pub fn reference(&self) -> crate::credentials::PluginRef {
+        crate::credentials::PluginRef {
+            id: self.metadata.id.clone(),
+            sha256: match self.source {
+                PluginSource::Builtin => None,
+                PluginSource::Folder(_) => Some(self.digest.clone()),
+            },
+        }
+    }
+}
+
 /// Where a plugin comes from.
 pub(crate) enum PluginSource {
     Builtin,
