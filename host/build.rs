@@ -211,11 +211,8 @@ fn write_precompiled(wasm: &Path, precompiled: &[u8]) {
 /// runtime hashes nothing to find it.
 fn write_digest(wasm: &Path, bytes: &[u8]) {
     use sha2::{Digest, Sha256};
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(wasm.with_extension("wasm.sha256"), hex).expect("writing OUT_DIR");
+    let digest = hex::encode(Sha256::digest(bytes));
+    std::fs::write(wasm.with_extension("wasm.sha256"), digest).expect("writing OUT_DIR");
 }
 
 /// Empty built-in components: loading one fails with a clear error.

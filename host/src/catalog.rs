@@ -150,7 +150,7 @@ mod tests {
             assert!(ids.contains(&id), "{id} missing");
         }
         for entry in entries() {
-            crate::plugins::check_id(&entry.id).unwrap();
+            crate::names::check_id(&entry.id).unwrap();
             assert!(
                 entry.env.as_deref().is_some_and(|e| !e.is_empty()),
                 "{}",

@@ -497,15 +497,6 @@ pub enum PluginFailure {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProviderError {
-    /// `authhost plugins install` or `plugins remove` refused to act.
-    #[error("plugin `{id}`: {reason}")]
-    PluginRefused {
-        /// The plugin id (sanitised).
-        id: String,
-        /// Why, and what to do instead.
-        reason: String,
-    },
-
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,

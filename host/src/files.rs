@@ -22,6 +22,15 @@ pub(crate) enum Access {
     KeepExisting,
 }
 
+/// Runs blocking file work (locks, writes, syncs) off the async executor;
+/// a panic in it is resumed in the caller.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Replaces `path` with `bytes` atomically: a reader sees the old or the new
 /// contents, never a mix, and after a crash the file is whole. The bytes go
 /// to a temporary file in the same directory, which is synced and renamed

@@ -6,10 +6,11 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::Error;
 pub use crate::capability::Capability;
 pub use crate::config::{Config, edit_grants};
 pub use crate::loopback::{Request, Response};
-use crate::{Error, store};
+use crate::store::json_file::{self as store};
 
 /// Writes `raw` to the loopback listener's connection handling as one
 /// client would (then closes its sending side), answers every request it
@@ -66,7 +67,7 @@ pub fn store_entries(
     bytes: &[u8],
 ) -> Result<Vec<(String, Value, Result<crate::Credential, Error>)>, String> {
     let map: Map<String, Value> = store::parse(bytes)?;
-    let store = store::JsonStore::new("/fuzz/auth.json");
+    let store = store::JsonStore::new("/fuzz/auth.json", std::time::Duration::ZERO);
     Ok(map
         .into_iter()
         .map(|(key, value)| {

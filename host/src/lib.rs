@@ -34,9 +34,6 @@ pub mod capability;
 pub mod catalog;
 mod component_file;
 mod config;
-pub mod credential;
-mod credential_store;
-mod credentials;
 mod error;
 mod files;
 #[cfg(fuzzing)]
@@ -45,22 +42,27 @@ pub mod fuzzing;
 pub mod git;
 pub mod interact;
 mod loopback;
-mod os_keyring;
+#[cfg(test)]
+mod module_graph;
+mod names;
 mod paths;
 mod plugins;
-mod policy;
 mod process;
+mod provider;
+mod runner;
 mod runtime;
 mod sanitize;
 mod store;
+mod token;
 
 pub use api::{
     Host, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
     PluginInfo, ProviderStatus, Removed, Saved, TokenOptions,
 };
-pub use credential::{Credential, CredentialKind, Extra, Token};
-pub use credential_store::{Migration, StoreBackend};
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use paths::Paths;
 pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMetadata};
+pub use provider::Provider;
 pub use runtime::{SUPPORTED_WIT_VERSIONS, WIT_VERSION};
+pub use store::credential::{self, Credential, CredentialKind, Extra, Token};
+pub use store::{Migration, StoreBackend};

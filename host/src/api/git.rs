@@ -4,17 +4,17 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Host, TokenOptions};
-use crate::credential::Credential;
-use crate::credentials::Stored;
 use crate::error::{Error, ProviderError};
 use crate::git::{Answer, DEFAULT_USERNAME, Operation, Request};
+use crate::store::Stored;
+use crate::store::credential::Credential;
 
 impl Host {
     /// The provider whose `git_hosts` matches `request` best (the longest
     /// path prefix; the first provider by name among equals), if any.
     pub fn git_provider(&self, request: &Request) -> Option<&str> {
         let mut best: Option<(usize, &str)> = None;
-        for (name, provider) in &self.config.providers {
+        for (name, provider) in &self.runner.config.providers {
             let rank = provider
                 .git
                 .hosts
@@ -47,7 +47,7 @@ impl Host {
         let Some(provider) = self.git_provider(request) else {
             return Ok(None);
         };
-        let settings = &self.config.providers[provider].git;
+        let settings = &self.runner.config.providers[provider].git;
         match operation {
             Operation::Get => {
                 let token = self.token(provider, TokenOptions::default()).await?;
@@ -104,7 +104,8 @@ impl Host {
         request: &Request,
         password: SecretString,
     ) -> Result<(), Error> {
-        let password = super::check_key(provider, password, "the password git reported")?;
+        let resolved = self.runner.provider(provider);
+        let password = super::login::check_key(provider, password, "the password git reported")?;
         match self.credentials.stored_entry(provider)? {
             None => {}
             Some(Stored {
@@ -144,7 +145,7 @@ impl Host {
                 return Ok(());
             }
         }
-        let plugin = self.plugin_for(provider).await?.reference();
+        let plugin = self.runner.plugin_for(&resolved).await?.reference();
         self.credentials
             .store_key(provider, password, &plugin)
             .await?;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::Error;
-use crate::credential_store::StoreBackend;
 use crate::interact::{Interaction, Terminal};
 use crate::paths::Paths;
+use crate::store::StoreBackend;
 
 /// How to open a [`Host`](super::Host).
 #[derive(Clone)]

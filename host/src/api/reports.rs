@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::capability::Capability;
-use crate::credential::CredentialKind;
 use crate::plugins::PluginMetadata;
+use crate::store::credential::CredentialKind;
 
 /// What [`Host::login`](super::Host::login) did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

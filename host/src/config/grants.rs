@@ -48,7 +48,7 @@ pub fn edit_grants(
 ) -> Result<(String, Vec<Capability>), Error> {
     use toml_edit::{Array, Item, Table, value};
 
-    crate::plugins::check_id(id).map_err(|message| Error::Config {
+    crate::names::check_id(id).map_err(|message| Error::Config {
         path: path.to_path_buf(),
         message,
     })?;

@@ -29,7 +29,8 @@ use serde::Deserialize;
 use crate::Error;
 use crate::capability::Capability;
 use crate::catalog;
-use crate::credential_store::StoreBackend;
+use crate::names::check_name;
+use crate::store::StoreBackend;
 
 mod grants;
 mod store_setting;
@@ -158,35 +159,7 @@ pub struct PluginConfig {
     pub sha256: Option<String>,
 }
 
-/// `[limits]`: bounds on every plugin call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Linear memory a plugin instance may use, in MiB.
-    pub memory_mib: u64,
-    /// CPU time a plugin call may use, in milliseconds (stops endless loops;
-    /// time spent waiting in host calls does not count).
-    pub cpu_ms: u64,
-    /// Wall-clock limit of `describe` (which may call no import, so needs
-    /// little time: a slow one must not hold up every command).
-    pub describe_timeout_ms: u64,
-    /// Wall-clock limit of a non-interactive call (`resolve`).
-    pub call_timeout_ms: u64,
-    /// Wall-clock limit of an interactive `login`.
-    pub login_timeout_ms: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_mib: 64,
-            cpu_ms: 10_000,
-            describe_timeout_ms: 500,
-            call_timeout_ms: 120_000,
-            login_timeout_ms: 900_000,
-        }
-    }
-}
+pub use crate::runtime::Limits;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -390,22 +363,6 @@ pub fn check_env_name(name: &str) -> Result<(), String> {
         ))
     } else {
         Ok(())
-    }
-}
-
-/// Provider names and plugin ids: ASCII letters, digits, `-` and `_`.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not a valid name (use 1-64 ASCII letters, digits, `-` or `_`)"
-        ))
     }
 }
 

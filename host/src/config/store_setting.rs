@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::credential_store::StoreBackend;
 use crate::files::{self, Access};
+use crate::store::StoreBackend;
 
 /// Sets `[store] backend` in the file at `path`; returns whether the file
 /// changed.

@@ -3,23 +3,9 @@
 //! Each is a component built from `plugins/` by the build script and
 //! embedded in the binary, with its machine code precompiled for the
 //! runtime's engine. Built-ins are granted what they request (see
-//! `crate::policy`): their code ships with authhost.
+//! `crate::capability::policy`): their code ships with authhost.
 
-/// A provider compiled into authhost.
-pub struct BuiltinPlugin {
-    /// The plugin id (also the id its component reports).
-    pub id: &'static str,
-    /// The component, built from `plugins/` by the build script.
-    pub component: &'static [u8],
-    /// Its machine code for the default engine configuration, made by the
-    /// build script (empty if it could not be made).
-    pub precompiled: &'static [u8],
-    /// A fingerprint of `precompiled`, naming its copy in the cache.
-    pub precompiled_id: &'static str,
-    /// SHA-256 of `component` (hex), computed by the build script: the key
-    /// of its `describe` answer in the plugins index.
-    pub sha256: &'static str,
-}
+pub use crate::runtime::BuiltinPlugin;
 
 /// The built-in providers. Folder plugins join them in the same registry;
 /// one whose id clashes with a built-in is refused.
@@ -59,10 +45,22 @@ pub fn builtin(id: &str) -> Option<&'static BuiltinPlugin> {
     INTERNAL_PLUGINS.iter().find(|b| b.id == id)
 }
 
-impl std::fmt::Debug for BuiltinPlugin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BuiltinPlugin")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+#[cfg(test)]
+mod tests {
+    use crate::runtime::ComponentBytes;
+
+    #[test]
+    fn a_builtin_digest_from_the_build_matches_its_bytes() {
+        for builtin in super::INTERNAL_PLUGINS {
+            if builtin.component.is_empty() {
+                continue;
+            }
+            assert_eq!(
+                ComponentBytes::builtin(builtin).sha256(),
+                ComponentBytes::hash(builtin.component).sha256(),
+                "{}",
+                builtin.id
+            );
+        }
     }
 }

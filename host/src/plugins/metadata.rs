@@ -8,26 +8,16 @@
 use serde::Serialize;
 
 use crate::capability::Request;
-use crate::credential::{Credential, Extra, clamp_expiry};
 use crate::error::{Error, PluginFailure, ProviderError};
+use crate::names::check_id;
 use crate::runtime::{self, Denials, WitCredential, WitError, WitSecret};
 use crate::sanitize;
+use crate::store::credential::{Credential, Extra, clamp_expiry};
 
 /// The login method every provider has unless it defines its own.
 pub const API_KEY_METHOD: &str = "api-key";
 
-/// How a login method works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum MethodKind {
-    /// The user pastes a key.
-    ApiKey,
-    /// A browser OAuth flow.
-    OAuth,
-    /// A helper run at token time.
-    Helper,
-}
+pub use crate::runtime::MethodKind;
 
 /// One login method of a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,25 +79,6 @@ const MAX_OPTIONS: usize = 128;
 const MAX_METADATA_TEXT: usize = 1024;
 /// The longest secret a plugin may return.
 const MAX_SECRET: usize = 64 << 10;
-
-/// Plugin ids and method ids follow the WIT's rule: 1-64 lowercase ASCII
-/// letters, digits and `-`, starting with a letter.
-pub(crate) fn check_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not a valid id (use lowercase letters, digits and `-`, starting with a letter)",
-            sanitize::plugin_text(id, 64)
-        ))
-    }
-}
 
 /// Checks and converts what `describe` returned.
 pub(crate) fn from_wit(m: runtime::Metadata) -> Result<PluginMetadata, PluginFailure> {
@@ -216,8 +187,8 @@ const MAX_EXTRA: usize = 32;
 /// Longest value of an extra fact, in bytes.
 const MAX_EXTRA_VALUE: usize = 1024;
 /// Names an extra fact may not have: the keys of the stored credential
-/// itself, and the host's own keys (see `credentials::stored`).
-const RESERVED_EXTRA: &[&str] = crate::credential::CREDENTIAL_KEYS;
+/// itself, and the host's own keys (see `store::entry`).
+const RESERVED_EXTRA: &[&str] = crate::store::credential::CREDENTIAL_KEYS;
 
 /// Checks a credential a plugin returned.
 pub(crate) fn credential_from_wit(
@@ -515,12 +486,12 @@ mod tests {
         let credential = credential_from_wit("acme", oauth(Vec::new())).unwrap();
         assert_eq!(
             credential.expires(),
-            Some(crate::credential::LATEST_EXPIRY_MS)
+            Some(crate::store::credential::LATEST_EXPIRY_MS)
         );
         let Credential::OAuth { expires, .. } = credential else {
             panic!()
         };
-        assert_eq!(expires, Some(crate::credential::LATEST_EXPIRY_MS));
+        assert_eq!(expires, Some(crate::store::credential::LATEST_EXPIRY_MS));
         for name in ["plugin", "plugin_sha256", "resolve", "refresh"] {
             let forged = oauth(vec![(name.into(), "other".into())]);
             let error = credential_from_wit("acme", forged).unwrap_err().to_string();
@@ -531,7 +502,10 @@ mod tests {
             expires: Some(u64::MAX),
             details: Vec::new(),
         });
-        assert_eq!(info.expires, Some(crate::credential::LATEST_EXPIRY_MS));
+        assert_eq!(
+            info.expires,
+            Some(crate::store::credential::LATEST_EXPIRY_MS)
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 mod builtins;
 mod folder;
 mod index;
+mod install;
 mod metadata;
 
 use std::collections::BTreeMap;
@@ -24,13 +25,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::OnceCell;
 
-pub(crate) use builtins::{BuiltinPlugin, INTERNAL_PLUGINS, builtin};
+pub(crate) use builtins::{INTERNAL_PLUGINS, builtin};
 pub(crate) use folder::Folder;
 use index::{Described, Identity, Index};
 pub use metadata::AccountInfo;
 pub use metadata::{API_KEY_METHOD, AuthMethod, MethodKind, PluginMetadata};
 pub(crate) use metadata::{
-    account_from_wit, check_id, credential_from_wit, credential_to_wit, provider_error,
+    account_from_wit, credential_from_wit, credential_to_wit, provider_error,
 };
 
 use crate::config::Limits;
@@ -76,11 +77,11 @@ pub(crate) struct Plugin {
 
 impl Plugin {
     /// The plugin as a stored credential records it (see
-    /// [`crate::credentials::Stored`]): its id, and the SHA-256 of its
+    /// [`crate::store::Stored`]): its id, and the SHA-256 of its
     /// component for a folder plugin (a built-in by its id alone, so that a
     /// new build of authhost keeps every login).
-    pub fn reference(&self) -> crate::credentials::PluginRef {
-        crate::credentials::PluginRef {
+    pub fn reference(&self) -> crate::store::PluginRef {
+        crate::store::PluginRef {
             id: self.metadata.id.clone(),
             sha256: match self.source {
                 PluginSource::Builtin => None,
@@ -405,127 +406,6 @@ impl Plugins {
             .instantiate(component, Arc::new(call), &self.limits)
             .await?;
         instance.describe().await
-    }
-
-    /// Installs the component file at `path` in the plugins folder: reads it
-    /// once, checks that it loads and describes itself (compiling it, with
-    /// the notice), then writes those bytes atomically, mode 0600, as
-    /// `ID.wasm`. A different component with the same id (in any file),
-    /// or another plugin in `ID.wasm`, is replaced only with `force`; the
-    /// same component already installed is left as it is.
-    pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, Error> {
-        // The folder as it is, before anything is compiled: a scan that
-        // finds it changed evicts compiled code it does not know.
-        let folder = self.folder().await;
-        let label = path.file_name().unwrap_or_default().to_string_lossy();
-        let shown = crate::sanitize::short(&label);
-        let failed = |f: PluginFailure| Error::plugin(&shown, f);
-        let bytes = read_component_file(path).map_err(failed)?;
-        let component = ComponentBytes::hash(&bytes);
-        let digest = component.sha256().to_owned();
-        let runtime = self.runtime().map_err(failed)?;
-        let loaded = runtime.load(&component, &label).map_err(failed)?;
-        let raw = self
-            .describe(&runtime, &loaded, shown.clone())
-            .await
-            .map_err(failed)?;
-        let metadata = metadata::from_wit(raw.clone()).map_err(failed)?;
-        let id = metadata.id.clone();
-        let refuse = |reason: String| Error::PluginRefused {
-            id: id.clone(),
-            reason,
-        };
-        if builtin(&id).is_some() {
-            return Err(refuse(
-                "its id is a built-in plugin's; a folder plugin cannot replace it".into(),
-            ));
-        }
-        let dest = self.plugins_dir.join(format!("{id}.wasm"));
-        let mut replaced = Vec::new();
-        let mut unchanged = false;
-        for (claim, file, sha) in &folder.claims {
-            if claim == &id && sha == &digest && file == &dest {
-                unchanged = true;
-            } else if claim == &id || file == &dest {
-                if !force {
-                    return Err(refuse(format!(
-                        "{} already holds {} (sha256 {}…); use --force to replace it",
-                        crate::sanitize::short(&file.display().to_string()),
-                        if claim == &id {
-                            "a different build of it".to_owned()
-                        } else {
-                            format!("plugin `{claim}`")
-                        },
-                        &sha[..12]
-                    )));
-                }
-                replaced.push(file.clone());
-            }
-        }
-        if !unchanged {
-            crate::files::create_private_dir(&self.plugins_dir)?;
-            crate::files::write_atomic(&dest, &bytes, crate::files::Access::Private)?;
-            for file in replaced.iter().filter(|f| **f != dest) {
-                std::fs::remove_file(file).map_err(|e| Error::io("cannot remove", file, e))?;
-            }
-        }
-        // Record the description, so that no later command describes it
-        // again, and drop what the replaced files left.
-        let mut index = Index::load(&self.index_file);
-        let identity = Identity::of(&dest).map_err(|e| Error::io("cannot read", &dest, e))?;
-        index.set_file(&dest, identity, &digest);
-        if let Some(described) = Described::of(&Ok((loaded.wit_version.clone(), raw))) {
-            index.set_described(&digest, described);
-        }
-        let present = folder::component_files(&self.plugins_dir);
-        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        let contents = index.contents(&present);
-        index.save(&self.index_file, Some(&present));
-        self.evict_compiled(&contents);
-        Ok(Installed {
-            plugin: Plugin {
-                source: PluginSource::Folder(dest.clone()),
-                metadata,
-                wit_version: loaded.wit_version.clone(),
-                digest,
-                identity: None,
-                component: OnceCell::new_with(Some(Ok(loaded))),
-            },
-            file: dest,
-            replaced,
-            unchanged,
-        })
-    }
-
-    /// Removes the folder plugin `id`: every file that reports that id,
-    /// their compiled components and their entries in the index. Returns
-    /// the files removed (none when no file has the id).
-    pub async fn remove(&self, id: &str) -> Result<Vec<(PathBuf, String)>, Error> {
-        if builtin(id).is_some() {
-            return Err(Error::PluginRefused {
-                id: id.to_owned(),
-                reason: "it is built into authhost and cannot be removed \
-                         (a provider that should not use it can name another plugin)"
-                    .into(),
-            });
-        }
-        let folder = self.folder().await;
-        let mut removed = Vec::new();
-        for (claim, file, sha) in &folder.claims {
-            if claim == id {
-                std::fs::remove_file(file).map_err(|e| Error::io("cannot remove", file, e))?;
-                removed.push((file.clone(), sha.clone()));
-            }
-        }
-        let cache = self.component_cache();
-        for (_, sha) in &removed {
-            cache.remove_compiled(sha);
-        }
-        let index = Index::load(&self.index_file);
-        let present = folder::component_files(&self.plugins_dir);
-        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        index.save(&self.index_file, Some(&present));
-        Ok(removed)
     }
 
     /// The compiled component of `plugin`, loaded on first use. A folder

@@ -147,30 +147,11 @@ impl Drop for RunTag {
     }
 }
 
-/// 32 hex digits from the OS's random source, with the process id and a
-/// counter as a fallback that still keeps runs of this process apart.
+/// 32 hex digits from the OS's random source.
 fn random_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::io::Read;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !random {
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(count);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        hasher.write_u128(now);
-        bytes[..8].copy_from_slice(&hasher.finish().to_le_bytes());
-        bytes[8..12].copy_from_slice(&std::process::id().to_le_bytes());
-        bytes[12..].copy_from_slice(&(count as u32).to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    getrandom::fill(&mut bytes).expect("the OS's random source works");
+    hex::encode(bytes)
 }
 
 #[cfg(target_os = "linux")]

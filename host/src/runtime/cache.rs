@@ -46,8 +46,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::BuiltinPlugin;
 use crate::files::{trusted_file, trusted_owner_and_mode};
-use crate::plugins::BuiltinPlugin;
 
 /// Whether the cache is used on this platform: only where Unix owners and
 /// modes can prove who wrote a file (see the module documentation).
@@ -169,7 +169,7 @@ impl ComponentCache {
     }
 
     fn try_store(&self, name: &str, code: &[u8]) -> std::io::Result<()> {
-        crate::store::create_private_dir(&self.dir).map_err(std::io::Error::other)?;
+        crate::files::create_private_dir(&self.dir).map_err(std::io::Error::other)?;
         if let Err(reason) = self.trusted_dir() {
             self.warn_dir(&reason);
             return Err(std::io::Error::other(reason));

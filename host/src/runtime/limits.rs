@@ -8,7 +8,6 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTableError;
 use wasmtime_wasi_http::FieldMapError;
 
-use crate::config::Limits;
 use crate::error::PluginFailure;
 
 /// How often the engine's epoch advances; the unit of the CPU budget.
@@ -162,6 +161,36 @@ impl CpuBudget {
     pub fn spend_tick(&mut self) -> bool {
         self.ticks_left = self.ticks_left.saturating_sub(1);
         self.ticks_left > 0
+    }
+}
+
+/// `[limits]`: bounds on every plugin call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory a plugin instance may use, in MiB.
+    pub memory_mib: u64,
+    /// CPU time a plugin call may use, in milliseconds (stops endless loops;
+    /// time spent waiting in host calls does not count).
+    pub cpu_ms: u64,
+    /// Wall-clock limit of `describe` (which may call no import, so needs
+    /// little time: a slow one must not hold up every command).
+    pub describe_timeout_ms: u64,
+    /// Wall-clock limit of a non-interactive call (`resolve`).
+    pub call_timeout_ms: u64,
+    /// Wall-clock limit of an interactive `login`.
+    pub login_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mib: 64,
+            cpu_ms: 10_000,
+            describe_timeout_ms: 500,
+            call_timeout_ms: 120_000,
+            login_timeout_ms: 900_000,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The WebAssembly side: one engine, the linker with every import, a disk
 //! cache of compiled components, and plugin calls under limits.
 
+mod builtin;
 mod cache;
 mod component_bytes;
 mod engine_config;
@@ -20,8 +21,10 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
+pub use builtin::BuiltinPlugin;
 pub(crate) use cache::ComponentCache;
 pub(crate) use component_bytes::ComponentBytes;
+pub use limits::Limits;
 pub(crate) use state::CallContext;
 pub use state::Denials;
 #[cfg(test)]
@@ -30,12 +33,10 @@ pub(crate) use wit::{
     AccountInfo, Credential as WitCredential, Metadata, Reason, Resolved, Secret as WitSecret,
     WitError,
 };
-pub use wit::{SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
+pub use wit::{MethodKind, SUPPORTED as SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 
 use crate::capability::Granter;
-use crate::config::Limits;
 use crate::error::PluginFailure;
-use crate::plugins::BuiltinPlugin;
 use limits::{CpuBudget, Stop, TICK};
 use linking::Needs;
 use state::PluginState;

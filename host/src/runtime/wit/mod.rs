@@ -17,7 +17,6 @@ use wasmtime::component::{InstancePre, Linker};
 
 use super::state::PluginState;
 use crate::error::PluginFailure;
-use crate::plugins::MethodKind;
 
 /// The versions of `authhost:provider` this host implements, oldest first.
 pub const SUPPORTED: &[&str] = &[v0_1::VERSION, v0_2::VERSION];
@@ -254,6 +253,19 @@ pub enum WitError {
     InvalidResponse(String),
     CapabilityDenied(String),
     Other(String),
+}
+
+/// How a login method works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum MethodKind {
+    /// The user pastes a key.
+    ApiKey,
+    /// A browser OAuth flow.
+    OAuth,
+    /// A helper run at token time.
+    Helper,
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
+use super::MethodKind;
 use super::{AccountInfo, Credential, Metadata, Method, Reason, Resolved, Secret, WitError};
 use crate::loopback::Listener;
-use crate::plugins::MethodKind;
 use crate::runtime::imports::{self, Event, RunCommand, RunRequest};
 use crate::runtime::state::PluginState;
 

@@ -6,16 +6,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::credential::{Credential, clamp_expiry, now_ms};
 use crate::error::Error;
-use crate::store::JsonStore;
+use crate::store::credential::{Credential, clamp_expiry, now_ms};
+use crate::store::json_file::JsonStore;
 
 /// A helper credential in the cache file.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Cached {
     pub credential: Credential,
     /// Reusable until then (ms since the epoch; read no later than
-    /// [`crate::credential::LATEST_EXPIRY_MS`]).
+    /// [`crate::store::credential::LATEST_EXPIRY_MS`]).
     #[serde(deserialize_with = "clamped")]
     pub until: u64,
 }

@@ -9,7 +9,7 @@
 //! 1. a secret remembered in memory (a stored key for up to a second, a
 //!    helper's for as long as it may be cached);
 //! 2. a stored credential in `auth.json` (its secrets there or in the OS
-//!    keyring, see [`crate::credential_store`]) that is not within the refresh
+//!    keyring, see [`crate::store`]) that is not within the refresh
 //!    margin of its expiry and was made by the provider's plugin (the fast
 //!    path: no plugin runs);
 //! 3. a fresh credential in the helper cache;
@@ -25,12 +25,12 @@
 //!
 //! Step 4 runs once for any number of callers: concurrent callers in this
 //! process share one run ([`flight`]), and processes take turns on the
-//! provider's lock file ([`lock`]), waiting at most the call timeout plus a
+//! provider's renewal lock ([`Store::lock`]), waiting at most the call timeout plus a
 //! margin. Whoever gets the lock reads the files again first, so a process
 //! that waited while another refreshed uses that result instead of
 //! presenting the same (possibly rotated) refresh token a second time; and
 //! one that waited while another failed reports that failure at once
-//! instead of trying again (see [`lock`]).
+//! instead of trying again (see [`crate::store::lock`]).
 //!
 //! Reads of `auth.json` and the cache file are small local reads without a
 //! lock and run inline; locks and writes run on tokio's blocking pool, so
@@ -38,27 +38,24 @@
 
 mod flight;
 mod helper_cache;
-mod lock;
 mod memo;
-mod stored;
+mod renew;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::credential::{Credential, Token, clamp_expiry, now_ms};
-use crate::credential_store::{CredentialStore, Migration, StoreBackend};
-use crate::error::{Error, PluginFailure};
+use crate::error::Error;
+use crate::files::blocking;
 use crate::runtime::Reason;
-use crate::store::JsonStore;
+use crate::store::credential::{Credential, Token, now_ms};
+use crate::store::json_file::JsonStore;
+use crate::store::{Migration, PluginRef, Store, StoreBackend, Stored};
 use flight::Flights;
 use helper_cache::HelperCache;
-use lock::Locks;
 use memo::{Memo, RECHECK};
-pub(crate) use stored::{PluginRef, Stored};
 
 /// Which plugin a provider uses and what it can do, as far as keeping its
 /// credentials is concerned.
@@ -75,8 +72,7 @@ pub(crate) struct Abilities {
     pub resolves_from_stored: bool,
 }
 
-/// Runs a provider's plugin; implemented over the plugin registry by the
-/// [`crate::Host`] facade.
+/// Runs a provider's plugin; implemented by [`crate::runner::Runner`].
 pub(crate) trait Resolver {
     /// The id of the provider's plugin, as configured (loads nothing).
     fn plugin_id<'a>(&'a self, provider: &'a str) -> &'a str;
@@ -136,26 +132,22 @@ impl EnvSources {
 /// The credential store, the helper cache, and what is remembered.
 pub(crate) struct Credentials {
     env: EnvSources,
-    store: CredentialStore,
+    store: Arc<dyn Store>,
     cache: HelperCache,
     memo: Memo,
     flights: Flights,
-    locks: Locks,
     /// OAuth access tokens this close to expiry are refreshed first.
     margin_ms: u64,
 }
 
 impl Credentials {
-    /// Credentials stored in `store` (`auth.json` and maybe the keyring), helper credentials in
-    /// `cache`, lock files in `locks_dir`, each waited for at most
-    /// `lock_wait`; OAuth tokens are refreshed `margin_ms` before they
-    /// expire; `env` says which providers read an environment variable
-    /// first.
+    /// Credentials stored in `store` (which also holds the renewal locks),
+    /// helper credentials in `cache`; OAuth tokens are refreshed
+    /// `margin_ms` before they expire; `env` says which providers read an
+    /// environment variable first.
     pub fn new(
-        store: CredentialStore,
+        store: Arc<dyn Store>,
         cache: JsonStore,
-        locks_dir: PathBuf,
-        lock_wait: Duration,
         margin_ms: u64,
         env: EnvSources,
     ) -> Credentials {
@@ -165,7 +157,6 @@ impl Credentials {
             cache: HelperCache::new(cache),
             memo: Memo::default(),
             flights: Flights::default(),
-            locks: Locks::new(locks_dir, lock_wait),
             margin_ms,
         }
     }
@@ -228,7 +219,7 @@ impl Credentials {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
-        let stored = self.store.get::<Stored>(provider)?;
+        let stored = self.store.get(provider)?;
         Ok(self.usable(provider, stored.as_ref(), plugin_id))
     }
 
@@ -272,230 +263,6 @@ impl Credentials {
                 None
             }
         }
-    }
-
-    /// Refreshes or resolves the credential of `provider` while holding its
-    /// lock (`forced`: even when the files hold a fresh one).
-    async fn renew(
-        &self,
-        provider: &str,
-        forced: bool,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        let abilities = resolver.abilities(provider).await?;
-        let held = self.locks.acquire(provider).await?;
-        // Another process may have done the work while this one waited.
-        self.memo.changed(provider);
-        let stored = self.store.get::<Stored>(provider)?;
-        if let Some(stored) = &stored {
-            stored.check_made_by(provider, &abilities.plugin)?;
-        }
-        let plugin_id = abilities.plugin.id.as_str();
-        if !forced && self.usable(provider, stored.as_ref(), plugin_id).is_some() {
-            tracing::debug!(provider, "another process renewed the credential meanwhile");
-            return self.current(provider);
-        }
-        // Or tried and failed: trying again at once would only take as long.
-        if let Some(failure) = held.failure_while_waiting(provider) {
-            return Err(failure);
-        }
-        let renewed = self
-            .renew_held(provider, stored, forced, abilities, resolver)
-            .await;
-        held.record(&renewed);
-        renewed
-    }
-
-    /// [`Credentials::renew`] once the lock is held and `stored` is what
-    /// the store holds for `provider`.
-    async fn renew_held(
-        &self,
-        provider: &str,
-        stored: Option<Stored>,
-        forced: bool,
-        abilities: Abilities,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        self.drop_stale_cache(provider).await?;
-        let reason = if forced {
-            Reason::Refresh
-        } else {
-            Reason::Token
-        };
-        match stored {
-            Some(Stored {
-                credential,
-                resolve: false,
-                ..
-            }) => {
-                self.renew_stored(provider, credential, forced, abilities, resolver)
-                    .await
-            }
-            Some(Stored {
-                credential,
-                resolve: true,
-                ..
-            }) => {
-                self.run_resolve(provider, reason, Some(&credential), resolver)
-                    .await
-            }
-            None if abilities.resolves => self.run_resolve(provider, reason, None, resolver).await,
-            None => Err(Error::NoCredential(provider.to_owned())),
-        }
-    }
-
-    /// The credential [`Credentials::local`] just found, whole.
-    fn current(&self, provider: &str) -> Result<Credential, Error> {
-        if let Some(stored) = self.store.get::<Stored>(provider)?
-            && !stored.resolve
-        {
-            return Ok(stored.credential);
-        }
-        self.cache
-            .get(provider)
-            .map(|entry| entry.credential)
-            .ok_or_else(|| Error::NoCredential(provider.to_owned()))
-    }
-
-    /// Renews a stored credential that is used as it is.
-    async fn renew_stored(
-        &self,
-        provider: &str,
-        credential: Credential,
-        forced: bool,
-        abilities: Abilities,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        let expiring = credential.is_expired(now_ms(), self.margin_ms);
-        let oauth = matches!(credential, Credential::OAuth { .. });
-        if oauth && abilities.refreshes && (expiring || forced) {
-            return self
-                .refresh(provider, credential, &abilities.plugin, resolver)
-                .await;
-        }
-        if !expiring {
-            // An API key, or tokens the plugin cannot renew: nothing to do.
-            return Ok(credential);
-        }
-        if abilities.resolves {
-            let stored = abilities.resolves_from_stored.then_some(&credential);
-            return self
-                .run_resolve(provider, Reason::Token, stored, resolver)
-                .await;
-        }
-        Err(Error::Expired(provider.to_owned()))
-    }
-
-    /// Calls the plugin's `refresh` (of `plugin`) and stores the result in
-    /// place of `stored`. An answer that is not OAuth tokens is an error of
-    /// the plugin, and the stored login is kept.
-    async fn refresh(
-        &self,
-        provider: &str,
-        stored: Credential,
-        plugin: &PluginRef,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        tracing::debug!(provider, "refreshing the login");
-        let renewed = match resolver.refresh(provider, &stored).await {
-            Ok(renewed) => renewed,
-            Err(error) if error.is_refusal() => {
-                return Err(Error::LoginRevoked {
-                    provider: provider.to_owned(),
-                    reason: error.to_string(),
-                });
-            }
-            Err(error) if error.is_transient() && !stored.is_expired(now_ms(), 0) => {
-                let left = stored.expires().unwrap_or(0).saturating_sub(now_ms()) / 1000;
-                tracing::warn!(
-                    "{provider}: could not refresh the login ({error}); using the current access token, valid for {left} s more"
-                );
-                return Ok(stored);
-            }
-            Err(error) => return Err(error),
-        };
-        let Some(renewed) = keep_what_was_not_renewed(stored, renewed) else {
-            return Err(Error::plugin_call(
-                provider,
-                &plugin.id,
-                PluginFailure::Invalid(
-                    "an API key from `refresh`, which must return OAuth tokens; the stored login was kept"
-                        .into(),
-                ),
-            ));
-        };
-        self.put_stored(provider, Stored::plain(renewed.clone(), plugin))
-            .await?;
-        tracing::debug!(provider, "stored the refreshed login");
-        Ok(renewed)
-    }
-
-    /// Asks the plugin for a credential and caches it as it says.
-    async fn run_resolve(
-        &self,
-        provider: &str,
-        reason: Reason,
-        stored: Option<&Credential>,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        let (credential, cache_until) = resolver.resolve(provider, reason, stored).await?;
-        let cache_until = cache_until.map(clamp_expiry);
-        match cache_until.filter(|until| *until > now_ms()) {
-            Some(until) => {
-                let (cache, name, entry) =
-                    (self.cache.clone(), provider.to_owned(), credential.clone());
-                blocking(move || cache.put(&name, &entry, until)).await?;
-                self.memo.put(provider, &Token::of(&credential), until);
-            }
-            None => self.memo.forget(provider),
-        }
-        self.memo.remember_last(provider, &Token::of(&credential));
-        tracing::debug!(provider, "resolved a credential");
-        Ok(credential)
-    }
-
-    /// Runs a helper at login (method kind `helper`), under the provider's
-    /// lock, and caches its credential as it says. A stored credential
-    /// another plugin made is not handed to it, and is removed once the
-    /// helper has succeeded: this login replaces it.
-    pub async fn resolve_at_login(
-        &self,
-        provider: &str,
-        resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
-        let _held = self.locks.acquire(provider).await?;
-        let stored = self.store.get::<Stored>(provider)?;
-        let abilities = resolver.abilities(provider).await?;
-        let (stored, replaced) = match stored {
-            Some(s) if s.made_by_another(&abilities.plugin).is_some() => (None, true),
-            stored => (stored, false),
-        };
-        let stored = stored
-            .filter(|_| abilities.resolves_from_stored)
-            .map(|s| s.credential);
-        let credential = self
-            .run_resolve(provider, Reason::Login, stored.as_ref(), resolver)
-            .await?;
-        if replaced {
-            let (store, name) = (self.store.clone(), provider.to_owned());
-            blocking(move || store.put::<Value>(&name, None)).await?;
-            self.memo.changed(provider);
-        }
-        Ok(credential)
-    }
-
-    /// Deletes the helper cache entry of `provider` once its lifetime is
-    /// over: an expired key is not kept on disk.
-    async fn drop_stale_cache(&self, provider: &str) -> Result<(), Error> {
-        if self
-            .cache
-            .get(provider)
-            .is_some_and(|entry| !entry.fresh(now_ms()))
-        {
-            let (cache, name) = (self.cache.clone(), provider.to_owned());
-            blocking(move || cache.remove(&name)).await?;
-        }
-        Ok(())
     }
 
     /// Until when the helper credential of `provider` is cached.
@@ -549,7 +316,7 @@ impl Credentials {
     pub async fn remove(&self, provider: &str) -> Result<bool, Error> {
         let (store, cache, name) = (self.store.clone(), self.cache.clone(), provider.to_owned());
         let removed = blocking(move || {
-            let stored = store.put::<Value>(&name, None)?;
+            let stored = store.put(&name, None)?;
             let cached = cache.remove(&name)?;
             Ok::<_, Error>(stored || cached)
         })
@@ -565,7 +332,7 @@ impl Credentials {
     }
 
     /// Every entry of `auth.json`, undecoded, without fetching a secret
-    /// from the keyring (see [`CredentialStore::listing`]).
+    /// from the keyring (see [`Store::listing`]).
     pub fn stored(&self) -> Result<Map<String, Value>, Error> {
         self.store.listing()
     }
@@ -582,14 +349,15 @@ impl Credentials {
     }
 
     /// Moves every stored credential's secrets to `to` (see
-    /// [`CredentialStore::migrate`]), off the async executor.
+    /// [`Store::migrate`]), off the async executor.
     pub async fn migrate(
         &self,
         to: StoreBackend,
         progress: impl FnMut(&str) + Send + 'static,
     ) -> Result<Migration, Error> {
         let store = self.store.clone();
-        let migration = blocking(move || store.migrate(to, progress)).await?;
+        let mut progress = progress;
+        let migration = blocking(move || store.migrate(to, &mut progress)).await?;
         for provider in &migration.moved {
             self.memo.changed(provider);
         }
@@ -602,82 +370,8 @@ impl Credentials {
     }
 }
 
-/// A refreshed login, completed from the one it replaces: an answer
-/// without a refresh token keeps the old one (RFC 6749 section 6: the
-/// server may keep the refresh token unchanged), and one without extra
-/// facts keeps the old facts. `None` when the answer is not OAuth tokens:
-/// a refresh never turns a login into another kind of credential (an API
-/// key that never expires, its refresh token dropped).
-fn keep_what_was_not_renewed(old: Credential, new: Credential) -> Option<Credential> {
-    let Credential::OAuth {
-        access,
-        refresh,
-        expires,
-        extra,
-    } = new
-    else {
-        return None;
-    };
-    let old_extra = old.extra().clone();
-    let old_refresh = match old {
-        Credential::OAuth { refresh, .. } => refresh,
-        Credential::Api { .. } => None,
-    };
-    Some(Credential::OAuth {
-        access,
-        refresh: refresh.or(old_refresh),
-        expires,
-        extra: if extra.is_empty() { old_extra } else { extra },
-    })
-}
-
-/// Runs blocking file work (locks, writes, syncs) off the async executor.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => value,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use secrecy::ExposeSecret;
-
-    #[test]
-    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
-        let old: Credential = serde_json::from_value(serde_json::json!({
-            "type": "oauth", "access": "a-1", "refresh": "r-1", "expires": 1, "accountId": "x"
-        }))
-        .unwrap();
-        let new: Credential = serde_json::from_value(
-            serde_json::json!({"type": "oauth", "access": "a-2", "expires": 9}),
-        )
-        .unwrap();
-        let kept = keep_what_was_not_renewed(old.clone(), new).unwrap();
-        let Credential::OAuth {
-            access, refresh, ..
-        } = &kept
-        else {
-            panic!()
-        };
-        assert_eq!(access.expose_secret(), "a-2");
-        assert_eq!(refresh.as_ref().unwrap().expose_secret(), "r-1");
-        assert_eq!(kept.extra().pairs().next(), Some(("accountId", "x")));
-        let rotated: Credential = serde_json::from_value(
-            serde_json::json!({"type": "oauth", "access": "a-3", "refresh": "r-3"}),
-        )
-        .unwrap();
-        let Some(Credential::OAuth { refresh, .. }) =
-            keep_what_was_not_renewed(old.clone(), rotated)
-        else {
-            panic!()
-        };
-        assert_eq!(refresh.unwrap().expose_secret(), "r-3");
-        // An API key is no renewed login.
-        assert!(keep_what_was_not_renewed(old, Credential::api_key("sk-1")).is_none());
-    }
-
     /// `block_on(host.token(..))` moves the future it is given, so its
     /// size is a cost on every call, the remembered ones included: the
     /// renewal (a plugin call, tens of KB of state) must stay boxed.

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::credential::Credential;
 use crate::error::Error;
+use crate::store::credential::Credential;
 
 /// A stored credential as `auth.json` holds it: the credential's own keys
 /// (see [`Credential`]), `"resolve": true` when `authhost token` does not
@@ -169,7 +169,7 @@ mod tests {
             id: "openrouter".into(),
             sha256: None,
         };
-        let key = crate::credential::Credential::api_key("k");
+        let key = crate::store::credential::Credential::api_key("k");
         assert_eq!(
             serde_json::to_value(Stored::plain(key, &builtin)).unwrap(),
             json!({"type": "api", "key": "k", "plugin": "openrouter"})
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_credential_is_for_the_plugin_and_build_that_made_it() {
         let stored = Stored::plain(
-            crate::credential::Credential::api_key("k"),
+            crate::store::credential::Credential::api_key("k"),
             &acme(Some("ab12")),
         );
         assert_eq!(stored.made_by_another(&acme(Some("ab12"))), None);

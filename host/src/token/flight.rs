@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::credential::Credential;
 use crate::error::Error;
+use crate::store::credential::Credential;
 
 type Flight = Arc<OnceCell<Result<Credential, Arc<Error>>>>;
 

@@ -16,6 +16,7 @@ use serde_json::Value;
 /// A credential for one provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum Credential {
     /// A long-lived API key.
     #[serde(rename = "api")]
@@ -115,6 +116,7 @@ impl Extra {
 /// The kind of a credential, safe to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum CredentialKind {
     /// An API key.
     Api,
@@ -264,26 +266,16 @@ pub fn clamp_expiry(ms: u64) -> u64 {
 /// dropped, so the time never lies after `ms`; a time after
 /// [`LATEST_EXPIRY_MS`] is shown as that).
 pub fn rfc3339(ms: u64) -> String {
-    // Hand-written: `jiff`'s timestamps end 26 hours before year 9999 does,
-    // and `humantime`'s at 2038 on 32-bit Unix.
-    let seconds = clamp_expiry(ms) / 1000;
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    // `time` rather than `jiff`: jiff's timestamps end 26 hours before year
+    // 9999 does.
+    let seconds = (clamp_expiry(ms) / 1000) as i64;
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .expect("every time up to LATEST_EXPIRY_MS is in `time`'s range")
 }
 
 /// Milliseconds since the Unix epoch.

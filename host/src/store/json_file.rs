@@ -18,7 +18,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-pub(crate) use crate::files::create_private_dir;
 use crate::files::{self, Access};
 
 /// A JSON object file of secrets, keyed by provider.
@@ -30,22 +29,15 @@ pub struct JsonStore {
 }
 
 impl JsonStore {
-    /// The store at `path` (created on first write). A write waits for the
-    /// lock as long as any authhost process may hold it with the default
-    /// limits (see [`JsonStore::lock_wait`]).
-    pub fn new(path: impl Into<PathBuf>) -> JsonStore {
+    /// The store at `path` (created on first write), its writes waiting at
+    /// most `lock_wait` for the lock (the call timeout plus a margin: the
+    /// longest any authhost process may hold it, see
+    /// [`crate::files::lock::longest_wait`]).
+    pub fn new(path: impl Into<PathBuf>, lock_wait: Duration) -> JsonStore {
         JsonStore {
             path: path.into(),
-            lock_wait: files::lock::longest_wait(crate::config::Limits::default().call_timeout_ms),
+            lock_wait,
         }
-    }
-
-    /// The store, its writes waiting at most `wait` for the lock (the call
-    /// timeout plus a margin: the longest any authhost process may hold
-    /// it).
-    pub fn lock_wait(mut self, wait: Duration) -> JsonStore {
-        self.lock_wait = wait;
-        self
     }
 
     /// The file.
@@ -179,7 +171,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
         std::fs::write(&path, r#"{"other": {"type": "future", "x": [1]}}"#).unwrap();
-        let store = JsonStore::new(&path);
+        let store = JsonStore::new(&path, Duration::from_secs(5));
         store
             .put("a", Some(&serde_json::json!({"type": "api", "key": "k"})))
             .unwrap();
@@ -201,7 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
         std::fs::write(&path, r#"{"a": {"type": "api", "key": "sk-secret"#).unwrap();
-        let store = JsonStore::new(&path);
+        let store = JsonStore::new(&path, Duration::from_secs(5));
         let err = store.read().unwrap_err().to_string();
         assert!(
             err.contains("auth.json") && err.contains("corrupt"),
@@ -225,7 +217,7 @@ mod tests {
             r#"{"a": {"type": "api", "key": 7, "x": "sk-secret"}, "b": "sk-secret"}"#,
         )
         .unwrap();
-        let store = JsonStore::new(&path);
+        let store = JsonStore::new(&path, Duration::from_secs(5));
         for key in ["a", "b"] {
             let err = store.get::<crate::Credential>(key).unwrap_err().to_string();
             assert!(!err.contains("sk-secret"), "{err}");

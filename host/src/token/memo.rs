@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::credential::{Token, now_ms};
+use crate::store::credential::{Token, now_ms};
 
 /// How long a credential read from `auth.json` is reused in memory before
 /// the file is read again (so a `logout` in another process takes effect

@@ -12,10 +12,40 @@
 //!   grant was made for (`sha256`, recorded by `authhost plugins grant`).
 //!
 //! The result is a [`Granter`], the check every import goes through.
+//!
+//! The inputs are plain data ([`Subject`], the provider's options, the
+//! [`UserGrant`]): this module knows neither how plugins are loaded nor how
+//! `config.toml` is read, so nothing below it depends back on it.
 
-use crate::capability::{Capability, Granter, Request, effective, origin_of_url};
-use crate::config::{Config, ProviderConfig};
-use crate::plugins::{Plugin, PluginSource};
+use serde_json::{Map, Value};
+
+use super::{Capability, Granter, Request, effective, origin_of_url};
+
+/// The options of a provider instance (`[providers.NAME]` less its own
+/// keys).
+pub(crate) type Options = Map<String, Value>;
+
+/// The plugin a decision is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// What its metadata requests.
+    pub requested: &'a [Request],
+    /// A built-in (granted what it requests) rather than a folder plugin.
+    pub builtin: bool,
+    /// The SHA-256 (hex) of its component.
+    pub digest: &'a str,
+}
+
+/// What the user granted a folder plugin (`[plugins.ID]`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserGrant<'a> {
+    /// The capabilities granted.
+    pub grant: &'a [Capability],
+    /// The component the grant was made for, when recorded.
+    pub sha256: Option<&'a str>,
+}
 
 /// What a plugin may do for one provider instance, and why.
 #[derive(Debug, Clone)]
@@ -41,17 +71,18 @@ impl Decision {
 }
 
 /// Decides what `plugin` may do as provider `name` (its options, when
-/// configured).
+/// configured), under what the user granted it.
 pub(crate) fn decide(
-    plugin: &Plugin,
+    plugin: Subject<'_>,
     name: &str,
-    provider: Option<&ProviderConfig>,
-    config: &Config,
+    options: Option<&Options>,
+    user: Option<UserGrant<'_>>,
 ) -> Decision {
-    let (requested, invalid) = expand(&plugin.metadata.requested, name, provider);
-    let (granted, suspended) = match &plugin.source {
-        PluginSource::Builtin => (requested.clone(), None),
-        PluginSource::Folder(_) => folder_grants(plugin, config),
+    let (requested, invalid) = expand(plugin.requested, name, options);
+    let (granted, suspended) = if plugin.builtin {
+        (requested.clone(), None)
+    } else {
+        folder_grants(plugin, user)
     };
     let effective = effective(&requested, &granted);
     let missing = requested
@@ -69,28 +100,31 @@ pub(crate) fn decide(
 
 /// The user's grants for a folder plugin, unless they were made for
 /// another component than this one.
-fn folder_grants(plugin: &Plugin, config: &Config) -> (Vec<Capability>, Option<String>) {
-    let Some(settings) = config.plugins.get(&plugin.metadata.id) else {
+fn folder_grants(
+    plugin: Subject<'_>,
+    user: Option<UserGrant<'_>>,
+) -> (Vec<Capability>, Option<String>) {
+    let Some(settings) = user else {
         return (Vec::new(), None);
     };
-    match &settings.sha256 {
+    match settings.sha256 {
         Some(granted_for) if !granted_for.eq_ignore_ascii_case(&plugin.digest) => (
             Vec::new(),
             Some(format!(
                 "the grants in [plugins.{}] were made for another build of this plugin \
                  (sha256 {}…, this file is {}…); review it and grant again with \
                  `authhost plugins grant {}`",
-                plugin.metadata.id,
+                plugin.id,
                 &granted_for[..granted_for.len().min(12)],
-                &plugin.digest[..12],
-                plugin.metadata.id,
+                &plugin.digest[..plugin.digest.len().min(12)],
+                plugin.id,
             )),
         ),
-        _ => (settings.grant.clone(), None),
+        _ => (settings.grant.to_vec(), None),
     }
 }
 
-/// `requests` for provider instance `name` (with options `provider`):
+/// `requests` for provider instance `name` (with options `options`):
 ///
 /// - a fixed capability stays as it is;
 /// - `http:{OPTION}` becomes the origin (`scheme://host[:port]`) of the
@@ -103,7 +137,7 @@ fn folder_grants(plugin: &Plugin, config: &Config) -> (Vec<Capability>, Option<S
 pub(crate) fn expand(
     requests: &[Request],
     name: &str,
-    provider: Option<&ProviderConfig>,
+    options: Option<&Options>,
 ) -> (Vec<Capability>, Vec<String>) {
     let mut out: Vec<Capability> = Vec::new();
     let mut invalid = Vec::new();
@@ -111,7 +145,7 @@ pub(crate) fn expand(
         let capability = match request {
             Request::Fixed(c) => Some(c.clone()),
             Request::HttpFromOption { option, default } => {
-                match provider.and_then(|p| p.options.get(option)) {
+                match options.and_then(|o| o.get(option)) {
                     Some(value) => match value.as_str().and_then(origin_of_url) {
                         Some(origin) => Some(Capability::Http(origin)),
                         None => {
@@ -154,7 +188,7 @@ mod tests {
             "http:{base_url=https://openrouter.ai}",
             "http:{extra}",
         ]);
-        let expand = |reqs: &[Request], p: Option<&ProviderConfig>| {
+        let expand = |reqs: &[Request], p: Option<&Options>| {
             let (caps, invalid) = expand(reqs, "x", p);
             assert!(invalid.is_empty(), "{invalid:?}");
             caps
@@ -163,13 +197,9 @@ mod tests {
             strings(&expand(&reqs, None)),
             ["prompt", "http:https://openrouter.ai"]
         );
-        let mut local = ProviderConfig::default();
-        local
-            .options
-            .insert("base_url".into(), "http://127.0.0.1:4567/api".into());
-        local
-            .options
-            .insert("extra".into(), "https://x.example/y".into());
+        let mut local = Options::default();
+        local.insert("base_url".into(), "http://127.0.0.1:4567/api".into());
+        local.insert("extra".into(), "https://x.example/y".into());
         assert_eq!(
             strings(&expand(&reqs, Some(&local))),
             [
@@ -183,8 +213,8 @@ mod tests {
             serde_json::json!("openrouter.ai"),
             serde_json::json!(42),
         ] {
-            let mut bad = ProviderConfig::default();
-            bad.options.insert("base_url".into(), value);
+            let mut bad = Options::default();
+            bad.insert("base_url".into(), value);
             let (caps, invalid) = super::expand(&reqs, "work", Some(&bad));
             assert_eq!(strings(&caps), ["prompt"]);
             assert_eq!(invalid.len(), 1);

@@ -27,7 +27,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::credential::now_ms;
+use super::Lease;
+use super::credential::now_ms;
 use crate::error::Error;
 use crate::files::lock::{self, LockFile};
 use crate::files::{self, Access};
@@ -41,14 +42,14 @@ const MAX_MESSAGE: usize = 600;
 
 /// The folder of lock files.
 #[derive(Debug, Clone)]
-pub(super) struct Locks {
+pub(crate) struct Locks {
     dir: PathBuf,
     /// The longest wait for a lock.
     wait: Duration,
 }
 
 /// A held lock; dropping it releases the lock.
-pub(super) struct Held {
+pub(crate) struct Held {
     _lock: lock::Held,
     /// The failure record of the provider.
     record: PathBuf,
@@ -81,7 +82,10 @@ impl Locks {
                     "waiting for the provider's lock: another process is renewing its credential"
                 );
                 let wait = self.wait;
-                (super::blocking(move || file.wait(wait)).await?, Some(since))
+                (
+                    crate::files::blocking(move || file.wait(wait)).await?,
+                    Some(since),
+                )
             }
         };
         Ok(Held {
@@ -92,10 +96,10 @@ impl Locks {
     }
 }
 
-impl Held {
+impl Lease for Held {
     /// The failure of `provider`'s renewal that another process recorded
     /// while this one waited for the lock, if there is one.
-    pub fn failure_while_waiting(&self, provider: &str) -> Option<Error> {
+    fn failure_while_waiting(&self, provider: &str) -> Option<Error> {
         let since = self.waited_since?;
         let record = read_record(&self.record)?;
         let fresh = now_ms().saturating_sub(record.at_ms) <= FAILURE_LIFETIME_MS;
@@ -117,7 +121,7 @@ impl Held {
     /// the processes waiting, a success by removing any record. A record
     /// that cannot be written only costs the waiters a try of their own,
     /// so it is logged, not returned.
-    pub fn record<T>(&self, outcome: &Result<T, Error>) {
+    fn record(&self, outcome: Result<(), &Error>) {
         let result = match outcome {
             // Found without running the plugin: as quick to find again.
             Err(Error::NoCredential(_) | Error::Expired(_)) => return,
@@ -193,7 +197,7 @@ fn file_stem(provider: &str) -> String {
         provider.to_owned()
     } else {
         let digest = Sha256::digest(provider.as_bytes());
-        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..16])
     }
 }
 
@@ -248,7 +252,7 @@ mod tests {
             provider: "p".into(),
             reason: "gone\u{1b}[2J".into(),
         });
-        held.record(&failed);
+        held.record(failed.as_ref().map(|_| ()));
         drop(held);
         let reported = waiter.await.unwrap().unwrap();
         assert!(
@@ -262,7 +266,7 @@ mod tests {
         // A call that did not wait tries again; a success clears the record.
         let held = locks.acquire("p").await.unwrap();
         assert!(held.failure_while_waiting("p").is_none());
-        held.record(&Ok(()));
+        held.record(Ok(()));
         assert!(!dir.path().join("locks/p.failed").exists());
     }
 }

@@ -1,0 +1,282 @@
+//! [`Host::login`] and [`Host::logout`]: storing and removing a credential,
+//! with the plugin's flow, a pasted key, and revocation at the service.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Host, LoginOptions, LoginOutcome, LogoutOutcome, Saved};
+use crate::error::{Error, ProviderError};
+use crate::plugins::{
+    API_KEY_METHOD, MethodKind, Plugin, credential_from_wit, credential_to_wit, provider_error,
+};
+use crate::runner;
+use crate::store::credential::{Credential, CredentialKind};
+use crate::store::{PluginRef, Stored};
+
+impl Host {
+    /// Logs in to `provider` and stores (or, for helpers, caches) the
+    /// credential. Nothing is stored when the login fails.
+    pub async fn login(
+        &self,
+        provider: &str,
+        options: LoginOptions,
+    ) -> Result<LoginOutcome, Error> {
+        let resolved = self.runner.provider(provider);
+        let plugin = self.runner.plugin_for(&resolved).await?;
+        let methods = &plugin.metadata.methods;
+        let method = match &options.method {
+            None => methods
+                .first()
+                .expect("every plugin has the api-key method"),
+            Some(id) => {
+                methods
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| Error::UnknownMethod {
+                        provider: provider.to_owned(),
+                        method: crate::sanitize::plugin_text(id, 64),
+                        available: methods
+                            .iter()
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+            }
+        };
+        if method.id == API_KEY_METHOD && !plugin.metadata.implements(API_KEY_METHOD) {
+            return self
+                .login_with_pasted_key(provider, &plugin.reference(), options.force)
+                .await;
+        }
+        self.offer_grants(&plugin, provider).await?;
+        if method.kind == MethodKind::Helper {
+            self.credentials
+                .resolve_at_login(provider, &self.runner)
+                .await?;
+            return Ok(LoginOutcome {
+                kind: CredentialKind::Api,
+                saved: Saved::Cached(self.credentials.cached_until(provider)),
+                replaced: false,
+                warnings: Vec::new(),
+            });
+        }
+        let mut instance = self.runner.instance(&plugin, &resolved).await?;
+        let mut plugin_options = Vec::new();
+        if options.no_browser {
+            plugin_options.push(("no-browser".to_owned(), "true".to_owned()));
+        }
+        let id = &plugin.metadata.id;
+        let credential = instance
+            .login(&method.id, &plugin_options)
+            .await
+            .map_err(|f| Error::plugin_call(provider, id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        let credential = credential_from_wit(id, credential)?;
+        let kind = credential.kind();
+        let replaced = self.credentials.stored_entry(provider)?.is_some();
+        // A plugin that resolves derives its tokens from what its login
+        // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
+        let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
+        self.credentials
+            .store(
+                provider,
+                Stored {
+                    resolve,
+                    ..Stored::plain(credential, &plugin.reference())
+                },
+            )
+            .await?;
+        Ok(LoginOutcome {
+            kind,
+            saved: Saved::Stored,
+            replaced,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Before a folder plugin logs in: when it lacks capabilities it
+    /// requests for `provider` (with `http:{OPTION}` filled in from this
+    /// provider's options), asks the user at a terminal whether to grant
+    /// exactly those; a yes records them in `config.toml` (bound to the
+    /// plugin's file) and puts them in force for this run. Without a
+    /// terminal nothing is asked: a call that needs them is denied, naming
+    /// the grant.
+    async fn offer_grants(&self, plugin: &Plugin, provider: &str) -> Result<(), Error> {
+        let resolved = self.runner.provider(provider);
+        let config = self.runner.config_now();
+        let decision = runner::decide(plugin, &resolved, &config);
+        if decision.missing.is_empty() || !decision.invalid.is_empty() {
+            return Ok(());
+        }
+        let id = &plugin.metadata.id;
+        let question = crate::capability::grant_question(id, Some(provider), &decision.missing);
+        if self.interaction.confirm(&question).await != Some(true) {
+            return Ok(());
+        }
+        crate::config::add_grants(
+            &self.paths.config_file,
+            id,
+            &decision.missing,
+            Some(&plugin.digest),
+        )?;
+        let mut granted = self
+            .runner
+            .granted_now
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let entry = granted.entry(id.clone()).or_insert_with(|| {
+            let mut settings = config.plugins.get(id).cloned().unwrap_or_default();
+            if settings.sha256.as_deref() != Some(plugin.digest.as_str()) {
+                // The old grants were for another build: `add_grants`
+                // rebinds the table to this one.
+                settings.sha256 = Some(plugin.digest.clone());
+            }
+            settings
+        });
+        entry.grant.extend(decision.missing);
+        Ok(())
+    }
+
+    /// Reads a key the user pastes (or pipes), checks it, and stores it,
+    /// recorded as made by `plugin` (the provider's). A stored credential
+    /// is replaced only with `force`, or when the user confirms at a
+    /// terminal, or when nobody can be asked (a script).
+    async fn login_with_pasted_key(
+        &self,
+        provider: &str,
+        plugin: &PluginRef,
+        force: bool,
+    ) -> Result<LoginOutcome, Error> {
+        let entry = crate::catalog::get(provider);
+        let label = match entry {
+            Some(entry) => format!("API key for {}: ", entry.name),
+            None => format!("API key for {provider}: "),
+        };
+        let replaced = match self.credentials.stored_entry(provider)? {
+            Some(stored) if !force => {
+                let question = format!(
+                    "{provider} already has a stored {}. Replace it?",
+                    stored.credential.kind()
+                );
+                if self.interaction.confirm(&question).await == Some(false) {
+                    return Err(Error::Cancelled);
+                }
+                true
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let Some(key) = self.interaction.prompt(&label, true).await else {
+            return Err(Error::NoKeyGiven(provider.to_owned()));
+        };
+        let key = check_pasted_key(provider, key)?;
+        let warnings = entry
+            .and_then(|e| e.prefix_warning(key.expose_secret()))
+            .into_iter()
+            .collect();
+        self.credentials.store_key(provider, key, plugin).await?;
+        Ok(LoginOutcome {
+            kind: CredentialKind::Api,
+            saved: Saved::Stored,
+            replaced,
+            warnings,
+        })
+    }
+
+    /// Logs out of `provider`: revokes the stored credential at the service
+    /// when its plugin can (`revoke`), then removes the stored and cached
+    /// credentials. They are removed even when revoking fails; the outcome
+    /// says so. A credential another plugin made is not handed to the
+    /// provider's plugin to revoke: it is only removed, and the outcome
+    /// says why it was not revoked.
+    pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
+        let resolved = self.runner.provider(provider);
+        let stored = self.credentials.stored_entry(provider)?;
+        let mut outcome = LogoutOutcome::default();
+        let plugin = match self.runner.plugin_for(&resolved).await {
+            Ok(plugin) => Some(plugin),
+            // A credential stored for a provider whose plugin is gone can
+            // still be removed.
+            Err(Error::UnknownProvider { .. } | Error::UnknownPlugin { .. })
+                if stored.is_some() =>
+            {
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        let made_by_another = match (&plugin, &stored) {
+            (Some(plugin), Some(stored)) => stored.made_by_another(&plugin.reference()),
+            _ => None,
+        };
+        if let Some(why) = made_by_another {
+            outcome.revoke_skipped = Some(format!(
+                "the credential was made by {why}; authhost hands no plugin another plugin's credential"
+            ));
+        } else if let (Some(plugin), Some(stored)) = (&plugin, &stored)
+            && plugin.metadata.revokes
+        {
+            match self
+                .revoke_at_service(plugin, provider, &stored.credential)
+                .await
+            {
+                Ok(()) => outcome.revoked = true,
+                Err(error) => outcome.revoke_error = Some(error.to_string()),
+            }
+        }
+        outcome.removed = self.credentials.remove(provider).await?;
+        Ok(outcome)
+    }
+
+    async fn revoke_at_service(
+        &self,
+        plugin: &Plugin,
+        provider: &str,
+        credential: &Credential,
+    ) -> Result<(), Error> {
+        let resolved = self.runner.provider(provider);
+        let id = &plugin.metadata.id;
+        let mut instance = self.runner.instance(plugin, &resolved).await?;
+        instance
+            .revoke(&credential_to_wit(credential))
+            .await
+            .map_err(|f| Error::plugin_call(provider, id, f))?
+            .map_err(|e| provider_error(provider, e, &instance.denied()))
+    }
+}
+
+/// A pasted key, trimmed; refused with a reason (never the key itself)
+/// when it is empty or has spaces or control characters inside.
+fn check_pasted_key(provider: &str, key: String) -> Result<SecretString, Error> {
+    let key = SecretString::from(key.trim().to_owned());
+    if key.expose_secret().is_empty() {
+        return Err(Error::NoKeyGiven(provider.to_owned()));
+    }
+    check_key(provider, key, "the pasted key")
+}
+
+/// `key`, to be stored as `provider`'s API key, as it is (not trimmed);
+/// refused with a reason (never the key itself) when it is empty or has a
+/// space or a control character anywhere. `what` names where it came
+/// from in the message: "the pasted key".
+pub(super) fn check_key(
+    provider: &str,
+    key: SecretString,
+    what: &str,
+) -> Result<SecretString, Error> {
+    let refuse = |why: &str| Error::Provider {
+        provider: provider.to_owned(),
+        error: ProviderError::Other(format!("{what} {why}; nothing was stored")),
+    };
+    let text = key.expose_secret();
+    if text.is_empty() {
+        return Err(refuse("is empty"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(refuse(
+            "contains a control character (a terminal escape or a tab?)",
+        ));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(refuse("contains a space or a line break"));
+    }
+    Ok(key)
+}

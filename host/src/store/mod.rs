@@ -1,0 +1,148 @@
+//! Where stored credentials live: one [`Store`] trait, one file per engine.
+//!
+//! A store keeps one [`Stored`] entry per provider (a [`Credential`], the plugin
+//! that made it, whether its plugin derives tokens from it) and the lock
+//! that makes a renewal single-flight across processes ([`Store::lock`]).
+//! The decision of *which* secret a caller gets (environment, memory, the
+//! store, the helper cache, the plugin) is not the store's: it is
+//! [`crate::token`]'s.
+//!
+//! Engines:
+//! - [`auth_file`]: `auth.json` in the state folder, its secrets in the file
+//!   itself (`[store] backend = "file"`, the default) or in the OS keyring
+//!   (`backend = "keyring"`, see [`keyring`]); locks are lock files in
+//!   `cache/locks/` ([`lock`]).
+//!
+//! Building blocks: [`json_file`] (a JSON object file written atomically
+//! under a lock, also used by the helper cache), [`credential`] (the
+//! credential types and their JSON shape), [`entry`] (an entry of a store).
+//!
+//! Every engine orders its writes so that a credential is readable from at
+//! least one place at every moment, whatever step a crash interrupts; each
+//! engine's module says how.
+
+pub mod credential;
+pub(crate) mod entry;
+pub(crate) mod json_file;
+pub(crate) mod keyring;
+pub(crate) mod lock;
+
+mod auth_file;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Error;
+pub(crate) use auth_file::AuthFile;
+pub(crate) use entry::{PluginRef, Stored};
+
+/// A future a [`Store`] returns (the trait is used as `dyn Store`).
+pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// A credential store engine. Reads and writes are small blocking calls
+/// (a local file, a keyring); callers on an async executor run writes on
+/// tokio's blocking pool. Only [`Store::lock`] waits for other processes,
+/// and it is async.
+pub(crate) trait Store: Send + Sync + std::fmt::Debug {
+    /// Where the secrets of new credentials go.
+    fn backend(&self) -> StoreBackend;
+
+    /// The entry of `provider`, its secrets included.
+    fn get(&self, provider: &str) -> Result<Option<Stored>, Error>;
+
+    /// Every entry, undecoded, without fetching a secret kept apart from
+    /// the entry (a keyring item): such secret fields are empty strings, so
+    /// an entry still decodes as the credential it is (kind, expiry, facts).
+    fn listing(&self) -> Result<Map<String, Value>, Error>;
+
+    /// Where the secrets of `provider`'s entry are, if there is an entry.
+    fn location_of(&self, provider: &str) -> Result<Option<StoreBackend>, Error>;
+
+    /// Sets (`Some`) or removes (`None`) the entry of `provider`; returns
+    /// whether there was one before.
+    fn put(&self, provider: &str, entry: Option<&Stored>) -> Result<bool, Error>;
+
+    /// Waits until this process holds the renewal lock of `provider` (at
+    /// most the wait the store was opened with): of any number of
+    /// processes, one refreshes a login or runs a helper at a time.
+    fn lock<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Box<dyn Lease>>;
+
+    /// Moves the secrets of every entry to `to`, one credential at a time,
+    /// calling `progress` after each; a rerun after an interruption moves
+    /// what is left.
+    fn migrate(
+        &self,
+        to: StoreBackend,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Migration, Error>;
+}
+
+/// A held renewal lock ([`Store::lock`]); dropping it releases the lock.
+pub(crate) trait Lease: Send {
+    /// The failure of `provider`'s renewal that another process recorded
+    /// while this one waited for the lock, if there is one: reported at
+    /// once instead of running the plugin again.
+    fn failure_while_waiting(&self, provider: &str) -> Option<Error>;
+
+    /// Records how the renewal made under this lock ended, for the
+    /// processes waiting for it.
+    fn record(&self, outcome: Result<(), &Error>);
+}
+
+/// Where the secrets of new credentials go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// In `auth.json` (mode 0600), beside the rest of the credential.
+    #[default]
+    File,
+    /// In the OS keyring; `auth.json` keeps only what is not secret.
+    Keyring,
+}
+
+impl StoreBackend {
+    /// The name used in `config.toml` and `AUTHHOST_STORE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreBackend::File => "file",
+            StoreBackend::Keyring => "keyring",
+        }
+    }
+}
+
+impl std::fmt::Display for StoreBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for StoreBackend {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<StoreBackend, String> {
+        match text {
+            "file" => Ok(StoreBackend::File),
+            "keyring" => Ok(StoreBackend::Keyring),
+            other => Err(format!(
+                "`{}` is not a store backend (use `file` or `keyring`)",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+/// What [`crate::Host::migrate_store`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Migration {
+    /// The providers whose secrets were moved.
+    pub moved: Vec<String>,
+    /// The providers whose secrets were already there.
+    pub already: Vec<String>,
+    /// Providers whose entry changed while it was being moved (another
+    /// authhost process stored a credential): left for the next run.
+    pub changed: Vec<String>,
+}
