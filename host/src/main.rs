@@ -5,5 +5,7 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    cli::main()
+    // The process's own streams; every command writes to them through this.
+    let io = cli::Io::system();
+    cli::main(&io)
 }

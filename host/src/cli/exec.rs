@@ -16,26 +16,39 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use authhost::{Host, TokenOptions};
 
-use super::EXIT_USAGE;
+use super::{EXIT_USAGE, Io};
+
+/// `authhost exec`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A variable to set: `NAME=PROVIDER`, or `PROVIDER` for the
+    /// provider's own variable (its `env` in config.toml, else the
+    /// catalog's, e.g. ANTHROPIC_API_KEY). Repeatable.
+    #[arg(long = "env", value_name = "[NAME=]PROVIDER")]
+    env: Vec<String>,
+    /// Every provider with a stored key or a configured helper, in its
+    /// own variable.
+    #[arg(long)]
+    all: bool,
+    /// The command and its arguments (run directly, without a shell).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
 
 /// Exit code when the command cannot be found (as shells use it).
 const EXIT_NOT_FOUND: u8 = 127;
 /// Exit code when the command cannot be run (as shells use it).
 const EXIT_CANNOT_RUN: u8 = 126;
 
-pub(super) async fn run(
-    host: &Host,
-    specs: &[String],
-    all: bool,
-    command: &[OsString],
-) -> anyhow::Result<ExitCode> {
-    let Some((program, args)) = command.split_first() else {
+/// Gets the keys, then runs the command; its exit code is authhost's.
+pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some((program, program_args)) = args.command.split_first() else {
         bail!("no command given: `authhost exec --env PROVIDER -- COMMAND ARGS...`");
     };
-    let wanted = match variables(host, specs, all).await {
+    let wanted = match variables(host, &args.env, args.all).await {
         Ok(wanted) => wanted,
         Err(Usage(message)) => {
-            errln!("error: {message}");
+            errln!(io, "error: {message}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -51,8 +64,8 @@ pub(super) async fn run(
         keys.push((name.clone(), token.expose_secret().to_owned()));
     }
     let mut child = tokio::process::Command::new(program);
-    child.args(args).envs(keys);
-    run_child(child, program).await
+    child.args(program_args).envs(keys);
+    run_child(io, child, program).await
 }
 
 /// A usage error of `exec`, in words.
@@ -116,6 +129,7 @@ async fn variables(
 
 /// Starts `command`, passes signals on to it, and returns its exit code.
 async fn run_child(
+    io: &Io,
     mut command: tokio::process::Command,
     program: &OsString,
 ) -> anyhow::Result<ExitCode> {
@@ -137,7 +151,7 @@ async fn run_child(
             } else {
                 EXIT_CANNOT_RUN
             };
-            errln!("error: cannot run `{shown}`: {e}");
+            errln!(io, "error: cannot run `{shown}`: {e}");
             return Ok(ExitCode::from(code));
         }
     };

@@ -9,7 +9,21 @@ use authhost::credential::now_ms;
 use authhost::{AccountInfo, Host, ProviderStatus};
 use serde::Serialize;
 
-use super::{EXIT_LOGIN_NEEDED, print_json};
+use super::{EXIT_LOGIN_NEEDED, Io, table};
+
+/// `authhost status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The provider; all providers when omitted.
+    provider: Option<String>,
+    /// Also ask each provider's service about its credential (whom it
+    /// belongs to, expiry, usage): runs the plugin, a helper included.
+    #[arg(long)]
+    check: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// One provider in `status --json`.
 #[derive(Serialize)]
@@ -40,12 +54,13 @@ struct Check {
 
 /// Runs the command; exits 4 when a provider named on the command line
 /// needs a login, 1 when a check failed for another reason.
-pub(super) async fn run(
-    host: &Host,
-    provider: Option<&str>,
-    check: bool,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        ref provider,
+        check,
+        json,
+    } = *args;
+    let provider = provider.as_deref();
     let statuses = match provider {
         Some(provider) => vec![host.status(provider).await?],
         None => host
@@ -65,12 +80,15 @@ pub(super) async fn run(
         reports.push(Report { status, check });
     }
     if json {
-        print_json(&reports)?;
+        io.print_json(&reports)?;
     } else if reports.is_empty() {
-        errln!("No provider is configured or logged in (see `authhost login --help`)");
+        errln!(
+            io,
+            "No provider is configured or logged in (see `authhost login --help`)"
+        );
     } else {
         for report in &reports {
-            print_report(report);
+            print_report(io, report)?;
         }
     }
     let needs_login = reports
@@ -114,29 +132,24 @@ async fn run_check(host: &Host, provider: &str) -> Check {
     }
 }
 
-fn print_report(report: &Report) {
+fn print_report(io: &Io, report: &Report) -> std::io::Result<()> {
     let s = &report.status;
     let wit = s
         .wit_version
         .as_deref()
         .map(|v| format!(", WIT {v}"))
         .unwrap_or_default();
-    outln!("{} (plugin {}{wit})", s.provider, s.plugin);
-    let line = |label: &str, value: &str| outln!("  {:<12} {value}", format!("{label}:"));
-    line("state", &state(s));
+    outln!(io, "{} (plugin {}{wit})", s.provider, s.plugin)?;
+    let line = |label: &str, value: &str| outln!(io, "  {:<12} {value}", format!("{label}:"));
+    line("state", &state(s))?;
     for (name, value) in &s.extra {
-        line(name, value);
+        line(name, value)?;
     }
     if s.error.is_none() && (!s.granted.is_empty() || !s.missing.is_empty()) {
         // The exact capabilities for this provider: `http:{base_url}`
         // filled in from its own `base_url`.
-        let list = |caps: &[authhost::capability::Capability]| {
-            caps.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut text = format!("granted: {}", super::or_none(list(&s.granted)));
+        let list = table::capabilities;
+        let mut text = format!("granted: {}", table::or_none(list(&s.granted)));
         if !s.missing.is_empty() {
             text.push_str(&format!(
                 "; missing: {} (`authhost plugins grant {} --all-requested --provider {}`)",
@@ -145,26 +158,27 @@ fn print_report(report: &Report) {
                 s.provider
             ));
         }
-        line("capabilities", &text);
+        line("capabilities", &text)?;
     }
     if let Some(check) = &report.check {
         match (&check.error, &check.account) {
-            (Some(error), _) => line("check", &format!("failed: {error}")),
-            (None, None) => line("check", "this provider's plugin cannot check credentials"),
+            (Some(error), _) => line("check", &format!("failed: {error}"))?,
+            (None, None) => line("check", "this provider's plugin cannot check credentials")?,
             (None, Some(account)) => {
-                line("check", "ok");
+                line("check", "ok")?;
                 if let Some(who) = &account.account {
-                    line("account", who);
+                    line("account", who)?;
                 }
                 if let Some(expires) = account.expires {
-                    line("expires", &when(expires));
+                    line("expires", &when(expires))?;
                 }
                 for (label, value) in &account.details {
-                    line(label, value);
+                    line(label, value)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
 /// The state of a provider in words.

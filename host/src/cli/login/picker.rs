@@ -1,9 +1,12 @@
 //! `authhost login` without a provider: a list to pick from at a terminal
 //! (type to filter, or a number), like `opencode auth login`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::{BufRead, Write};
 
 use authhost::Host;
+
+use crate::cli::Io;
 
 /// A provider one can log in to.
 struct Choice {
@@ -13,9 +16,10 @@ struct Choice {
 
 /// Asks which provider to log in to. `None` (after saying why) when no
 /// provider was picked: stdin is not a terminal, or it ended.
-pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
-    if !std::io::stdin().is_terminal() {
+pub(super) async fn pick(io: &Io, host: &Host) -> anyhow::Result<Option<String>> {
+    if !io.stdin_is_terminal() {
         errln!(
+            io,
             "error: name the provider to log in to: `authhost login PROVIDER` (see `authhost list`)"
         );
         return Ok(None);
@@ -25,15 +29,17 @@ pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     loop {
-        let mut err = std::io::stderr().lock();
+        // Written whole, so that no log line lands inside the list.
+        let mut text = String::new();
         for (i, choice) in shown.iter().enumerate() {
-            writeln!(err, "  {:>2}  {:<16} {}", i + 1, choice.id, choice.label)?;
+            writeln!(text, "  {:>2}  {:<16} {}", i + 1, choice.id, choice.label)?;
         }
-        write!(err, "Provider (type to filter, or a number): ")?;
+        text.push_str("Provider (type to filter, or a number): ");
+        let mut err = io.err();
+        err.write_all(text.as_bytes())?;
         err.flush()?;
-        drop(err);
         let Some(line) = lines.next().transpose()? else {
-            errln!();
+            errln!(io);
             return Ok(None);
         };
         let typed = line.trim().to_lowercase();
@@ -54,7 +60,7 @@ pub(super) async fn pick(host: &Host) -> anyhow::Result<Option<String>> {
             .filter(|c| c.id.contains(&typed) || c.label.to_lowercase().contains(&typed))
             .collect();
         match matching.as_slice() {
-            [] => errln!("No provider matches `{typed}`."),
+            [] => errln!(io, "No provider matches `{typed}`."),
             [one] => return Ok(Some(one.id.clone())),
             _ => shown = matching,
         }
