@@ -52,6 +52,7 @@ pub async fn run(io: &Io, host: &Host, args: Args) -> anyhow::Result<ExitCode> {
             StoreBackend::File => {
                 format!("stored in {}", host.paths().store_file.display())
             }
+            other => format!("stored in {}", other.place()),
         },
         Saved::Cached(Some(until)) => {
             let seconds = until.saturating_sub(authhost::credential::now_ms()) / 1000;

@@ -45,6 +45,7 @@ fn print(io: &Io, paths: &Paths, backend: StoreBackend, json: bool) -> anyhow::R
             StoreBackend::Keyring => {
                 "keyring (secrets in the OS keyring; auth.json holds the rest)"
             }
+            other => &format!("{other} (secrets in {})", other.place()),
         };
         outln!(io, "{:<8} {secrets}", "backend")?;
     }

@@ -82,10 +82,7 @@ pub async fn run(io: &Io, host: &Host, command: &Command) -> anyhow::Result<Exit
 
 /// `authhost store migrate`: progress and the outcome on stderr.
 async fn migrate(io: &Io, host: &Host, to: StoreBackend) -> anyhow::Result<()> {
-    let place = match to {
-        StoreBackend::Keyring => "the OS keyring",
-        StoreBackend::File => "auth.json",
-    };
+    let place = to.place();
     let mut progress = io.err();
     let migration = host
         .migrate_store(to, move |provider| {

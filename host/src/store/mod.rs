@@ -95,6 +95,7 @@ pub(crate) trait Lease: Send {
 /// Where the secrets of new credentials go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum StoreBackend {
     /// In `auth.json` (mode 0600), beside the rest of the credential.
     #[default]
@@ -109,6 +110,15 @@ impl StoreBackend {
         match self {
             StoreBackend::File => "file",
             StoreBackend::Keyring => "keyring",
+        }
+    }
+
+    /// Where this backend keeps secrets, in words: `auth.json`, `the OS
+    /// keyring`.
+    pub fn place(self) -> &'static str {
+        match self {
+            StoreBackend::File => "auth.json",
+            StoreBackend::Keyring => "the OS keyring",
         }
     }
 }
