@@ -1,7 +1,7 @@
 //! The core: built-ins, the plugins folder, limits, the credential store,
 //! configuration errors and secrecy, driven through the `authhost` binary.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

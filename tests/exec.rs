@@ -3,7 +3,7 @@
 //! source, and `authhost token --format json|kube` prints the key with its
 //! kind and expiry.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Output, Stdio};

@@ -3,7 +3,7 @@
 //! with a suggestion, pasted keys are checked, and the CLI explains itself
 //! (help, completions, a manual page, where its files are).
 
-mod support;
+use crate::support;
 
 use support::http::{Response, Server};
 use support::pty::{Step, run_at_terminal};

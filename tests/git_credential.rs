@@ -2,7 +2,7 @@
 //! git server on 127.0.0.1 that requires basic auth and runs `git
 //! http-backend` (see `support::git_http`).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! Hostile input: broken and misbehaving plugins, and damaged or dangerous
 //! store files. Each is a clear error; nothing crashes, hangs or is lost.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! it starts, its discovery document names the endpoints those tests use,
 //! and its events and controls reach the test.
 
-mod support;
+use crate::support;
 
 use support::idp::{self, Idp, IdpOptions};
 

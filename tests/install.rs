@@ -4,7 +4,7 @@
 //! expanded, granted and enforced per provider instance. All with real
 //! components built from source.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

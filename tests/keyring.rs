@@ -4,7 +4,7 @@
 //! migrate` moves credentials both ways, and an interrupted migration loses
 //! none; a locked or absent keyring is an error that names the fix.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,7 @@
 //! 127.0.0.1 (HTTPS with a certificate made for the test) that accepts one
 //! bearer token.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! with the pinned toolchains, dropped into a plugins folder and run end to
 //! end by the `authhost` binary against a local Acme token endpoint.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

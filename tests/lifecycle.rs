@@ -9,7 +9,7 @@
 //! works once, and presenting a used one revokes the whole grant (reuse
 //! detection), as real identity providers do.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::process::{Child, Stdio};

@@ -5,7 +5,7 @@
 //! IdP's own login and consent pages, curl, and a user agent written here
 //! that stops before the redirect so a test can tamper with it.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,11 +1,10 @@
 //! `authhost login openrouter` end to end against a local fake OpenRouter,
 //! with stand-in browsers and a real headless Chromium.
 
-#[path = "openrouter/fake.rs"]
 mod fake;
-#[path = "openrouter/raw.rs"]
 mod raw;
-mod support;
+
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Third-party plugins: the example provider built on its own and dropped
 //! into the plugins folder, and the sandbox around folder plugins.
 
-mod support;
+use crate::support;
 
 use support::acme::{self, acme_server};
 use support::http::{Response, Server};

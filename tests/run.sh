@@ -70,4 +70,7 @@ started=$SECONDS
 scripts/build-examples.sh
 echo "tests/run.sh: example providers ready in $((SECONDS - started)) s" >&2
 
+# The integration tests are one binary, `tests` (tests/tests.rs), with a
+# module per area; arguments are passed on, e.g. one area:
+#   ./tests/run.sh --test tests -- oauth2::
 cargo test --release --workspace "$@"

@@ -3,7 +3,7 @@
 //! replaced and foreign-owned artefacts, cache directories others can write
 //! to, FIFOs, devices, procfs files, directories and oversized files.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -495,9 +495,13 @@ fn padded(mut wasm: Vec<u8>, name: &str, size: usize) -> Vec<u8> {
     wasm
 }
 
-/// Bytes this process has read so far (`rchar` of `/proc/self/io`).
+/// Bytes this thread has read so far (`rchar` of `/proc/thread-self/io`):
+/// other tests run in this process at the same time, and what they read is
+/// not this test's. The host below runs on a current-thread runtime, so its
+/// reads of the plugin file are this thread's; the changed plugin's read,
+/// which must be counted, shows that they are.
 fn bytes_read() -> u64 {
-    let io = std::fs::read_to_string("/proc/self/io").unwrap();
+    let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
     io.lines()
         .find_map(|l| l.strip_prefix("rchar: "))
         .unwrap()

@@ -7,7 +7,7 @@
 //! refusal is what stops it.
 #![cfg(target_os = "linux")]
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

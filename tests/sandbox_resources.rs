@@ -5,7 +5,7 @@
 //! `authhost` process whose peak memory and thread count are read from
 //! `/proc` while it runs.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Output, Stdio};

@@ -3,7 +3,7 @@
 //! plugin has, to act while describing itself, to hold every command up,
 //! and to take another plugin's id or grants.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,6 +1,6 @@
 //! The built-in shell-helper provider, with real helper processes.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -203,8 +203,8 @@ pub fn build_component(dir: &Path, package: &str) -> PathBuf {
 /// `cargo build --target wasm32-wasip2 ARGS` in `dir`, isolated from the
 /// environment of the test run.
 fn cargo_build(dir: &Path, args: &[&str], target_dir: &Path) {
-    // One build at a time per test binary; cargo's own lock orders builds
-    // across test binaries.
+    // One build at a time in this process; cargo's own lock orders builds
+    // across processes.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
