@@ -10,7 +10,7 @@ use crate::Error;
 pub use crate::capability::Capability;
 pub use crate::config::{Config, edit_grants};
 pub use crate::loopback::{Request, Response};
-use crate::store::json_file::{self as store};
+use crate::store::json_file as store;
 
 /// Writes `raw` to the loopback listener's connection handling as one
 /// client would (then closes its sending side), answers every request it
