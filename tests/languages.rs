@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use support::acme::oauth_error;
 use support::http::{Request, Response, Server};
 use support::{Home, assert_fails_with, assert_success, stderr, stdout, workspace_root};
 
@@ -30,10 +31,11 @@ fn example(which: &str) -> PathBuf {
     path
 }
 
-/// A strict fake of Acme: `POST /oauth/token` with a JSON body of exactly
-/// the fields of a password or refresh-token grant, and `GET /v1/me` with
-/// the bearer token it issued. User `broken` gets a 200 answer that is not
-/// JSON.
+/// A strict fake of Acme: `POST /oauth/token` with a form body
+/// (`application/x-www-form-urlencoded`, framed by its `content-length`)
+/// of exactly the fields of a password or refresh-token grant, and `GET
+/// /v1/me` with the bearer token it issued. User `broken` gets a 200 answer
+/// that is not JSON.
 fn acme_server() -> Server {
     Server::start(|req| match (req.method.as_str(), req.target.as_str()) {
         ("POST", "/oauth/token") => token(req),
@@ -52,14 +54,24 @@ fn acme_server() -> Server {
 fn token(req: &Request) -> Response {
     let json = |body: &str| Response::new(200, "application/json", body.to_owned());
     let refused = Response::new(401, "application/json", r#"{"error":"invalid_grant"}"#);
-    if req.header("content-type") != Some("application/json") {
-        return Response::new(415, "text/plain", "json only");
+    let framed = req.header("transfer-encoding").is_none()
+        && req.header("content-length") == Some(&req.body.len().to_string());
+    let media_type = req
+        .header("content-type")
+        .and_then(|t| t.split(';').next())
+        .map(str::trim);
+    if !framed || media_type != Some("application/x-www-form-urlencoded") {
+        return oauth_error(400, "invalid_request", "a form with a content-length");
     }
-    let Ok(serde_json::Value::Object(body)) = serde_json::from_slice(&req.body) else {
-        return Response::new(400, "text/plain", "bad json");
+    let body: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+        .into_owned()
+        .collect();
+    let field = |name: &str| {
+        body.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     };
-    let field = |name: &str| body.get(name).and_then(|v| v.as_str());
-    let mut keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = body.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
     match (field("grant_type"), keys.as_slice()) {
         (Some("password"), ["grant_type", "password", "username"]) => {

@@ -42,7 +42,106 @@ fn the_example_provider_logs_in_with_the_grants_it_needs() {
     assert_eq!(stdout(&home.run(&["token", "acme"])), "acme-access-1\n");
 
     let out = home.run_with_stdin(&["login", "acme"], "alice\nwrong\n");
-    assert!(stderr(&out).contains("denied"), "{}", stderr(&out));
+    assert_fails_with(
+        &out,
+        "denied: the token endpoint answered 400 `invalid_grant` (wrong user name or password)",
+    );
+}
+
+/// The example implements `Refresh` and `Check` and nothing else: the SDK
+/// advertises those two, so `token --refresh` renews the tokens (a form
+/// body again) and `status --check` asks Acme, while `logout` revokes
+/// nothing and `status` calls it no helper.
+#[test]
+fn the_example_refreshes_and_checks_through_the_traits_it_implements() {
+    let server = acme_server();
+    let home = acme_home(
+        &server,
+        &["prompt".into(), format!("http:{}", server.url())],
+    );
+    assert_success(&home.run_with_stdin(&["login", "acme"], "alice\nhunter2\n"));
+
+    let out = home.run(&["token", "acme", "--refresh"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "acme-access-2\n");
+    assert_eq!(home.store_json()["acme"]["refresh"], "acme-refresh-1");
+
+    let out = home.run(&["status", "acme", "--check", "--json"]);
+    assert_success(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let acme = &report[0];
+    assert_eq!(acme["extra"]["email"], "alice@acme.example", "{report}");
+    assert_eq!(acme["refreshable"], true, "{report}");
+    assert_eq!(acme["check"]["ok"], true, "{report}");
+    assert_eq!(acme["check"]["account"]["account"], "alice@acme.example");
+    assert_eq!(
+        acme["check"]["account"]["details"][0],
+        serde_json::json!(["plan", "pro"])
+    );
+
+    let connections = server.connections();
+    let out = home.run(&["logout", "acme"]);
+    assert_success(&out);
+    assert_eq!(server.connections(), connections, "logout revoked at Acme");
+    assert_eq!(home.store_json()["acme"], serde_json::Value::Null);
+}
+
+/// The fake token endpoint the example is tested against refuses what a
+/// real one refuses: a JSON body, a chunked body, a form without a
+/// content-length. (So the example's passing tests prove it sends forms.)
+#[test]
+fn the_acme_token_endpoint_takes_only_forms_with_a_length() {
+    use std::io::{Read, Write};
+    let server = acme_server();
+    let post = |head: &str, body: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        write!(
+            stream,
+            "POST /oauth/token HTTP/1.1\r\nhost: acme\r\n{head}\r\n{body}"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let form = "grant_type=password&username=alice&password=hunter2";
+    let json = r#"{"grant_type":"password","username":"alice","password":"hunter2"}"#;
+    let cases = [
+        (
+            format!(
+                "content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n",
+                form.len()
+            ),
+            form.to_owned(),
+            "200",
+        ),
+        (
+            format!(
+                "content-type: application/json\r\ncontent-length: {}\r\n",
+                json.len()
+            ),
+            json.to_owned(),
+            "400",
+        ),
+        (
+            "content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n"
+                .to_owned(),
+            format!("{:x}\r\n{form}\r\n0\r\n\r\n", form.len()),
+            "400",
+        ),
+    ];
+    for (head, body, status) in cases {
+        let answer = post(&head, &body);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{head}: {answer}"
+        );
+        if status == "400" {
+            assert!(answer.contains("invalid_request"), "{answer}");
+        } else {
+            assert!(answer.contains("acme-access-1"), "{answer}");
+        }
+    }
 }
 
 /// The tutorial's user-name-then-password login at a real terminal: the

@@ -35,4 +35,5 @@ mod sandbox_cache;
 mod sandbox_exec;
 mod sandbox_resources;
 mod sandbox_text;
+mod sdk;
 mod shell_helper;

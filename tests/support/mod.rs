@@ -207,13 +207,35 @@ fn cargo_build(dir: &Path, args: &[&str], target_dir: &Path) {
     // across processes.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(dir)
+    let status = cargo(dir)
         .args(["build", "--target", "wasm32-wasip2"])
         .args(args)
         .arg("--target-dir")
-        .arg(target_dir);
+        .arg(target_dir)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cargo build {args:?} in {} failed",
+        dir.display()
+    );
+}
+
+/// A `cargo` command run in `dir` without the test run's cargo settings
+/// (see [`without_cargo_settings`]), as a plugin author's shell would run
+/// it.
+pub fn cargo(dir: &Path) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(dir);
+    without_cargo_settings(&mut cmd);
+    cmd
+}
+
+/// Removes from `cmd`'s environment what cargo set for the test run
+/// (`CARGO_*` but `CARGO_HOME`, `RUSTC_*`, `RUSTFLAGS`), so that a cargo it
+/// starts builds as if started from a shell.
+pub fn without_cargo_settings(cmd: &mut Command) -> &mut Command {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if (key.starts_with("CARGO_") && key != "CARGO_HOME")
@@ -223,10 +245,5 @@ fn cargo_build(dir: &Path, args: &[&str], target_dir: &Path) {
             cmd.env_remove(key);
         }
     }
-    let status = cmd.status().unwrap();
-    assert!(
-        status.success(),
-        "cargo build {args:?} in {} failed",
-        dir.display()
-    );
+    cmd
 }

@@ -1,7 +1,7 @@
 // Acme in JavaScript: an example authhost provider built with
 // componentize-js. It does what the Rust example (examples/acme-provider)
-// does: it asks for a user name and a password, posts them to Acme's token
-// endpoint with `fetch()` and returns the OAuth tokens; `refresh` renews
+// does: it asks for a user name and a password, posts them as a form to
+// Acme's token endpoint with `fetch()` and returns the OAuth tokens; `refresh` renews
 // them and `check` asks Acme whom they belong to.
 
 import { prompt, message } from 'authhost:provider/interact@0.2.0';
@@ -29,15 +29,17 @@ function baseUrl() {
 }
 
 /**
- * Posts `body` to Acme's token endpoint and turns the answer into a credential.
- * @param {Record<string, string>} body
+ * Posts `fields` to Acme's token endpoint as the form an OAuth token
+ * endpoint requires (`application/x-www-form-urlencoded`, not JSON) and
+ * turns the answer into a credential.
+ * @param {Record<string, string>} fields
  * @returns {Promise<import('./authhost.js').Credential>}
  */
-async function requestToken(body) {
+async function requestToken(fields) {
   const response = await request(`${baseUrl()}/oauth/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
   });
   if ([400, 401, 403].includes(response.status)) {
     throw denied('Acme rejected the user name and password, or the refresh token');

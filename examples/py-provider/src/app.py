@@ -1,8 +1,8 @@
 """Acme in Python: an example authhost provider built with componentize-py.
 
 It does what the Rust example (``examples/acme-provider``) does: it asks for
-a user name and a password, posts them to Acme's token endpoint over
-``wasi:http/outgoing-handler`` and returns the OAuth tokens; ``refresh``
+a user name and a password, posts them as a form to Acme's token endpoint
+over ``wasi:http/outgoing-handler`` and returns the OAuth tokens; ``refresh``
 renews them and ``check`` asks Acme whom they belong to.
 """
 
@@ -35,9 +35,11 @@ def base_url() -> str:
     return url.rstrip("/")
 
 
-def request_token(body: dict) -> Credential:
-    """Posts ``body`` to Acme's token endpoint; the answer as a credential."""
-    response = authhost.request("POST", f"{base_url()}/oauth/token", json_body=body)
+def request_token(fields: dict) -> Credential:
+    """Posts ``fields`` to Acme's token endpoint as the form an OAuth token
+    endpoint requires (``application/x-www-form-urlencoded``, not JSON); the
+    answer as a credential."""
+    response = authhost.request("POST", f"{base_url()}/oauth/token", form=fields)
     if response.status in (400, 401, 403):
         raise denied("Acme rejected the user name and password, or the refresh token")
     if not response.ok:

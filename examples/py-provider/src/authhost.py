@@ -192,10 +192,15 @@ def request(
     headers: Optional[Dict[str, str]] = None,
     body: Optional[bytes] = None,
     json_body: object = None,
+    form: Optional[Dict[str, str]] = None,
     timeout_s: float = 30,
     max_response: int = 1 << 20,
 ) -> Response:
     """Sends a request and reads the answer (at most ``max_response`` bytes).
+
+    The body is ``body``, ``json_body`` as JSON, or ``form`` as an HTML form
+    (``application/x-www-form-urlencoded``, what OAuth token endpoints
+    require); it goes out with its ``content-length``.
 
     Failures come back as the WIT error to raise: a request authhost refused
     (its origin is not granted) as ``capability-denied`` naming the grant,
@@ -206,6 +211,9 @@ def request(
     if json_body is not None:
         body = json.dumps(json_body).encode()
         headers.setdefault("content-type", "application/json")
+    if form is not None:
+        body = urllib.parse.urlencode(form).encode()
+        headers.setdefault("content-type", "application/x-www-form-urlencoded")
     if body is not None:
         headers["content-length"] = str(len(body))
     return _run(_send(method, url, headers, body, timeout_s, max_response))

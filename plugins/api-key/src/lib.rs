@@ -66,21 +66,16 @@ impl Auth {
 struct ApiKey;
 
 impl Provider for ApiKey {
-    fn describe() -> Metadata {
-        Metadata {
-            id: "api-key".into(),
-            display_name: "API key".into(),
-            description: "A key you paste, stored by authhost and checked with the service".into(),
-            // The host's own `api-key` method (paste a key) is the login.
-            methods: vec![],
-            capabilities: vec!["http:{check_url}".into()],
-            features: Features::CHECK,
-            options: Some(
-                ["check_url", "check_auth", "check_headers"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
-        }
+    fn describe() -> Description {
+        Description::new(
+            "api-key",
+            "API key",
+            "A key you paste, stored by authhost and checked with the service",
+        )
+        // No method of its own: the host's `api-key` (paste a key) is the
+        // login.
+        .capability("http:{check_url}")
+        .options(["check_url", "check_auth", "check_headers"])
     }
 
     fn login(method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
@@ -88,7 +83,9 @@ impl Provider for ApiKey {
             "unknown login method `{method}`: paste the key with `--method api-key`"
         )))
     }
+}
 
+impl Check for ApiKey {
     fn check(credential: Credential) -> Result<AccountInfo, Error> {
         let options: Options = config::options()?;
         let Some(url) = options.check_url else {
@@ -129,18 +126,6 @@ impl Provider for ApiKey {
                 "the check endpoint answered with unexpected status {status}"
             ))),
         }
-    }
-
-    fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
-        Err(Error::unsupported("resolve"))
-    }
-
-    fn refresh(_stored: Credential) -> Result<Credential, Error> {
-        Err(Error::unsupported("refresh"))
-    }
-
-    fn revoke(_stored: Credential) -> Result<(), Error> {
-        Err(Error::unsupported("revoke"))
     }
 }
 

@@ -8,14 +8,14 @@ use authhost_sdk::types::{AccountInfo, Credential, Error};
 
 use crate::endpoints::{Endpoint, Endpoints};
 use crate::options::{Options, TokenKind};
-use crate::tokens::{Claims, expires, fact};
+use crate::tokens::{Claims, fact};
 
 /// The largest userinfo answer read.
 const MAX_USERINFO: usize = 64 * 1024;
 
 /// Checks `credential` (see the module docs).
 pub fn check(options: &Options, credential: &Credential) -> Result<AccountInfo, Error> {
-    let expires = expires(credential);
+    let expires = credential.expires();
     let (claims, source) = if options.token == TokenKind::Id {
         let claims = Claims::of_jwt(credential.secret_text())
             .ok_or_else(|| Error::InvalidResponse("the stored ID token is not a JWT".into()))?;

@@ -66,33 +66,26 @@ const URL_CAPABILITIES: [&str; 6] = [
 struct OAuth2;
 
 impl Provider for OAuth2 {
-    fn describe() -> Metadata {
-        Metadata {
-            id: "oauth2".into(),
-            display_name: "OAuth 2.0 / OpenID Connect".into(),
-            description: "A login at any OAuth 2.0 or OpenID Connect identity provider \
-                          (browser with PKCE, or device code), renewed with its refresh token"
-                .into(),
-            methods: vec![
-                AuthMethod {
-                    id: "browser".into(),
-                    label: "Log in with your browser (authorization code with PKCE)".into(),
-                    kind: MethodKind::Oauth,
-                },
-                AuthMethod {
-                    id: "device".into(),
-                    label: "Log in on any device with a code (device authorization)".into(),
-                    kind: MethodKind::Oauth,
-                },
-            ],
-            capabilities: ["loopback", "browser", "prompt"]
-                .into_iter()
-                .chain(URL_CAPABILITIES)
-                .map(String::from)
-                .collect(),
-            features: Features::REFRESH | Features::CHECK | Features::REVOKE,
-            options: Some(options::KEYS.map(String::from).to_vec()),
-        }
+    fn describe() -> Description {
+        Description::new(
+            "oauth2",
+            "OAuth 2.0 / OpenID Connect",
+            "A login at any OAuth 2.0 or OpenID Connect identity provider \
+             (browser with PKCE, or device code), renewed with its refresh token",
+        )
+        .method(
+            "browser",
+            "Log in with your browser (authorization code with PKCE)",
+            MethodKind::Oauth,
+        )
+        .method(
+            "device",
+            "Log in on any device with a code (device authorization)",
+            MethodKind::Oauth,
+        )
+        .capabilities(["loopback", "browser", "prompt"])
+        .capabilities(URL_CAPABILITIES)
+        .options(options::KEYS)
     }
 
     fn login(method: String, flags: Vec<(String, String)>) -> Result<Credential, Error> {
@@ -105,14 +98,12 @@ impl Provider for OAuth2 {
         };
         tokens::credential(&response, options.token, &endpoints, &[])
     }
+}
 
-    fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
-        Err(Error::unsupported("resolve"))
-    }
-
+impl Refresh for OAuth2 {
     fn refresh(stored: Credential) -> Result<Credential, Error> {
         let options = Options::load()?;
-        let Some(refresh) = tokens::refresh_token(&stored) else {
+        let Some(refresh) = stored.refresh_token() else {
             return Err(Error::Denied(
                 "the IdP issued no refresh token at login (ask for `offline_access` in \
                  `scopes` if the IdP wants it)"
@@ -130,14 +121,18 @@ impl Provider for OAuth2 {
             .map_err(|e| client::error(e, "the token endpoint", &http))?;
         tokens::credential(&response, options.token, &endpoints, &stored.extra)
     }
+}
 
+impl Check for OAuth2 {
     fn check(credential: Credential) -> Result<AccountInfo, Error> {
         account::check(&Options::load()?, &credential)
     }
+}
 
+impl Revoke for OAuth2 {
     fn revoke(stored: Credential) -> Result<(), Error> {
         let options = Options::load()?;
-        let token = match tokens::refresh_token(&stored) {
+        let token = match stored.refresh_token() {
             // Revoking the refresh token ends the whole grant (RFC 7009).
             Some(refresh) => {
                 StandardRevocableToken::RefreshToken(RefreshToken::new(refresh.into()))

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use authhost_sdk::clock;
 use authhost_sdk::text;
-use authhost_sdk::types::{Credential, Error, OauthTokens, Secret};
+use authhost_sdk::types::{Credential, Error, OauthTokens};
 use base64::Engine as _;
 use oauth2::TokenResponse as _;
 use serde::Deserialize;
@@ -145,22 +145,6 @@ pub fn credential(
     Ok(credential)
 }
 
-/// The refresh token of a stored credential.
-pub fn refresh_token(stored: &Credential) -> Option<&str> {
-    match &stored.secret {
-        Secret::Oauth(tokens) => tokens.refresh.as_deref().filter(|r| !r.is_empty()),
-        Secret::ApiKey(_) => None,
-    }
-}
-
-/// The expiry of a stored credential.
-pub fn expires(stored: &Credential) -> Option<u64> {
-    match &stored.secret {
-        Secret::Oauth(tokens) => tokens.expires,
-        Secret::ApiKey(_) => None,
-    }
-}
-
 /// `12 min`, `45 s`: a lifetime in words.
 pub fn lifetime(duration: Duration) -> String {
     let secs = duration.as_secs();
@@ -174,6 +158,7 @@ pub fn lifetime(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use authhost_sdk::types::Secret;
 
     fn jwt(claims: &serde_json::Value) -> String {
         let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;

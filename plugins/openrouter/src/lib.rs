@@ -110,31 +110,21 @@ impl Options {
 struct OpenRouter;
 
 impl Provider for OpenRouter {
-    fn describe() -> Metadata {
-        Metadata {
-            id: "openrouter".into(),
-            display_name: "OpenRouter".into(),
-            description: "An OpenRouter API key, obtained through OpenRouter's OAuth PKCE login"
-                .into(),
-            methods: vec![AuthMethod {
-                id: "oauth".into(),
-                label: "Log in with your browser (OAuth PKCE)".into(),
-                kind: MethodKind::Oauth,
-            }],
-            capabilities: vec![
-                "loopback".into(),
-                "browser".into(),
-                "prompt".into(),
-                // The host fills in the origin of `[providers.NAME] base_url`.
-                format!("http:{{base_url={DEFAULT_BASE_URL}}}"),
-            ],
-            features: Features::CHECK,
-            options: Some(
-                ["base_url", "callback_port", "timeout_ms"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
-        }
+    fn describe() -> Description {
+        Description::new(
+            "openrouter",
+            "OpenRouter",
+            "An OpenRouter API key, obtained through OpenRouter's OAuth PKCE login",
+        )
+        .method(
+            "oauth",
+            "Log in with your browser (OAuth PKCE)",
+            MethodKind::Oauth,
+        )
+        .capabilities(["loopback", "browser", "prompt"])
+        // The host fills in the origin of `[providers.NAME] base_url`.
+        .capability(format!("http:{{base_url={DEFAULT_BASE_URL}}}"))
+        .options(["base_url", "callback_port", "timeout_ms"])
     }
 
     fn login(method: String, options: Vec<(String, String)>) -> Result<Credential, Error> {
@@ -151,22 +141,13 @@ impl Provider for OpenRouter {
             None => credential,
         })
     }
+}
 
-    fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
-        Err(Error::unsupported("resolve"))
-    }
-
-    /// OpenRouter keys are permanent: there is nothing to refresh.
-    fn refresh(_stored: Credential) -> Result<Credential, Error> {
-        Err(Error::unsupported("refresh"))
-    }
-
+// OpenRouter keys are permanent (nothing to refresh) and are revoked on
+// OpenRouter's site: `check` is the one optional export.
+impl Check for OpenRouter {
     fn check(credential: Credential) -> Result<AccountInfo, Error> {
         key_info::check(Options::load()?.base_url(), credential.secret_text())
-    }
-
-    fn revoke(_stored: Credential) -> Result<(), Error> {
-        Err(Error::unsupported("revoke"))
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! A provider is a WebAssembly component (`wasm32-wasip2`) that implements
 //! the world `authhost:provider/plugin` of authhost's
-//! `wit/0.2.0/provider.wit`. This crate holds the bindings of that world and
-//! the helpers every provider needs, so a provider is one trait impl and one
-//! macro call:
+//! `wit/0.2.0/provider.wit`. This crate holds the bindings of that world
+//! (the WIT travels with it, in `wit/`) and the helpers every provider
+//! needs, so a provider is a trait impl and one macro call:
 //!
 //! ```no_run
 //! use authhost_sdk::prelude::*;
@@ -12,62 +12,41 @@
 //! struct Hello;
 //!
 //! impl Provider for Hello {
-//!     fn describe() -> Metadata {
-//!         Metadata {
-//!             id: "hello".into(),
-//!             display_name: "Hello".into(),
-//!             description: "Asks for a key and stores it".into(),
-//!             methods: vec![AuthMethod {
-//!                 id: "ask".into(),
-//!                 label: "Type the key".into(),
-//!                 kind: MethodKind::ApiKey,
-//!             }],
-//!             capabilities: vec!["prompt".into()],
-//!             // `resolve`, `refresh`, `check`, `revoke`: none of them.
-//!             features: Features::empty(),
-//!             // The keys it reads from `[providers.NAME]` (none).
-//!             options: Some(vec![]),
-//!         }
+//!     fn describe() -> Description {
+//!         Description::new("hello", "Hello", "Asks for a key and stores it")
+//!             .method("ask", "Type the key", MethodKind::ApiKey)
+//!             .capability("prompt")
 //!     }
 //!
-//!     fn login(_method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
+//!     fn login(_method: String, _flags: Vec<(String, String)>) -> Result<Credential, Error> {
 //!         let key = interact::prompt("Hello key: ", true)?;
 //!         Ok(Credential::api_key(key))
-//!     }
-//!
-//!     // The optional exports: the host never calls those `features` leaves
-//!     // out, so these answers are never seen.
-//!     fn resolve(_reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
-//!         Err(Error::unsupported("resolve"))
-//!     }
-//!
-//!     fn refresh(_stored: Credential) -> Result<Credential, Error> {
-//!         Err(Error::unsupported("refresh"))
-//!     }
-//!
-//!     fn check(_credential: Credential) -> Result<AccountInfo, Error> {
-//!         Err(Error::unsupported("check"))
-//!     }
-//!
-//!     fn revoke(_stored: Credential) -> Result<(), Error> {
-//!         Err(Error::unsupported("revoke"))
 //!     }
 //! }
 //!
 //! authhost_sdk::export!(Hello);
 //! ```
 //!
+//! The optional exports (`resolve`, `refresh`, `check`, `revoke`) are one
+//! trait each ([`Resolve`], [`Refresh`], [`Check`], [`Revoke`]): those the
+//! type implements are the `features` its `describe` answers with, and the
+//! others answer "not implemented" (see [`provider`]).
+//!
 //! What is here:
 //!
-//! - [`prelude`]: the trait, the WIT types and the helper modules.
+//! - [`prelude`]: the traits, the WIT types and the helper modules.
 //! - [`config`]: the provider's name and its typed options
 //!   ([`config::options`]).
-//! - [`http`]: JSON and plain requests over `wasi:http` with a response size
-//!   cap, timeouts, a `content-length` on every body, and errors in words.
+//! - [`http`]: JSON, form and plain requests over `wasi:http` with a
+//!   response size cap, timeouts, a `content-length` on every body, and
+//!   errors in words.
+//! - [`oauth`]: token requests with form bodies, token and error
+//!   responses, revocation, and the device authorization flow (RFC 8628).
 //! - [`pkce`]: a PKCE verifier with its S256 challenge, and random nonces.
 //! - [`login`]: the parts of a browser login: show and open the URL, wait
 //!   for the loopback callback or a pasted line, answer with a small page.
-//! - [`clock`], [`log`], [`text`]: the time, log lines, and text safe to show.
+//! - [`clock`], [`log`], [`text`]: the time and waiting, log lines, and
+//!   text safe to show.
 //! - [`process`], [`loopback`], [`browser`], [`interact`]: the host
 //!   capabilities, as generated from the WIT.
 //!
@@ -79,14 +58,22 @@ pub mod config;
 pub mod http;
 pub mod log;
 pub mod login;
+pub mod oauth;
 pub mod pkce;
+pub mod provider;
 pub mod text;
+
+#[doc(hidden)]
+#[path = "exports.rs"]
+pub mod __export;
 
 /// The bindings generated from `wit/0.2.0` (world `plugin`), for what the
 /// rest of this crate does not cover.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.2.0",
+        // A symbolic link to the repository's `wit/0.2.0`, which `cargo
+        // package` follows: the package carries the files.
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         default_bindings_module: "authhost_sdk::bindings",
@@ -94,13 +81,7 @@ pub mod bindings {
 }
 
 pub use bindings::authhost::provider::{browser, interact, loopback, process};
-pub use bindings::export;
-
-/// What a provider implements: `describe` and `login`, and the optional
-/// `resolve`, `refresh`, `check` and `revoke` that `Metadata::features`
-/// lists (the WIT `provider` interface). Export the implementing type with
-/// [`export!`](crate::export).
-pub use bindings::exports::authhost::provider::provider::Guest as Provider;
+pub use provider::{Check, Description, Provider, Refresh, Resolve, Revoke};
 
 /// The version of `authhost:provider` these bindings implement.
 pub const WIT_VERSION: &str = "0.2.0";
@@ -145,6 +126,23 @@ impl types::Credential {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The refresh token of OAuth tokens, when there is a non-empty one.
+    pub fn refresh_token(&self) -> Option<&str> {
+        match &self.secret {
+            types::Secret::Oauth(tokens) => tokens.refresh.as_deref().filter(|r| !r.is_empty()),
+            types::Secret::ApiKey(_) => None,
+        }
+    }
+
+    /// When the OAuth access token expires (ms since the Unix epoch), if
+    /// it says.
+    pub fn expires(&self) -> Option<u64> {
+        match &self.secret {
+            types::Secret::Oauth(tokens) => tokens.expires,
+            types::Secret::ApiKey(_) => None,
+        }
+    }
+
     /// The API key, or the OAuth access token.
     pub fn secret_text(&self) -> &str {
         match &self.secret {
@@ -156,7 +154,8 @@ impl types::Credential {
 
 impl types::Error {
     /// The answer of an optional export the plugin does not implement (the
-    /// host does not call exports `Metadata::features` leaves out).
+    /// host does not call exports `Metadata::features` leaves out; see
+    /// [`export!`](crate::export)).
     pub fn unsupported(export: &str) -> types::Error {
         types::Error::Other(format!("this provider does not implement `{export}`"))
     }
@@ -168,9 +167,9 @@ pub mod prelude {
         AccountInfo, AuthMethod, Credential, Error, Features, Metadata, MethodKind, OauthTokens,
         Reason, Resolved, Secret,
     };
-    pub use crate::{Provider, export};
+    pub use crate::{Check, Description, Provider, Refresh, Resolve, Revoke, export};
     pub use crate::{
-        browser, clock, config, http, interact, log, login, loopback, pkce, process, text,
+        browser, clock, config, http, interact, log, login, loopback, oauth, pkce, process, text,
     };
 }
 

@@ -19,6 +19,16 @@ impl Pkce {
         }
     }
 
+    /// The pair for a verifier made before (43 to 128 characters of
+    /// `A-Z a-z 0-9 - . _ ~`), e.g. one kept across two calls.
+    pub fn from_verifier(verifier: impl Into<String>) -> Pkce {
+        let verifier = PkceCodeVerifier::new(verifier.into());
+        Pkce {
+            challenge: PkceCodeChallenge::from_code_verifier_sha256(&verifier),
+            verifier,
+        }
+    }
+
     /// The challenge, for the authorization URL (`code_challenge`).
     pub fn challenge(&self) -> &str {
         self.challenge.as_str()
@@ -78,6 +88,20 @@ mod tests {
         assert_eq!(pkce.challenge(), expected.as_str());
         assert_ne!(Pkce::new().verifier(), pkce.verifier());
         assert!(!format!("{pkce:?}").contains(pkce.verifier()));
+    }
+
+    #[test]
+    fn the_challenge_of_rfc_7636_appendix_b() {
+        let pkce = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(
+            pkce.challenge(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert_eq!(pkce.method(), "S256");
+        assert_eq!(
+            pkce.verifier(),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
     }
 
     #[test]

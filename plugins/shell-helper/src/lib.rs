@@ -103,24 +103,15 @@ struct ShellHelper;
 
 impl Provider for ShellHelper {
     /// Runs nothing.
-    fn describe() -> Metadata {
-        Metadata {
-            id: "shell-helper".into(),
-            display_name: "Shell command (apiKeyHelper)".into(),
-            description: "Gets a key by running your command, e.g. a password manager's CLI".into(),
-            methods: vec![AuthMethod {
-                id: "command".into(),
-                label: "Run the configured command".into(),
-                kind: MethodKind::Helper,
-            }],
-            capabilities: vec!["process".into()],
-            features: Features::RESOLVE | Features::CHECK,
-            options: Some(
-                ["command", "timeout_ms", "ttl_ms"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
-        }
+    fn describe() -> Description {
+        Description::new(
+            "shell-helper",
+            "Shell command (apiKeyHelper)",
+            "Gets a key by running your command, e.g. a password manager's CLI",
+        )
+        .method("command", "Run the configured command", MethodKind::Helper)
+        .capability("process")
+        .options(["command", "timeout_ms", "ttl_ms"])
     }
 
     /// The host runs helper methods through `resolve`; `login` does the same
@@ -128,7 +119,12 @@ impl Provider for ShellHelper {
     fn login(_method: String, _options: Vec<(String, String)>) -> Result<Credential, Error> {
         Self::resolve(Reason::Login, None).map(|resolved| resolved.credential)
     }
+}
 
+// Keys from a command are not renewed (the host runs it again) nor revoked
+// (the command's own store owns them): `resolve` and `check` are the
+// optional exports.
+impl Resolve for ShellHelper {
     /// Runs the command and returns its key, reusable for `ttl_ms` at most.
     /// Nothing is stored for a helper, so `stored` is unused.
     fn resolve(reason: Reason, _stored: Option<Credential>) -> Result<Resolved, Error> {
@@ -151,12 +147,9 @@ impl Provider for ShellHelper {
             cache_until,
         })
     }
+}
 
-    /// Keys from a command cannot be renewed: the host runs it again.
-    fn refresh(_stored: Credential) -> Result<Credential, Error> {
-        Err(Error::unsupported("refresh"))
-    }
-
+impl Check for ShellHelper {
     /// Reports on the key the command just produced (the host ran it
     /// through `resolve` for `status --check`): it never shows the key.
     fn check(credential: Credential) -> Result<AccountInfo, Error> {
@@ -169,11 +162,6 @@ impl Provider for ShellHelper {
                 ("key length".into(), format!("{length} characters")),
             ],
         })
-    }
-
-    /// There is nothing to revoke: the command's own store owns the key.
-    fn revoke(_stored: Credential) -> Result<(), Error> {
-        Err(Error::unsupported("revoke"))
     }
 }
 

@@ -9,7 +9,8 @@
 //! - failures become the WIT [`Error`] in words: `could not resolve
 //!   openrouter.ai`, `connection refused by 127.0.0.1:4567`, `timed out`;
 //!   a request the host refuses is `capability-denied` naming the grant
-//!   (`http:https://api.example.com`).
+//!   (`http:https://api.example.com`);
+//! - HTML form bodies ([`Request::form`]), which OAuth endpoints require.
 //!
 //! Redirects are not followed: the response carries the `location` header.
 //!
@@ -36,6 +37,10 @@ use wstd::http::body::util::{BodyExt as _, LengthLimitError, Limited};
 use wstd::http::{Body, Client, ErrorCode, Method};
 
 use crate::types::Error;
+
+mod failure;
+
+use failure::{read_error, seconds, send_error, size};
 
 /// The largest response body read unless [`Request::max_response`] says
 /// otherwise: 1 MiB.
@@ -80,6 +85,25 @@ pub fn get(url: &str) -> Result<Response, Error> {
 /// `POST url` with `body` as JSON, with the defaults.
 pub fn post_json(url: &str, body: &impl Serialize) -> Result<Response, Error> {
     Request::post(url).json(body).send()
+}
+
+/// `POST url` with `fields` as a form ([`Request::form`]), with the
+/// defaults.
+pub fn post_form<K: AsRef<str>, V: AsRef<str>>(
+    url: &str,
+    fields: impl IntoIterator<Item = (K, V)>,
+) -> Result<Response, Error> {
+    Request::post(url).form(fields).send()
+}
+
+/// `fields` encoded as `application/x-www-form-urlencoded`: `name=value`
+/// pairs joined by `&`, each percent-encoded (a space as `+`).
+pub fn form_body<K: AsRef<str>, V: AsRef<str>>(fields: impl IntoIterator<Item = (K, V)>) -> String {
+    let mut encoder = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        encoder.append_pair(name.as_ref(), value.as_ref());
+    }
+    encoder.finish()
 }
 
 impl Request {
@@ -128,6 +152,20 @@ impl Request {
                 ..request
             },
         }
+    }
+
+    /// Sends `fields` as an HTML form (`content-type:
+    /// application/x-www-form-urlencoded`, `accept: application/json`
+    /// unless set), the body OAuth endpoints require (RFC 6749 token
+    /// requests, RFC 7009 revocation, RFC 8628 device authorization). Like
+    /// every body it goes out with its `content-length`, never chunked.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(
+        self,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Request {
+        let body = form_body(fields);
+        self.with_default_header("accept", "application/json")
+            .body("application/x-www-form-urlencoded", body)
     }
 
     /// Sends `body` as `content_type`, e.g. `application/x-www-form-urlencoded`.
@@ -364,124 +402,6 @@ async fn exchange(
     })
 }
 
-/// The error for a request that got no answer.
-fn send_error(error: &wstd::http::Error, target: &Target) -> Error {
-    match error.downcast_ref::<ErrorCode>() {
-        Some(code) => code_error(code, target),
-        None => match error.downcast_ref::<wstd::http::error::HeaderError>() {
-            Some(_) => Error::Other(format!(
-                "the host refused a header of the request to {}",
-                target.authority
-            )),
-            None => Error::Network(format!("cannot reach {}", target.authority)),
-        },
-    }
-}
-
-/// The error for an answer whose body could not be read to the end.
-fn read_error(code: Option<&ErrorCode>, target: &Target) -> Error {
-    match code {
-        Some(
-            ErrorCode::ConnectionReadTimeout
-            | ErrorCode::HttpResponseTimeout
-            | ErrorCode::ConnectionTimeout,
-        ) => Error::Timeout(format!(
-            "{} stopped sending its answer (timed out)",
-            target.authority
-        )),
-        _ => Error::Network(format!(
-            "the connection to {} failed while reading the answer",
-            target.authority
-        )),
-    }
-}
-
-/// A `wasi:http` error code in words.
-fn code_error(code: &ErrorCode, target: &Target) -> Error {
-    let at = &target.authority;
-    let network = Error::Network;
-    match code {
-        ErrorCode::HttpRequestDenied => Error::CapabilityDenied(format!("http:{}", target.origin)),
-        ErrorCode::DnsTimeout => Error::Timeout(format!(
-            "could not resolve {}: the lookup timed out",
-            target.host
-        )),
-        ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => {
-            network(format!("could not resolve {}", target.host))
-        }
-        ErrorCode::ConnectionRefused => network(format!("connection refused by {at}")),
-        ErrorCode::DestinationUnavailable
-        | ErrorCode::DestinationIpProhibited
-        | ErrorCode::DestinationIpUnroutable => network(format!("{at} cannot be reached")),
-        ErrorCode::ConnectionTimeout => Error::Timeout(format!("connecting to {at} timed out")),
-        ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout
-        | ErrorCode::HttpResponseTimeout => Error::Timeout(format!("{at} timed out")),
-        ErrorCode::ConnectionTerminated | ErrorCode::HttpResponseIncomplete => {
-            network(format!("{at} closed the connection before answering"))
-        }
-        ErrorCode::ConnectionLimitReached => {
-            network(format!("too many connections to {at} are open"))
-        }
-        ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => {
-            network(format!("the TLS handshake with {at} failed"))
-        }
-        ErrorCode::TlsCertificateError => {
-            network(format!("the TLS certificate of {at} is not valid"))
-        }
-        ErrorCode::HttpRequestLengthRequired => {
-            Error::InvalidResponse(format!("{at} wants a content-length"))
-        }
-        ErrorCode::HttpRequestBodySize(_) => {
-            Error::Other(format!("the request body for {at} has the wrong size"))
-        }
-        ErrorCode::HttpRequestMethodInvalid
-        | ErrorCode::HttpRequestUriInvalid
-        | ErrorCode::HttpRequestUriTooLong => {
-            Error::Other(format!("the request to {at} is not valid HTTP"))
-        }
-        ErrorCode::HttpRequestHeaderSectionSize(_) | ErrorCode::HttpRequestHeaderSize(_) => {
-            Error::Other(format!("the headers of the request to {at} are too large"))
-        }
-        ErrorCode::HttpResponseHeaderSectionSize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
-            Error::InvalidResponse(format!("{at} answered with headers that are too large"))
-        }
-        ErrorCode::HttpResponseBodySize(_) => {
-            Error::InvalidResponse(format!("{at} answered with a body of the wrong size"))
-        }
-        ErrorCode::HttpProtocolError
-        | ErrorCode::HttpResponseTransferCoding(_)
-        | ErrorCode::HttpResponseContentCoding(_)
-        | ErrorCode::HttpUpgradeFailed => {
-            Error::InvalidResponse(format!("{at} did not answer with valid HTTP"))
-        }
-        ErrorCode::LoopDetected => network(format!("{at} reported a loop")),
-        _ => network(format!("cannot reach {at}")),
-    }
-}
-
-/// `5 s`, `1.5 s`, `800 ms`.
-fn seconds(duration: Duration) -> String {
-    if duration.as_millis() < 1000 {
-        format!("{} ms", duration.as_millis())
-    } else if duration.subsec_millis() == 0 {
-        format!("{} s", duration.as_secs())
-    } else {
-        format!("{:.1} s", duration.as_secs_f64())
-    }
-}
-
-/// `64 KiB`, `1 MiB`, `100 bytes`.
-fn size(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
-        format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
-        format!("{} KiB", bytes >> 10)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,34 +420,6 @@ mod tests {
             | Error::Denied(m) => m,
             Error::Cancelled => "cancelled".into(),
         }
-    }
-
-    #[test]
-    fn failures_are_in_words() {
-        let openrouter = target("https://openrouter.ai/api/v1/auth/keys?x=1");
-        let dns = ErrorCode::DnsError(wasip2::http::types::DnsErrorPayload {
-            rcode: Some("address not available".into()),
-            info_code: None,
-        });
-        let error = code_error(&dns, &openrouter);
-        assert!(matches!(error, Error::Network(_)));
-        assert_eq!(message(error), "could not resolve openrouter.ai");
-        let local = target("http://127.0.0.1:4567/x");
-        assert_eq!(
-            message(code_error(&ErrorCode::ConnectionRefused, &local)),
-            "connection refused by 127.0.0.1:4567"
-        );
-        let timeout = code_error(&ErrorCode::ConnectionTimeout, &local);
-        assert!(
-            matches!(&timeout, Error::Timeout(m) if m.contains("timed out")),
-            "{timeout:?}"
-        );
-        assert!(matches!(
-            code_error(&ErrorCode::HttpRequestDenied, &openrouter),
-            Error::CapabilityDenied(m) if m == "http:https://openrouter.ai"
-        ));
-        let internal = code_error(&ErrorCode::InternalError(Some("x".into())), &local);
-        assert_eq!(message(internal), "cannot reach 127.0.0.1:4567");
     }
 
     #[test]
@@ -550,6 +442,40 @@ mod tests {
         let get = Request::get("http://127.0.0.1:1/");
         let built = get.build(&target(&get.url), None).unwrap();
         assert!(built.headers().get("content-length").is_none());
+    }
+
+    #[test]
+    fn a_form_is_encoded_and_sent_with_its_length() {
+        let request = Request::post("http://127.0.0.1:1/token").form([
+            ("grant_type", "password"),
+            ("username", "alice smith"),
+            ("password", "p&ss=w0rd+é"),
+        ]);
+        let body = request.body.clone().unwrap();
+        let text = String::from_utf8(body.clone().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "grant_type=password&username=alice+smith&password=p%26ss%3Dw0rd%2B%C3%A9"
+        );
+        let built = request.build(&target(&request.url), body).unwrap();
+        assert_eq!(built.headers()["content-length"], text.len().to_string());
+        assert_eq!(
+            built.headers()["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(built.headers()["accept"], "application/json");
+        assert!(built.headers().get("transfer-encoding").is_none());
+        let decoded: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(decoded[2], ("password".into(), "p&ss=w0rd+é".into()));
+        // An `accept` of the caller's own is kept.
+        let own = Request::post("http://127.0.0.1:1/token")
+            .header("accept", "application/vnd.acme+json")
+            .form([("a", "b")]);
+        let accepts: Vec<_> = own.headers.iter().filter(|(n, _)| n == "accept").collect();
+        assert_eq!(accepts.len(), 1);
+        assert_eq!(accepts[0].1, "application/vnd.acme+json");
     }
 
     #[test]
@@ -592,15 +518,5 @@ mod tests {
             body: b"{\"key\": \"s3cret\"}".to_vec(),
         };
         assert!(!format!("{response:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn sizes_and_durations_in_words() {
-        assert_eq!(size(64 * 1024), "64 KiB");
-        assert_eq!(size(1 << 20), "1 MiB");
-        assert_eq!(size(100), "100 bytes");
-        assert_eq!(seconds(Duration::from_millis(800)), "800 ms");
-        assert_eq!(seconds(Duration::from_secs(60)), "60 s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
     }
 }
