@@ -154,9 +154,12 @@ pub struct TokenOptions {
     pub refresh: bool,
     /// When the plugin fails (a helper, a refresh), return the last
     /// credential this `Host` obtained for the provider, even if it is past
-    /// its cache lifetime (with a warning in the log). It is kept in this
-    /// process's memory only: expired keys are never kept on disk. Off by
-    /// default: a failing plugin is an error.
+    /// its cache lifetime (with a warning in the log). Likewise when the
+    /// store cannot be read (`auth.json` corrupt, unreadable, or with bad
+    /// permissions): the last credential this `Host` read from it or
+    /// obtained from the plugin. It is kept in this process's memory only:
+    /// expired keys are never kept on disk. Off by default: a failing
+    /// plugin or store is an error.
     pub stale_on_error: bool,
 }
 

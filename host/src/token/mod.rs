@@ -180,9 +180,13 @@ impl Credentials {
                 tracing::trace!(provider, "key from memory");
                 return Ok(token);
             }
-            if let Some(token) = self.local(provider, resolver.plugin_id(provider))? {
-                tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
-                return Ok(token);
+            match self.local(provider, resolver.plugin_id(provider)) {
+                Ok(Some(token)) => {
+                    tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
+                    return Ok(token);
+                }
+                Ok(None) => {}
+                Err(error) => return self.stale_or(provider, ask, error),
             }
         }
         // Boxed: the renewal (a plugin call) is a large future, and keeping
@@ -195,14 +199,32 @@ impl Credentials {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the provider's plugin");
                 Ok(Token::of(&credential))
             }
-            Err(error) if ask.stale_on_error => match self.memo.last(provider) {
-                Some(token) => {
-                    tracing::warn!("{provider}: using the last credential obtained: {error}");
-                    Ok(token)
-                }
-                None => Err(error),
-            },
-            Err(error) => Err(error),
+            Err(error) => self.stale_or(provider, ask, error),
+        }
+    }
+
+    /// With `stale_on_error`, the last credential this host obtained for
+    /// `provider` in place of `error`: the last one its plugin produced,
+    /// or, when the files cannot be read (`auth.json` corrupt, unreadable
+    /// or untrusted), the last one read from them. Otherwise `error`.
+    fn stale_or(&self, provider: &str, ask: Ask, error: Error) -> Result<Token, Error> {
+        if !ask.stale_on_error {
+            return Err(error);
+        }
+        let unreadable = matches!(
+            error,
+            Error::CorruptStore { .. } | Error::Io { .. } | Error::Untrusted { .. }
+        );
+        let last = self
+            .memo
+            .last(provider)
+            .or_else(|| unreadable.then(|| self.memo.last_read(provider)).flatten());
+        match last {
+            Some(token) => {
+                tracing::warn!("{provider}: using the last credential obtained: {error}");
+                Ok(token)
+            }
+            None => Err(error),
         }
     }
 
@@ -247,12 +269,14 @@ impl Credentials {
             let recheck = now + RECHECK.as_millis() as u64;
             let token = Token::of(credential);
             self.memo.put(provider, &token, until.min(recheck));
+            self.memo.remember_read(provider, &token);
             return Some(token);
         }
         match self.cache.get(provider) {
             Some(entry) if entry.fresh(now) => {
                 let token = Token::of(&entry.credential);
                 self.memo.put(provider, &token, entry.until);
+                self.memo.remember_read(provider, &token);
                 Some(token)
             }
             Some(_) => None,
@@ -382,5 +406,42 @@ mod tests {
         let future = host.token("any", crate::TokenOptions::default());
         let size = std::mem::size_of_val(&future);
         assert!(size <= 2048, "the token future is {size} bytes");
+    }
+
+    /// `stale_on_error` also covers a store that cannot be read, with the
+    /// key this host read from it before; without it, or without a key
+    /// read before, the store's error is the answer.
+    #[tokio::test]
+    async fn a_corrupt_store_is_bridged_only_with_stale_on_error() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let host = crate::Host::open(crate::HostOptions::with_home(home.path())).unwrap();
+        let write = |text: &str| {
+            let path = &host.paths().store_file;
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .unwrap();
+            std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        };
+        write(r#"{"p": {"type": "api", "key": "sk-read-before"}}"#);
+        let plain = crate::TokenOptions::default();
+        let stale = crate::TokenOptions::default().stale_on_error(true);
+        let token = host.token("p", plain.clone()).await.unwrap();
+        assert_eq!(token.expose_secret(), "sk-read-before");
+        write("{ not json");
+        // Past the second a stored key is answered from memory.
+        tokio::time::sleep(super::RECHECK + std::time::Duration::from_millis(100)).await;
+        let error = host.token("p", plain).await.unwrap_err();
+        assert_eq!(error.code(), "store-corrupt");
+        let token = host.token("p", stale.clone()).await.unwrap();
+        assert_eq!(token.expose_secret(), "sk-read-before");
+        // Nothing was read for `q` before.
+        let error = host.token("q", stale).await.unwrap_err();
+        assert_eq!(error.code(), "store-corrupt");
     }
 }
