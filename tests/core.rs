@@ -662,3 +662,35 @@ fn every_printing_command_ends_quietly_when_its_reader_has_gone() {
     );
     assert_eq!((code, err.as_str()), (Some(128 + 13), ""));
 }
+
+/// A key stored through the library (`Host::store_key`) is stored exactly
+/// as `login --method api-key` stores a pasted one, and is the key
+/// `authhost token` prints; once removed (`Host::remove_credential`), the
+/// command says what is wrong, then on a line of its own what to do.
+#[test]
+fn a_key_stored_by_the_library_is_the_key_the_command_prints() {
+    let home = Home::new();
+    let pasted = Home::new();
+    assert_success(&pasted.run_with_stdin(&["login", "groq", "--method", "api-key"], "gsk_same\n"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = authhost::Host::open(authhost::HostOptions::with_home(home.path())).unwrap();
+    runtime
+        .block_on(host.store_key("groq", secrecy::SecretString::from(" gsk_same\n")))
+        .unwrap();
+    assert_eq!(home.store_json(), pasted.store_json());
+    let out = home.run(&["token", "groq"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out).trim_end(), "gsk_same");
+
+    assert!(runtime.block_on(host.remove_credential("groq")).unwrap());
+    assert!(!home.store_json().to_string().contains("gsk_same"));
+    let out = home.run(&["token", "groq"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: no credential for `groq`\nhint: run `authhost login groq`\n"
+    );
+}

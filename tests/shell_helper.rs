@@ -494,3 +494,77 @@ fn a_slow_helper_holds_up_no_other_provider() {
         assert_eq!(token.expose_secret(), "sk-slow");
     });
 }
+
+/// What an embedding program's event hook sees: a stored key (from the
+/// store, then from memory), a helper (its plugin run, then, in the next
+/// process, its cache), and a failure with its code.
+#[test]
+fn the_event_hook_sees_where_each_secret_came_from() {
+    use authhost::{Event, HostOptions, Source, TokenOptions};
+    use std::sync::Mutex;
+
+    let home = Home::with_config(
+        "[providers.stored]\nplugin = \"openrouter\"\n\n\
+         [providers.h]\nplugin = \"shell-helper\"\ncommand = \"echo sk-helper\"\nttl_ms = 600000\n",
+    );
+    std::fs::write(
+        home.store_path(),
+        r#"{"stored": {"type": "api", "key": "sk-stored"}}"#,
+    )
+    .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let host_with_hook = || {
+        let seen = seen.clone();
+        let options = HostOptions::with_home(home.path()).on_event(move |event| {
+            let line = match event {
+                Event::TokenServed {
+                    provider, source, ..
+                } => format!("served {provider} from {source}"),
+                Event::PluginRun {
+                    provider,
+                    plugin,
+                    export,
+                    ok,
+                    ..
+                } => format!("ran {plugin} {export} for {provider}, ok {ok}"),
+                Event::Refreshed { provider } => format!("refreshed {provider}"),
+                Event::Failed { provider, code, .. } => format!("failed {provider}: {code}"),
+                other => format!("{other:?}"),
+            };
+            seen.lock().unwrap().push(line);
+        });
+        authhost::Host::open(options).unwrap()
+    };
+    let take = || std::mem::take(&mut *seen.lock().unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = |host: &authhost::Host, provider: &str| {
+        runtime
+            .block_on(host.token(provider, TokenOptions::default()))
+            .map(|t| t.expose_secret().to_owned())
+    };
+
+    let host = host_with_hook();
+    assert_eq!(token(&host, "stored").unwrap(), "sk-stored");
+    assert_eq!(take(), ["served stored from store"]);
+    assert_eq!(token(&host, "stored").unwrap(), "sk-stored");
+    assert_eq!(take(), ["served stored from memory"]);
+    assert_eq!(token(&host, "h").unwrap(), "sk-helper");
+    assert_eq!(
+        take(),
+        [
+            "ran shell-helper resolve for h, ok true",
+            "served h from plugin"
+        ]
+    );
+    assert!(token(&host, "nobody").is_err());
+    assert_eq!(take(), ["failed nobody: unknown-provider"]);
+
+    // The next process finds the helper's key in the cache.
+    let next = host_with_hook();
+    assert_eq!(token(&next, "h").unwrap(), "sk-helper");
+    assert_eq!(take(), ["served h from helper-cache"]);
+    assert_eq!(Source::HelperCache.as_str(), "helper-cache");
+}

@@ -1,13 +1,60 @@
 //! Typed errors of the library. Messages never contain a secret: no key,
 //! token, helper command or helper output.
 
+mod code;
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong in authhost.
 ///
-/// Concurrent callers that share one resolution each get the same variant
-/// (see [`Error::duplicate`]), so `matches!(e, Error::NoCredential(_))` holds
-/// for all of them.
+/// Concurrent callers that share one resolution each get the same variant,
+/// so `matches!(e, Error::NoCredential(_))` holds for all of them.
+///
+/// The messages say what is wrong; what to do about it (which command to
+/// run) is the caller's to add. A program acts on [`Error::code`], a
+/// stable machine-readable code, on [`Error::needs_login`] and on
+/// [`Error::is_transient`] (worth retrying later). The codes, and the exit
+/// code of the `authhost` command line for each:
+///
+/// | Code | Variant | Exit |
+/// |---|---|---|
+/// | `unknown-provider` | [`Error::UnknownProvider`] | 1 |
+/// | `unknown-plugin` | [`Error::UnknownPlugin`] | 1 |
+/// | `no-credential` | [`Error::NoCredential`] | 4 |
+/// | `login-expired` | [`Error::Expired`] | 4 |
+/// | `login-revoked` | [`Error::LoginRevoked`] | 4 |
+/// | `made-by-another-plugin` | [`Error::MadeByAnotherPlugin`] | 4 |
+/// | `unknown-method` | [`Error::UnknownMethod`] | 1 |
+/// | `config-invalid` | [`Error::Config`] | 1 |
+/// | `config-untrusted` | [`Error::UntrustedConfig`] | 1 |
+/// | `store-corrupt` | [`Error::CorruptStore`] | 1 |
+/// | `file-untrusted` | [`Error::Untrusted`] | 1 |
+/// | `lock-timeout` | [`Error::LockTimeout`] | 1 |
+/// | `renewal-failed` | [`Error::RenewalFailed`] | 4 when it asks for a login, else 1 |
+/// | `io` | [`Error::Io`] | 1 |
+/// | `plugin-load` | [`Error::Plugin`], [`PluginFailure::Load`] | 1 |
+/// | `plugin-incompatible` | [`Error::Plugin`], [`PluginFailure::Incompatible`] | 1 |
+/// | `plugin-crashed` | [`Error::Plugin`], [`PluginFailure::Trap`] | 1 |
+/// | `plugin-cpu-limit` | [`Error::Plugin`], [`PluginFailure::CpuLimit`] | 1 |
+/// | `plugin-memory-limit` | [`Error::Plugin`], [`PluginFailure::MemoryLimit`] | 1 |
+/// | `plugin-host-resources` | [`Error::Plugin`], [`PluginFailure::HostResources`] | 1 |
+/// | `plugin-http-fields` | [`Error::Plugin`], [`PluginFailure::HttpFields`] | 1 |
+/// | `plugin-http-in-describe` | [`Error::Plugin`], [`PluginFailure::HttpInDescribe`] | 1 |
+/// | `plugin-timeout` | [`Error::Plugin`], [`PluginFailure::Timeout`] (transient) | 1 |
+/// | `plugin-invalid-answer` | [`Error::Plugin`], [`PluginFailure::Invalid`] | 1 |
+/// | `provider-cancelled` | [`Error::Provider`], [`ProviderError::Cancelled`] | 1 |
+/// | `provider-denied` | [`Error::Provider`], [`ProviderError::Denied`] | 1 |
+/// | `provider-timeout` | [`Error::Provider`], [`ProviderError::Timeout`] (transient) | 1 |
+/// | `provider-network` | [`Error::Provider`], [`ProviderError::Network`] (transient) | 1 |
+/// | `provider-invalid-response` | [`Error::Provider`], [`ProviderError::InvalidResponse`] | 1 |
+/// | `capability-denied` | [`Error::Provider`], [`ProviderError::CapabilityDenied`] | 1 |
+/// | `capability-claimed-denied` | [`Error::Provider`], [`ProviderError::ClaimedDenied`] | 1 |
+/// | `provider-error` | [`Error::Provider`], [`ProviderError::Other`] | 1 |
+/// | `plugin-refused` | [`Error::PluginRefused`] | 1 |
+/// | `cancelled` | [`Error::Cancelled`] | 130 |
+/// | `git-request` | [`Error::GitRequest`] | 1 |
+/// | `keyring` | [`Error::Keyring`] | 1 |
+/// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -22,9 +69,7 @@ pub enum Error {
     },
 
     /// The provider is configured to use a plugin that is not installed.
-    #[error(
-        "provider `{provider}` uses plugin `{plugin}`, which is not installed (see `authhost plugins list`)"
-    )]
+    #[error("provider `{provider}` uses plugin `{plugin}`, which is not installed")]
     UnknownPlugin {
         /// The provider.
         provider: String,
@@ -33,19 +78,17 @@ pub enum Error {
     },
 
     /// Nothing is stored for the provider and it cannot produce a credential.
-    #[error("no credential for `{0}`; run `authhost login {0}`")]
+    #[error("no credential for `{0}`")]
     NoCredential(String),
 
     /// The stored OAuth access token has expired and the provider's plugin
     /// cannot renew it.
-    #[error("the login for `{0}` has expired; run `authhost login {0}`")]
+    #[error("the login for `{0}` has expired")]
     Expired(String),
 
     /// The service refused to renew the login (the refresh token expired or
     /// was revoked). The stored credential is kept.
-    #[error(
-        "the login for `{provider}` has expired or was revoked ({reason}); run `authhost login {provider}`"
-    )]
+    #[error("the login for `{provider}` has expired or was revoked ({reason})")]
     LoginRevoked {
         /// The provider.
         provider: String,
@@ -59,7 +102,7 @@ pub enum Error {
     /// not printed. The stored credential is kept until a new login
     /// replaces it (or `logout` removes it).
     #[error(
-        "the credential stored for `{provider}` was made by {why}; authhost does not hand it to another plugin: run `authhost login {provider}` to log in again"
+        "the credential stored for `{provider}` was made by {why}; authhost does not hand it to another plugin"
     )]
     MadeByAnotherPlugin {
         /// The provider.
@@ -217,9 +260,7 @@ pub enum Error {
     },
 
     /// `login --method api-key` read no key: stdin was empty or closed.
-    #[error(
-        "no API key was given for `{0}`: paste it at the prompt, or pipe it on stdin (`printf %s \"$KEY\" | authhost login {0} --method api-key`)"
-    )]
+    #[error("no API key was given for `{0}`")]
     NoKeyGiven(String),
 }
 
@@ -282,8 +323,13 @@ impl Error {
         )
     }
 
-    /// True for failures that may pass: a network error or a timeout.
-    pub(crate) fn is_transient(&self) -> bool {
+    /// True for failures that may pass, so that trying again later may
+    /// succeed: the provider reported a network error or a timeout, or the
+    /// plugin did not answer within its wall-clock timeout. A program that
+    /// retries should retry only these (with a backoff); every other error
+    /// needs something to change first (a login, the configuration, a
+    /// file).
+    pub fn is_transient(&self) -> bool {
         matches!(
             self,
             Error::Provider {
@@ -406,8 +452,8 @@ fn provider_part(provider: Option<&str>, plugin: &str) -> String {
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
     match suggestion {
-        Some(name) => format!("; did you mean `{name}`? (see `authhost list`)"),
-        None => " (see `authhost list`)".to_owned(),
+        Some(name) => format!("; did you mean `{name}`?"),
+        None => String::new(),
     }
 }
 

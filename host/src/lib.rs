@@ -35,6 +35,7 @@ pub mod catalog;
 mod component_file;
 mod config;
 mod error;
+mod events;
 mod files;
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -60,6 +61,7 @@ pub use api::{
     PluginInfo, ProviderStatus, Removed, Saved, TokenOptions,
 };
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
+pub use events::{Event, EventHook, Source};
 pub use paths::Paths;
 pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMetadata};
 pub use provider::Provider;

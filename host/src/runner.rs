@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::capability::policy;
 use crate::config::{Config, PluginConfig};
 use crate::error::Error;
+use crate::events::{Event, Events};
 use crate::plugins::{
     Plugin, PluginSource, Plugins, credential_from_wit, credential_to_wit, provider_error,
 };
@@ -37,6 +38,8 @@ pub(crate) struct Runner {
     /// Grants the user gave during this run (at `login`'s question), by
     /// plugin id: already written to `config.toml`, and in force at once.
     pub granted_now: std::sync::Mutex<BTreeMap<String, PluginConfig>>,
+    /// The embedding program's event hook.
+    pub events: Events,
 }
 
 impl Runner {
@@ -218,6 +221,61 @@ impl Resolver for Runner {
         reason: Reason,
         stored: Option<&Credential>,
     ) -> Result<(Credential, Option<u64>), Error> {
+        let run = self.resolve_now(provider, reason, stored);
+        self.observed(provider, "resolve", run).await
+    }
+
+    async fn refresh(&self, provider: &str, stored: &Credential) -> Result<Credential, Error> {
+        let run = self.refresh_now(provider, stored);
+        self.observed(provider, "refresh", run).await
+    }
+}
+
+impl Runner {
+    /// Runs `call`, the plugin `export` for `provider`, in a tracing span
+    /// (`plugin`: provider, plugin, export; on close its outcome, an error
+    /// code, and its latency in microseconds), and reports it to the
+    /// event hook.
+    async fn observed<T>(
+        &self,
+        provider: &str,
+        export: &'static str,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        use tracing::Instrument;
+        let plugin = self.plugin_id(provider);
+        let started = std::time::Instant::now();
+        let span = tracing::debug_span!(
+            "plugin",
+            provider,
+            plugin,
+            export,
+            outcome = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
+        let result = call.instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        span.record(
+            "outcome",
+            result.as_ref().map_or_else(Error::code, |_| "ok"),
+        );
+        span.record("elapsed_us", elapsed.as_micros() as u64);
+        self.events.emit(|| Event::PluginRun {
+            provider,
+            plugin,
+            export,
+            elapsed,
+            ok: result.is_ok(),
+        });
+        result
+    }
+
+    async fn resolve_now(
+        &self,
+        provider: &str,
+        reason: Reason,
+        stored: Option<&Credential>,
+    ) -> Result<(Credential, Option<u64>), Error> {
         let resolved = self.provider(provider);
         let plugin = self.plugin_for(&resolved).await?;
         let id = &plugin.metadata.id;
@@ -232,7 +290,7 @@ impl Resolver for Runner {
         Ok((credential, resolved.cache_until))
     }
 
-    async fn refresh(&self, provider: &str, stored: &Credential) -> Result<Credential, Error> {
+    async fn refresh_now(&self, provider: &str, stored: &Credential) -> Result<Credential, Error> {
         let resolved = self.provider(provider);
         let plugin = self.plugin_for(&resolved).await?;
         let id = &plugin.metadata.id;

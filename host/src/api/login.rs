@@ -182,6 +182,78 @@ impl Host {
         })
     }
 
+    /// Stores `key` as `provider`'s API key, as `authhost login PROVIDER
+    /// --method api-key` does with a pasted key, without asking anything:
+    /// the key is trimmed and refused when it is empty
+    /// ([`Error::NoKeyGiven`]) or has a space or a control character
+    /// inside; it is recorded as made by the provider's plugin, and it
+    /// replaces a stored credential (and a cached helper credential) at
+    /// once. A key that does not look like the provider's (another prefix)
+    /// is stored all the same, with a warning in the log.
+    ///
+    /// A provider whose plugin defines its own `api-key` login gets its
+    /// keys through that ([`Host::login`]): this refuses them, storing
+    /// nothing.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), authhost::Error> {
+    /// use authhost::{Host, HostOptions, TokenOptions};
+    /// use secrecy::{ExposeSecret, SecretString};
+    ///
+    /// # let home = tempfile::tempdir().unwrap();
+    /// # let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// # runtime.block_on(async {
+    /// let host = Host::open(HostOptions::with_home(home.path()))?;
+    /// host.store_key("groq", SecretString::from("gsk_example")).await?;
+    /// let token = host.token("groq", TokenOptions::default()).await?;
+    /// assert_eq!(token.expose_secret(), "gsk_example");
+    ///
+    /// // Removed from the store, not revoked at the service.
+    /// assert!(host.remove_credential("groq").await?);
+    /// let error = host.token("groq", TokenOptions::default()).await.unwrap_err();
+    /// assert_eq!(error.code(), "no-credential");
+    /// assert!(!host.remove_credential("groq").await?);
+    /// # Ok::<(), authhost::Error>(())
+    /// # })
+    /// # }
+    /// ```
+    pub async fn store_key(&self, provider: &str, key: SecretString) -> Result<(), Error> {
+        let resolved = self.runner.provider(provider);
+        let plugin = self.runner.plugin_for(&resolved).await?;
+        if plugin.metadata.implements(API_KEY_METHOD) {
+            return Err(Error::Provider {
+                provider: provider.to_owned(),
+                error: ProviderError::Other(format!(
+                    "plugin `{}` defines its own `{API_KEY_METHOD}` login, which a key stored \
+                     directly would bypass; nothing was stored",
+                    plugin.metadata.id
+                )),
+            });
+        }
+        let key = SecretString::from(key.expose_secret().trim().to_owned());
+        if key.expose_secret().is_empty() {
+            return Err(Error::NoKeyGiven(provider.to_owned()));
+        }
+        let key = check_key(provider, key, "the key")?;
+        if let Some(warning) =
+            crate::catalog::get(provider).and_then(|e| e.prefix_warning(key.expose_secret()))
+        {
+            tracing::warn!("{provider}: {warning}");
+        }
+        self.credentials
+            .store_key(provider, key, &plugin.reference())
+            .await
+    }
+
+    /// Removes the credential stored for `provider` and any cached helper
+    /// credential, as `authhost logout` does, but without revoking it at
+    /// the service and without loading the provider's plugin; false when
+    /// nothing was stored or cached. The next [`Host::token`] call of this
+    /// host sees the removal at once.
+    pub async fn remove_credential(&self, provider: &str) -> Result<bool, Error> {
+        self.credentials.remove(provider).await
+    }
+
     /// Logs out of `provider`: revokes the stored credential at the service
     /// when its plugin can (`revoke`), then removes the stored and cached
     /// credentials. They are removed even when revoking fails; the outcome
@@ -279,4 +351,56 @@ pub(super) fn check_key(
         return Err(refuse("contains a space or a line break"));
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use crate::token::Resolver;
+    use crate::{Host, HostOptions, TokenOptions};
+
+    /// `store_key` checks a key as `login --method api-key` checks a pasted
+    /// one, records the provider's plugin, and stores nothing it refuses.
+    #[tokio::test]
+    async fn a_key_stored_in_code_is_checked_like_a_pasted_one() {
+        let home = tempfile::tempdir().unwrap();
+        let host = Host::open(HostOptions::with_home(home.path())).unwrap();
+        let key = |text: &str| SecretString::from(text.to_owned());
+        host.store_key("groq", key(" gsk_first\n")).await.unwrap();
+        let token = host.token("groq", TokenOptions::default()).await.unwrap();
+        assert_eq!(token.expose_secret(), "gsk_first");
+        let stored = host.credentials.stored_entry("groq").unwrap().unwrap();
+        assert_eq!(
+            stored.plugin.as_deref(),
+            Some(host.runner.plugin_id("groq"))
+        );
+
+        for (bad, code) in [
+            ("gsk second", "provider-error"),
+            ("gsk_\u{1b}[2J", "provider-error"),
+            ("  ", "no-key-given"),
+        ] {
+            let error = host.store_key("groq", key(bad)).await.unwrap_err();
+            assert_eq!(error.code(), code, "{error}");
+            assert!(!error.to_string().contains("gsk"), "{error}");
+            let token = host.token("groq", TokenOptions::default()).await.unwrap();
+            assert_eq!(token.expose_secret(), "gsk_first");
+        }
+
+        host.store_key("groq", key("gsk_second")).await.unwrap();
+        let token = host.token("groq", TokenOptions::default()).await.unwrap();
+        assert_eq!(token.expose_secret(), "gsk_second");
+
+        let error = host.store_key("nosuch", key("k")).await.unwrap_err();
+        assert_eq!(error.code(), "unknown-provider");
+
+        assert!(host.remove_credential("groq").await.unwrap());
+        assert!(!host.remove_credential("groq").await.unwrap());
+        let error = host
+            .token("groq", TokenOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "no-credential");
+    }
 }

@@ -73,6 +73,7 @@ impl Host {
             options.instance_pool,
             options.interaction.clone(),
         );
+        let events = crate::events::Events::new(options.on_event.clone());
         let credentials = Credentials::new(
             store.clone(),
             JsonStore::new(paths.resolved_cache_file(), lock_wait),
@@ -85,6 +86,7 @@ impl Host {
                     .collect(),
                 environment: options.environment,
             },
+            events.clone(),
         );
         Ok(Host {
             runner: Runner {
@@ -94,6 +96,7 @@ impl Host {
                 store,
                 warned: Default::default(),
                 granted_now: Default::default(),
+                events,
             },
             credentials,
             interaction: options.interaction,

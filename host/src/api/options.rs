@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::Error;
+use crate::events::{Event, EventHook};
 use crate::interact::{Interaction, Terminal};
 use crate::paths::Paths;
 use crate::store::StoreBackend;
@@ -34,6 +35,11 @@ pub struct HostOptions {
     /// config.toml; `None`: as config.toml says. [`HostOptions::from_env`]
     /// takes it from `AUTHHOST_STORE` (`file` or `keyring`).
     pub store: Option<StoreBackend>,
+    /// Called with each [`Event`] (a secret served, a plugin run, a
+    /// failure), on the calling task: keep it quick (count, record a
+    /// latency), and never block in it. `None` (the default): nothing is
+    /// built or called.
+    pub on_event: Option<EventHook>,
 }
 
 /// The environment variable that chooses the store backend.
@@ -80,7 +86,31 @@ impl HostOptions {
             environment: None,
             compile_notices: false,
             store: None,
+            on_event: None,
         }
+    }
+
+    /// Calls `hook` with each [`Event`] of the host, e.g. to feed metrics
+    /// (see [`HostOptions::on_event`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// use authhost::{Event, HostOptions, Source};
+    ///
+    /// let from_plugin = Arc::new(AtomicU64::new(0));
+    /// let counter = from_plugin.clone();
+    /// let options = HostOptions::with_home("/tmp/authhost-example").on_event(move |event| {
+    ///     if let Event::TokenServed { source: Source::Plugin, .. } = event {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&Event<'_>) + Send + Sync + 'static) -> HostOptions {
+        self.on_event = Some(std::sync::Arc::new(hook));
+        self
     }
 
     /// Looks up `[providers.X] env = "VAR"` variables in `vars` instead of
@@ -154,9 +184,12 @@ pub struct TokenOptions {
     pub refresh: bool,
     /// When the plugin fails (a helper, a refresh), return the last
     /// credential this `Host` obtained for the provider, even if it is past
-    /// its cache lifetime (with a warning in the log). It is kept in this
-    /// process's memory only: expired keys are never kept on disk. Off by
-    /// default: a failing plugin is an error.
+    /// its cache lifetime (with a warning in the log). Likewise when the
+    /// store cannot be read (`auth.json` corrupt, unreadable, or with bad
+    /// permissions): the last credential this `Host` read from it or
+    /// obtained from the plugin. It is kept in this process's memory only:
+    /// expired keys are never kept on disk. Off by default: a failing
+    /// plugin or store is an error.
     pub stale_on_error: bool,
 }
 

@@ -12,6 +12,7 @@ mod args;
 mod completions;
 mod exec;
 mod git_credential;
+mod hint;
 mod list;
 mod login;
 mod logout;
@@ -117,6 +118,12 @@ fn report(io: &Io, error: &anyhow::Error) -> ExitCode {
     let mut text = format!("error: {error}\n");
     for cause in error.chain().skip(1) {
         text.push_str(&format!("  caused by: {cause}\n"));
+    }
+    let library_error = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<authhost::Error>());
+    if let Some(hint) = library_error.and_then(hint::hint) {
+        text.push_str(&format!("hint: {hint}\n"));
     }
     let _ = io.err().write_all(text.as_bytes());
     match error.downcast_ref::<authhost::Error>() {

@@ -9,7 +9,7 @@ use authhost::credential::now_ms;
 use authhost::{AccountInfo, Host, ProviderStatus};
 use serde::Serialize;
 
-use super::{EXIT_LOGIN_NEEDED, Io, table};
+use super::{EXIT_LOGIN_NEEDED, Io, hint, table};
 
 /// `authhost status`.
 #[derive(Debug, clap::Args)]
@@ -127,7 +127,7 @@ async fn run_check(host: &Host, provider: &str) -> Check {
             supported: true,
             account: None,
             needs_login: error.needs_login(),
-            error: Some(authhost::error_chain(&error)),
+            error: Some(hint::with_hint(authhost::error_chain(&error), &error)),
         },
     }
 }

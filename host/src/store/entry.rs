@@ -213,7 +213,8 @@ mod tests {
         assert!(why.contains("`acme`") && why.contains("`other`"), "{why}");
         let error = stored.check_made_by("work", &other).unwrap_err();
         assert!(error.needs_login());
-        assert!(error.to_string().contains("authhost login work"), "{error}");
+        assert_eq!(error.code(), "made-by-another-plugin");
+        assert!(error.to_string().contains("`work`"), "{error}");
         // What `auth.json` says is shown sanitised.
         let mut hostile = stored.clone();
         hostile.plugin = Some("x\u{1b}]0;title\u{7}".into());

@@ -97,6 +97,10 @@ impl Locks {
 }
 
 impl Lease for Held {
+    fn waited(&self) -> bool {
+        self.waited_since.is_some()
+    }
+
     /// The failure of `provider`'s renewal that another process recorded
     /// while this one waited for the lock, if there is one.
     fn failure_while_waiting(&self, provider: &str) -> Option<Error> {

@@ -87,6 +87,9 @@ pub(crate) trait Lease: Send {
     /// once instead of running the plugin again.
     fn failure_while_waiting(&self, provider: &str) -> Option<Error>;
 
+    /// Whether this process had to wait for the lock: another held it.
+    fn waited(&self) -> bool;
+
     /// Records how the renewal made under this lock ended, for the
     /// processes waiting for it.
     fn record(&self, outcome: Result<(), &Error>);

@@ -7,9 +7,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::error::Error;
+use crate::events::Source;
 use crate::store::credential::Credential;
 
-type Flight = Arc<OnceCell<Result<Credential, Arc<Error>>>>;
+/// A renewed credential and where it came from.
+pub(super) type Renewed = (Credential, Source);
+
+type Flight = Arc<OnceCell<Result<Renewed, Arc<Error>>>>;
 
 /// The runs in progress, by provider.
 #[derive(Default)]
@@ -21,9 +25,9 @@ impl Flights {
     /// Runs `run` for `provider`, unless a run for it is in progress: then
     /// waits for that run and returns its result. Every waiter gets the
     /// same variant of a failure ([`Error::duplicate`]).
-    pub async fn share<F>(&self, provider: &str, run: F) -> Result<Credential, Error>
+    pub async fn share<F>(&self, provider: &str, run: F) -> Result<Renewed, Error>
     where
-        F: Future<Output = Result<Credential, Error>>,
+        F: Future<Output = Result<Renewed, Error>>,
     {
         let flight = self.lock().entry(provider.to_owned()).or_default().clone();
         let result = flight
@@ -58,7 +62,7 @@ mod tests {
         let run = || async {
             runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            Err::<Credential, _>(Error::NoCredential("p".into()))
+            Err::<Renewed, _>(Error::NoCredential("p".into()))
         };
         let (a, b) = tokio::join!(flights.share("p", run()), flights.share("p", run()));
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -24,6 +24,9 @@ pub(super) struct Memo {
     /// The last credential a plugin produced for each provider, for
     /// `stale_on_error`: kept in this process's memory only, never written.
     last: Mutex<HashMap<String, Token>>,
+    /// The last credential read from the files for each provider, for
+    /// `stale_on_error` when the files cannot be read: in memory only.
+    last_read: Mutex<HashMap<String, Token>>,
 }
 
 struct Remembered {
@@ -98,6 +101,24 @@ impl Memo {
     /// Forgets the last credential of `provider` (after a logout).
     pub fn forget_last(&self, provider: &str) {
         self.last_map().remove(provider);
+        self.last_read_map().remove(provider);
+    }
+
+    /// Keeps `token` as the last credential read from the files for
+    /// `provider`.
+    pub fn remember_read(&self, provider: &str, token: &Token) {
+        self.last_read_map()
+            .insert(provider.to_owned(), token.clone());
+    }
+
+    /// The last credential read from the files for `provider`, however
+    /// old.
+    pub fn last_read(&self, provider: &str) -> Option<Token> {
+        self.last_read_map().get(provider).cloned()
+    }
+
+    fn last_read_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Token>> {
+        self.last_read.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn last_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Token>> {

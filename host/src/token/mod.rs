@@ -48,6 +48,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::events::{Event, Events, Source};
 use crate::files::blocking;
 use crate::runtime::Reason;
 use crate::store::credential::{Credential, Token, now_ms};
@@ -138,6 +139,8 @@ pub(crate) struct Credentials {
     flights: Flights,
     /// OAuth access tokens this close to expiry are refreshed first.
     margin_ms: u64,
+    /// The embedding program's event hook.
+    events: Events,
 }
 
 impl Credentials {
@@ -150,6 +153,7 @@ impl Credentials {
         cache: JsonStore,
         margin_ms: u64,
         env: EnvSources,
+        events: Events,
     ) -> Credentials {
         Credentials {
             env,
@@ -158,31 +162,83 @@ impl Credentials {
             memo: Memo::default(),
             flights: Flights::default(),
             margin_ms,
+            events,
         }
     }
 
-    /// A usable secret for `provider` (see the module docs for the order).
+    /// A usable secret for `provider` (see the module docs for the order),
+    /// in a tracing span (`token`: the provider; on close where the secret
+    /// came from, the outcome, and the latency in microseconds), reported
+    /// to the event hook.
     pub async fn token(
         &self,
         provider: &str,
         ask: Ask,
         resolver: &impl Resolver,
     ) -> Result<Token, Error> {
+        use tracing::Instrument;
         let started = std::time::Instant::now();
+        let span = tracing::debug_span!(
+            "token",
+            provider,
+            source = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
+        let served = self
+            .serve(provider, ask, resolver, started)
+            .instrument(span.clone())
+            .await;
+        let elapsed = started.elapsed();
+        match &served {
+            Ok((_, source)) => {
+                span.record("source", source.as_str());
+                span.record("outcome", "ok");
+                self.events.emit(|| Event::TokenServed {
+                    provider,
+                    source: *source,
+                    elapsed,
+                });
+            }
+            Err(error) => {
+                span.record("outcome", error.code());
+                self.events.emit(|| Event::Failed {
+                    provider,
+                    code: error.code(),
+                    elapsed,
+                });
+            }
+        }
+        span.record("elapsed_us", elapsed.as_micros() as u64);
+        served.map(|(token, _)| token)
+    }
+
+    /// [`Credentials::token`]'s work: the secret and where it came from.
+    async fn serve(
+        &self,
+        provider: &str,
+        ask: Ask,
+        resolver: &impl Resolver,
+        started: std::time::Instant,
+    ) -> Result<(Token, Source), Error> {
         // Even with `refresh`: the variable is the credential, there is
         // nothing to renew.
         if let Some((var, secret)) = self.env.lookup(provider) {
             tracing::debug!(provider, "key from ${var}");
-            return Ok(Token::new(secret));
+            return Ok((Token::new(secret), Source::Env));
         }
         if !ask.refresh {
             if let Some(token) = self.memo.get(provider) {
                 tracing::trace!(provider, "key from memory");
-                return Ok(token);
+                return Ok((token, Source::Memory));
             }
-            if let Some(token) = self.local(provider, resolver.plugin_id(provider))? {
-                tracing::debug!(provider, elapsed = ?started.elapsed(), "key from auth.json or the helper cache");
-                return Ok(token);
+            match self.local(provider, resolver.plugin_id(provider)) {
+                Ok(Some((token, source))) => {
+                    tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the {}", source.as_str());
+                    return Ok((token, source));
+                }
+                Ok(None) => {}
+                Err(error) => return self.stale_or(provider, ask, error),
             }
         }
         // Boxed: the renewal (a plugin call) is a large future, and keeping
@@ -191,18 +247,40 @@ impl Credentials {
         let renew = Box::pin(self.renew(provider, ask.refresh, resolver));
         let renewed = self.flights.share(provider, renew).await;
         match renewed {
-            Ok(credential) => {
+            Ok((credential, Source::Plugin)) => {
                 tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the provider's plugin");
-                Ok(Token::of(&credential))
+                Ok((Token::of(&credential), Source::Plugin))
             }
-            Err(error) if ask.stale_on_error => match self.memo.last(provider) {
-                Some(token) => {
-                    tracing::warn!("{provider}: using the last credential obtained: {error}");
-                    Ok(token)
-                }
-                None => Err(error),
-            },
-            Err(error) => Err(error),
+            Ok((credential, source)) => {
+                tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the {}", source.as_str());
+                Ok((Token::of(&credential), source))
+            }
+            Err(error) => self.stale_or(provider, ask, error),
+        }
+    }
+
+    /// With `stale_on_error`, the last credential this host obtained for
+    /// `provider` in place of `error`: the last one its plugin produced,
+    /// or, when the files cannot be read (`auth.json` corrupt, unreadable
+    /// or untrusted), the last one read from them. Otherwise `error`.
+    fn stale_or(&self, provider: &str, ask: Ask, error: Error) -> Result<(Token, Source), Error> {
+        if !ask.stale_on_error {
+            return Err(error);
+        }
+        let unreadable = matches!(
+            error,
+            Error::CorruptStore { .. } | Error::Io { .. } | Error::Untrusted { .. }
+        );
+        let last = self
+            .memo
+            .last(provider)
+            .or_else(|| unreadable.then(|| self.memo.last_read(provider)).flatten());
+        match last {
+            Some(token) => {
+                tracing::warn!("{provider}: using the last credential obtained: {error}");
+                Ok((token, Source::Stale))
+            }
+            None => Err(error),
         }
     }
 
@@ -215,7 +293,7 @@ impl Credentials {
     /// The secret the files hold for `provider` (whose plugin is
     /// `plugin_id`) that needs no plugin, if any; remembers it for as long
     /// as it may be used.
-    fn local(&self, provider: &str, plugin_id: &str) -> Result<Option<Token>, Error> {
+    fn local(&self, provider: &str, plugin_id: &str) -> Result<Option<(Token, Source)>, Error> {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
@@ -227,7 +305,12 @@ impl Credentials {
     /// read (`stored`): the secret that needs no plugin, remembered. None
     /// when the stored credential was made by another plugin than
     /// `plugin_id`: the renewal says why.
-    fn usable(&self, provider: &str, stored: Option<&Stored>, plugin_id: &str) -> Option<Token> {
+    fn usable(
+        &self,
+        provider: &str,
+        stored: Option<&Stored>,
+        plugin_id: &str,
+    ) -> Option<(Token, Source)> {
         let now = now_ms();
         if stored.is_some_and(|s| s.plugin.as_deref().is_some_and(|id| id != plugin_id)) {
             return None;
@@ -247,13 +330,15 @@ impl Credentials {
             let recheck = now + RECHECK.as_millis() as u64;
             let token = Token::of(credential);
             self.memo.put(provider, &token, until.min(recheck));
-            return Some(token);
+            self.memo.remember_read(provider, &token);
+            return Some((token, Source::Store));
         }
         match self.cache.get(provider) {
             Some(entry) if entry.fresh(now) => {
                 let token = Token::of(&entry.credential);
                 self.memo.put(provider, &token, entry.until);
-                Some(token)
+                self.memo.remember_read(provider, &token);
+                Some((token, Source::HelperCache))
             }
             Some(_) => None,
             None => {
@@ -382,5 +467,42 @@ mod tests {
         let future = host.token("any", crate::TokenOptions::default());
         let size = std::mem::size_of_val(&future);
         assert!(size <= 2048, "the token future is {size} bytes");
+    }
+
+    /// `stale_on_error` also covers a store that cannot be read, with the
+    /// key this host read from it before; without it, or without a key
+    /// read before, the store's error is the answer.
+    #[tokio::test]
+    async fn a_corrupt_store_is_bridged_only_with_stale_on_error() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let host = crate::Host::open(crate::HostOptions::with_home(home.path())).unwrap();
+        let write = |text: &str| {
+            let path = &host.paths().store_file;
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .unwrap();
+            std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        };
+        write(r#"{"p": {"type": "api", "key": "sk-read-before"}}"#);
+        let plain = crate::TokenOptions::default();
+        let stale = crate::TokenOptions::default().stale_on_error(true);
+        let token = host.token("p", plain.clone()).await.unwrap();
+        assert_eq!(token.expose_secret(), "sk-read-before");
+        write("{ not json");
+        // Past the second a stored key is answered from memory.
+        tokio::time::sleep(super::RECHECK + std::time::Duration::from_millis(100)).await;
+        let error = host.token("p", plain).await.unwrap_err();
+        assert_eq!(error.code(), "store-corrupt");
+        let token = host.token("p", stale.clone()).await.unwrap();
+        assert_eq!(token.expose_secret(), "sk-read-before");
+        // Nothing was read for `q` before.
+        let error = host.token("q", stale).await.unwrap_err();
+        assert_eq!(error.code(), "store-corrupt");
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Abilities, Credentials, Resolver};
 use crate::error::{Error, PluginFailure};
+use crate::events::{Event, Source};
 use crate::files::blocking;
 use crate::runtime::Reason;
 use crate::store::credential::{Credential, Token, clamp_expiry, now_ms};
@@ -11,13 +12,15 @@ use crate::store::{PluginRef, Stored};
 
 impl Credentials {
     /// Refreshes or resolves the credential of `provider` while holding its
-    /// lock (`forced`: even when the files hold a fresh one).
+    /// lock (`forced`: even when the files hold a fresh one), and says
+    /// where the credential came from: the plugin, or the files when
+    /// another process or host put a usable one there meanwhile.
     pub(super) async fn renew(
         &self,
         provider: &str,
         forced: bool,
         resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
+    ) -> Result<(Credential, Source), Error> {
         let abilities = resolver.abilities(provider).await?;
         let held = self.store.lock(provider).await?;
         // Another process may have done the work while this one waited.
@@ -27,9 +30,25 @@ impl Credentials {
             stored.check_made_by(provider, &abilities.plugin)?;
         }
         let plugin_id = abilities.plugin.id.as_str();
-        if !forced && self.usable(provider, stored.as_ref(), plugin_id).is_some() {
-            tracing::debug!(provider, "another process renewed the credential meanwhile");
-            return self.current(provider);
+        if !forced && let Some((_, source)) = self.usable(provider, stored.as_ref(), plugin_id) {
+            // Not necessarily a renewal: a login or a key stored by another
+            // process or host is found the same way.
+            let found = match source {
+                Source::HelperCache => "a fresh helper credential in the helper cache",
+                _ => "a usable credential in the store",
+            };
+            if held.waited() {
+                tracing::debug!(
+                    provider,
+                    "found {found} after waiting for the lock: the process that held it renewed or stored it"
+                );
+            } else {
+                tracing::debug!(
+                    provider,
+                    "found {found}: another process or host stored it since this one last looked (a login, or a renewal that had finished)"
+                );
+            }
+            return Ok((self.current(provider)?, source));
         }
         // Or tried and failed: trying again at once would only take as long.
         if let Some(failure) = held.failure_while_waiting(provider) {
@@ -51,7 +70,7 @@ impl Credentials {
         forced: bool,
         abilities: Abilities,
         resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
+    ) -> Result<(Credential, Source), Error> {
         self.drop_stale_cache(provider).await?;
         let reason = if forced {
             Reason::Refresh
@@ -71,11 +90,14 @@ impl Credentials {
                 credential,
                 resolve: true,
                 ..
-            }) => {
-                self.run_resolve(provider, reason, Some(&credential), resolver)
-                    .await
-            }
-            None if abilities.resolves => self.run_resolve(provider, reason, None, resolver).await,
+            }) => self
+                .run_resolve(provider, reason, Some(&credential), resolver)
+                .await
+                .map(|c| (c, Source::Plugin)),
+            None if abilities.resolves => self
+                .run_resolve(provider, reason, None, resolver)
+                .await
+                .map(|c| (c, Source::Plugin)),
             None => Err(Error::NoCredential(provider.to_owned())),
         }
     }
@@ -101,7 +123,7 @@ impl Credentials {
         forced: bool,
         abilities: Abilities,
         resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
+    ) -> Result<(Credential, Source), Error> {
         let expiring = credential.is_expired(now_ms(), self.margin_ms);
         let oauth = matches!(credential, Credential::OAuth { .. });
         if oauth && abilities.refreshes && (expiring || forced) {
@@ -111,27 +133,30 @@ impl Credentials {
         }
         if !expiring {
             // An API key, or tokens the plugin cannot renew: nothing to do.
-            return Ok(credential);
+            return Ok((credential, Source::Store));
         }
         if abilities.resolves {
             let stored = abilities.resolves_from_stored.then_some(&credential);
             return self
                 .run_resolve(provider, Reason::Token, stored, resolver)
-                .await;
+                .await
+                .map(|c| (c, Source::Plugin));
         }
         Err(Error::Expired(provider.to_owned()))
     }
 
     /// Calls the plugin's `refresh` (of `plugin`) and stores the result in
     /// place of `stored`. An answer that is not OAuth tokens is an error of
-    /// the plugin, and the stored login is kept.
+    /// the plugin, and the stored login is kept. A refresh that fails for a
+    /// while (a network error, a timeout) leaves the current access token
+    /// in use while it is valid: its source is then the store.
     async fn refresh(
         &self,
         provider: &str,
         stored: Credential,
         plugin: &PluginRef,
         resolver: &impl Resolver,
-    ) -> Result<Credential, Error> {
+    ) -> Result<(Credential, Source), Error> {
         tracing::debug!(provider, "refreshing the login");
         let renewed = match resolver.refresh(provider, &stored).await {
             Ok(renewed) => renewed,
@@ -146,7 +171,7 @@ impl Credentials {
                 tracing::warn!(
                     "{provider}: could not refresh the login ({error}); using the current access token, valid for {left} s more"
                 );
-                return Ok(stored);
+                return Ok((stored, Source::Store));
             }
             Err(error) => return Err(error),
         };
@@ -163,7 +188,8 @@ impl Credentials {
         self.put_stored(provider, Stored::plain(renewed.clone(), plugin))
             .await?;
         tracing::debug!(provider, "stored the refreshed login");
-        Ok(renewed)
+        self.events.emit(|| Event::Refreshed { provider });
+        Ok((renewed, Source::Plugin))
     }
 
     /// Asks the plugin for a credential and caches it as it says.
