@@ -108,7 +108,7 @@ fn folder_grants(
         return (Vec::new(), None);
     };
     match settings.sha256 {
-        Some(granted_for) if !granted_for.eq_ignore_ascii_case(&plugin.digest) => (
+        Some(granted_for) if !granted_for.eq_ignore_ascii_case(plugin.digest) => (
             Vec::new(),
             Some(format!(
                 "the grants in [plugins.{}] were made for another build of this plugin \
