@@ -330,7 +330,7 @@ fn https_goes_through_the_proxy_in_a_tunnel_and_trusts_ssl_cert_file() {
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert_eq!(asked[0].method, "CONNECT");
     assert_eq!(asked[0].target, server.authority());
-    assert_eq!(server.requests(), 1);
+    assert_eq!(server.wait_for_requests(1), 1);
 
     // The lowercase name works too; without the test CA the server's
     // certificate is not trusted (the tunnel is opened, TLS fails).
@@ -367,7 +367,7 @@ fn no_proxy_sends_the_request_directly() {
         assert_eq!(stdout(&out), "200 direct\n", "{no_proxy}: {}", stderr(&out));
     }
     assert_eq!(proxy.asked(), vec![]);
-    assert_eq!(server.requests(), 3);
+    assert_eq!(server.wait_for_requests(3), 3);
 
     // An entry for another port does not cover the server.
     let out = run_with(

@@ -133,6 +133,16 @@ impl TlsServer {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// The count of requests once it reaches `n`, or after 5 seconds (the
+    /// server's lines are read by a thread of their own).
+    pub fn wait_for_requests(&self, n: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.requests() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.requests()
+    }
 }
 
 impl Drop for TlsServer {
