@@ -401,3 +401,154 @@ fn a_refused_request_is_named_with_the_grant_that_allows_it() {
     assert_eq!(stdout(&home.run(&["token", "kit"])), "200 secret\n");
     assert_eq!(server.connections(), 1);
 }
+
+/// `token kit` (an HTTP GET of `url`) with `vars` set.
+fn run_with(home: &Home, vars: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = home.cmd();
+    cmd.args(["token", "kit"]).envs(vars.iter().copied());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn https_goes_through_the_proxy_in_a_tunnel_and_trusts_ssl_cert_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::tls::TlsServer::start(dir.path(), "tunnelled");
+    let proxy = support::proxy::Proxy::start(None);
+    let home = kit_home(
+        &format!("mode = \"http\"\nurl = \"{}/x\"", server.url()),
+        &[format!("http:{}", server.url())],
+    );
+    let ca = server.ca().to_str().unwrap();
+    let out = run_with(
+        &home,
+        &[("HTTPS_PROXY", &proxy.url()), ("SSL_CERT_FILE", ca)],
+    );
+    assert_success(&out);
+    assert_eq!(stdout(&out), "200 tunnelled\n");
+    let asked = proxy.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].method, "CONNECT");
+    assert_eq!(asked[0].target, server.authority());
+    assert_eq!(server.wait_for_requests(1), 1);
+
+    // The lowercase name works too; without the test CA the server's
+    // certificate is not trusted (the tunnel is opened, TLS fails).
+    let out = run_with(&home, &[("https_proxy", &proxy.url())]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert_eq!(proxy.asked().len(), 2);
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn no_proxy_sends_the_request_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::tls::TlsServer::start(dir.path(), "direct");
+    let proxy = support::proxy::Proxy::start(None);
+    let home = kit_home(
+        &format!("mode = \"http\"\nurl = \"{}/x\"", server.url()),
+        &[format!("http:{}", server.url())],
+    );
+    let ca = server.ca().to_str().unwrap();
+    let port = server.authority().rsplit(':').next().unwrap().to_owned();
+    for no_proxy in [
+        "example.com, 127.0.0.1".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "*".to_owned(),
+    ] {
+        let out = run_with(
+            &home,
+            &[
+                ("HTTPS_PROXY", &proxy.url()),
+                ("NO_PROXY", &no_proxy),
+                ("SSL_CERT_FILE", ca),
+            ],
+        );
+        assert_eq!(stdout(&out), "200 direct\n", "{no_proxy}: {}", stderr(&out));
+    }
+    assert_eq!(proxy.asked(), vec![]);
+    assert_eq!(server.wait_for_requests(3), 3);
+
+    // An entry for another port does not cover the server.
+    let out = run_with(
+        &home,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("no_proxy", "127.0.0.1:1"),
+            ("SSL_CERT_FILE", ca),
+        ],
+    );
+    assert_eq!(stdout(&out), "200 direct\n", "{}", stderr(&out));
+    assert_eq!(proxy.asked().len(), 1);
+}
+
+#[test]
+fn a_proxy_does_not_widen_the_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::tls::TlsServer::start(dir.path(), "secret");
+    let allowed = Server::start(|_| Response::new(200, "text/plain", "allowed"));
+    let proxy = support::proxy::Proxy::start(None);
+    let home = kit_home(
+        &format!(
+            "mode = \"http\"\nurl = \"{}/x\"\nrequests = [\"http:{}\", \"http:{}\"]",
+            server.url(),
+            server.url(),
+            allowed.url()
+        ),
+        &[format!("http:{}", allowed.url())],
+    );
+    let ca = server.ca().to_str().unwrap();
+    let out = run_with(
+        &home,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("HTTP_PROXY", &proxy.url()),
+            ("SSL_CERT_FILE", ca),
+        ],
+    );
+    assert_fails_with(&out, "capability denied");
+    assert_eq!(proxy.asked(), vec![]);
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn plain_http_goes_to_the_proxy_in_absolute_form_with_its_credentials() {
+    use base64::Engine as _;
+    let server = Server::start(|request| {
+        assert!(request.header("proxy-authorization").is_none());
+        Response::new(200, "text/plain", "proxied")
+    });
+    let basic = base64::engine::general_purpose::STANDARD.encode("user:pa ss");
+    let proxy = support::proxy::Proxy::start(Some(format!("Basic {basic}")));
+    let home = kit_home(
+        &format!("mode = \"http\"\nurl = \"{}/x?q=1\"", server.url()),
+        &[format!("http:{}", server.url())],
+    );
+    let with_credentials = proxy.url().replace("http://", "http://user:pa%20ss@");
+    let out = run_with(
+        &home,
+        &[("http_proxy", &with_credentials), ("AUTHHOST_LOG", "trace")],
+    );
+    assert_success(&out);
+    assert_eq!(stdout(&out), "200 proxied\n");
+    let asked = proxy.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].method, "GET");
+    assert_eq!(asked[0].target, format!("{}/x?q=1", server.url()));
+    assert_eq!(asked[0].authorization, Some(format!("Basic {basic}")));
+    let log = stderr(&out);
+    assert!(
+        !log.contains("pa ss") && !log.contains("pa%20ss") && !log.contains(&basic),
+        "{log}"
+    );
+
+    // Wrong credentials: the proxy's 407 is what the plugin gets.
+    let wrong = proxy.url().replace("http://", "http://user:wrong@");
+    let out = run_with(&home, &[("HTTP_PROXY", &wrong)]);
+    assert!(
+        stdout(&out).starts_with("407"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(proxy.asked().len(), 2);
+}

@@ -27,6 +27,30 @@
 //! callers, and their credentials are cached as the plugin allows. Errors
 //! are typed ([`Error`]); a failure shared by concurrent callers reaches
 //! each of them as the same variant.
+//!
+//! # Cargo features
+//!
+//! - `cli` (default): the `authhost` binary and what only it needs (clap,
+//!   clap_complete, clap_mangen, tracing-subscriber, anyhow). The library
+//!   never uses them.
+//! - `keyring` (default): `[store] backend = "keyring"`, through the
+//!   `keyring` crate. Without it that backend fails with
+//!   [`Error::Keyring`], naming the feature; `auth.json` works as always.
+//!
+//! A service that only resolves keys depends on
+//! `authhost = { version = "…", default-features = false }` (adding
+//! `features = ["keyring"]` if it reads secrets from the OS keyring).
+//!
+//! The built-in providers are WebAssembly components compiled into the
+//! library. A published package carries them prebuilt; built from a
+//! checkout (a path or git dependency), `build.rs` compiles the guest
+//! crates of `plugins/` for `wasm32-wasip2` (installing the target through
+//! rustup if it is missing) into `AUTHHOST_GUEST_TARGET_DIR`, by default
+//! `target/guests` of the checkout.
+//!
+//! Plugin HTTP honours `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`
+//! (and their lowercase names) and trusts `SSL_CERT_FILE` besides the
+//! bundled Mozilla roots; a proxy never widens a plugin's grants.
 
 mod api;
 mod browser;

@@ -6,12 +6,27 @@ pub mod acme;
 pub mod git_http;
 pub mod http;
 pub mod idp;
+pub mod proxy;
 pub mod pty;
 pub mod secret_service;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
+
+/// The variables that route or trust plugin HTTP.
+pub const PROXY_VARIABLES: [&str; 9] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+];
 
 /// The `authhost` binary under test.
 pub fn authhost_bin() -> &'static str {
@@ -90,6 +105,11 @@ impl Home {
             .env_remove("AUTHHOST_LOG")
             .env_remove("AUTHHOST_STORE")
             .stdin(Stdio::null());
+        // Plugin HTTP honours the proxy and CA variables; a test sets them
+        // itself, so that none from the machine reroutes 127.0.0.1.
+        for name in PROXY_VARIABLES {
+            cmd.env_remove(name);
+        }
         cmd
     }
 

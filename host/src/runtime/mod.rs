@@ -9,6 +9,7 @@ mod guest_output;
 mod imports;
 mod limits;
 mod linking;
+mod outbound;
 mod state;
 mod wit;
 

@@ -294,9 +294,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
 
-type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
-type SendResult =
-    Result<(http::Response<wasmtime_wasi_http::WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
+type IoFuture = super::outbound::IoFuture;
+type SendResult = Result<super::outbound::Sent, wasmtime_wasi_http::Error>;
 
 impl WasiHttpHooks for HttpHooks {
     fn send_request(
@@ -328,15 +327,7 @@ impl WasiHttpHooks for HttpHooks {
         options
             .between_bytes_timeout
             .get_or_insert(BETWEEN_BYTES_TIMEOUT);
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
-        })
+        Box::new(super::outbound::send(request, options))
     }
 
     fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
