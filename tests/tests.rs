@@ -17,6 +17,7 @@
 
 mod support;
 
+mod builder;
 mod core;
 mod exec;
 mod first_steps;

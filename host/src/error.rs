@@ -55,6 +55,7 @@ use std::path::PathBuf;
 /// | `git-request` | [`Error::GitRequest`] | 1 |
 /// | `keyring` | [`Error::Keyring`] | 1 |
 /// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
+/// | `no-files` | [`Error::NoFiles`] | 1 |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -262,6 +263,14 @@ pub enum Error {
     /// `login --method api-key` read no key: stdin was empty or closed.
     #[error("no API key was given for `{0}`")]
     NoKeyGiven(String),
+    /// The operation changes a file (`config.toml`, the plugins folder)
+    /// of a host built without files ([`crate::HostBuilder`] with no
+    /// paths).
+    #[error("this host has no files, so it has no {what}")]
+    NoFiles {
+        /// What the operation needed: `a plugins folder`, `config.toml`.
+        what: String,
+    },
 }
 
 impl Error {
@@ -437,6 +446,7 @@ impl Error {
                 fix: fix.clone(),
             },
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
+            Error::NoFiles { what } => Error::NoFiles { what: what.clone() },
         }
     }
 }

@@ -81,14 +81,14 @@ mod store;
 mod token;
 
 pub use api::{
-    Host, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
-    PluginInfo, ProviderStatus, Removed, Saved, TokenOptions,
+    Host, HostBuilder, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
+    PluginInfo, ProviderSettings, ProviderStatus, Removed, Saved, TokenOptions,
 };
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use events::{Event, EventHook, Source};
 pub use paths::Paths;
 pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMetadata};
 pub use provider::Provider;
-pub use runtime::{SUPPORTED_WIT_VERSIONS, WIT_VERSION};
+pub use runtime::{Limits, SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 pub use store::credential::{self, Credential, CredentialKind, Extra, Token};
 pub use store::{Migration, StoreBackend};

@@ -112,12 +112,15 @@ impl Host {
         if self.interaction.confirm(&question).await != Some(true) {
             return Ok(());
         }
-        crate::config::add_grants(
-            &self.paths.config_file,
-            id,
-            &decision.missing,
-            Some(&plugin.digest),
-        )?;
+        // A host without files keeps the grants for its own lifetime.
+        if let Some(paths) = &self.paths {
+            crate::config::add_grants(
+                &paths.config_file,
+                id,
+                &decision.missing,
+                Some(&plugin.digest),
+            )?;
+        }
         let mut granted = self
             .runner
             .granted_now

@@ -5,6 +5,7 @@
 //! (login, logout), [`status`] (list, status, check), [`plugins`]
 //! (install, grant, inspect, remove), `git` (the credential helper).
 
+mod builder;
 mod git;
 mod login;
 mod options;
@@ -12,6 +13,7 @@ mod plugins;
 mod reports;
 mod status;
 
+pub use builder::{HostBuilder, ProviderSettings};
 pub use options::{HostOptions, LoginOptions, TokenOptions};
 pub use reports::{
     Inspection, Installed, LoginOutcome, LogoutOutcome, PluginInfo, ProviderStatus, Removed, Saved,
@@ -19,18 +21,14 @@ pub use reports::{
 
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::error::Error;
 use crate::interact::Interaction;
 use crate::paths::Paths;
-use crate::plugins::Plugins;
 use crate::provider::Provider;
 use crate::runner::Runner;
 use crate::store::credential::Token;
-use crate::store::json_file::JsonStore;
-use crate::store::lock::Locks;
-use crate::store::{AuthFile, Migration, Store, StoreBackend};
-use crate::token::{Ask, Credentials, EnvSources};
+use crate::store::{Migration, StoreBackend};
+use crate::token::{Ask, Credentials};
 
 /// The authhost host: configuration, credential store and plugins.
 ///
@@ -43,7 +41,7 @@ use crate::token::{Ask, Credentials, EnvSources};
 /// runtime). Reading `auth.json` and the helper cache, which are small
 /// local files read without a lock, is done inline.
 pub struct Host {
-    paths: Paths,
+    paths: Option<Paths>,
     interaction: Arc<dyn Interaction>,
     runner: Runner,
     credentials: Credentials,
@@ -52,61 +50,24 @@ pub struct Host {
 impl Host {
     /// Opens the host: reads `config.toml` (an invalid one is an error).
     pub fn open(options: HostOptions) -> Result<Host, Error> {
-        let config = Config::load(&options.paths.config_file)?;
-        let paths = options.paths;
-        // Lock holders give a lock up within their plugin call's timeout.
-        let lock_wait = crate::files::lock::longest_wait(config.limits.call_timeout_ms);
-        let store: Arc<dyn Store> = Arc::new(AuthFile::new(
-            JsonStore::new(&paths.store_file, lock_wait),
-            options.store.unwrap_or(config.store.backend),
-            Locks::new(paths.locks_dir(), lock_wait),
-        ));
-        let plugins = Plugins::new(
-            paths.plugins_dir.clone(),
-            paths.plugin_index_file(),
-            crate::runtime::CacheSetup {
-                dir: paths.component_cache_dir(),
-                max_bytes: config.cache.components_mib.saturating_mul(1 << 20),
-                notices: options.compile_notices,
-            },
-            config.limits,
-            options.instance_pool,
-            options.interaction.clone(),
-        );
-        let events = crate::events::Events::new(options.on_event.clone());
-        let credentials = Credentials::new(
-            store.clone(),
-            JsonStore::new(paths.resolved_cache_file(), lock_wait),
-            config.credentials.refresh_margin_s.saturating_mul(1000),
-            EnvSources {
-                vars: config
-                    .providers
-                    .iter()
-                    .filter_map(|(name, p)| Some((name.clone(), p.env.clone()?)))
-                    .collect(),
-                environment: options.environment,
-            },
-            events.clone(),
-        );
-        Ok(Host {
-            runner: Runner {
-                config,
-                config_file: paths.config_file.clone(),
-                plugins,
-                store,
-                warned: Default::default(),
-                granted_now: Default::default(),
-                events,
-            },
-            credentials,
-            interaction: options.interaction,
-            paths,
-        })
+        HostBuilder::from_options(options).build()
     }
 
-    /// The files in use.
-    pub fn paths(&self) -> &Paths {
-        &self.paths
+    /// A builder for a host configured in code, with no files unless
+    /// given some (see [`HostBuilder`]).
+    pub fn builder() -> HostBuilder {
+        HostBuilder::new()
+    }
+
+    /// The files in use; `None` for a host built without files.
+    pub fn paths(&self) -> Option<&Paths> {
+        self.paths.as_ref()
+    }
+
+    /// The files of the host, for an operation that changes `what`: an
+    /// error for a host without files.
+    fn files(&self, what: &str) -> Result<&Paths, Error> {
+        self.paths.as_ref().ok_or_else(|| Error::NoFiles { what: what.into() })
     }
 
     /// Where the secrets of new credentials go (`[store] backend`, or
@@ -126,9 +87,10 @@ impl Host {
         to: StoreBackend,
         progress: impl FnMut(&str) + Send + 'static,
     ) -> Result<Migration, Error> {
+        let config_file = self.files("config.toml")?.config_file.clone();
         let migration = self.credentials.migrate(to, progress).await?;
         if migration.changed.is_empty() {
-            crate::config::set_store_backend(&self.paths.config_file, to)?;
+            crate::config::set_store_backend(&config_file, to)?;
         }
         Ok(migration)
     }

@@ -13,7 +13,7 @@ impl Host {
     /// Creates the plugins folder (mode 0700) when it is missing, so that
     /// the user sees where to put a plugin.
     pub fn create_plugins_dir(&self) -> Result<(), Error> {
-        crate::files::create_private_dir(&self.paths.plugins_dir)
+        crate::files::create_private_dir(&self.files("plugins folder")?.plugins_dir)
     }
 
     /// Every plugin, built-in first, with its grants and load errors.
@@ -66,14 +66,14 @@ impl Host {
     ) -> Result<Vec<Capability>, Error> {
         if builtin(id).is_some() {
             return Err(Error::Config {
-                path: self.paths.config_file.clone(),
+                path: self.runner.config_file.clone(),
                 message: format!(
                     "`{id}` is a built-in plugin; its capabilities are fixed in authhost"
                 ),
             });
         }
         let digest = self.runner.plugins.get(id).await?.map(|p| p.digest.clone());
-        crate::config::add_grants(&self.paths.config_file, id, capabilities, digest.as_deref())
+        crate::config::add_grants(&self.files("config.toml")?.config_file, id, capabilities, digest.as_deref())
     }
 
     /// Takes `capabilities` back from the folder plugin `id` in
@@ -83,7 +83,7 @@ impl Host {
         id: &str,
         capabilities: &[Capability],
     ) -> Result<Vec<Capability>, Error> {
-        crate::config::remove_grants(&self.paths.config_file, id, capabilities)
+        crate::config::remove_grants(&self.files("config.toml")?.config_file, id, capabilities)
     }
 
     /// What the folder plugin `id` requests, with `http:{OPTION}` requests
@@ -115,7 +115,7 @@ impl Host {
         let names: Vec<&str> = match provider {
             Some(name) if self.runner.config.plugin_of(name) != id => {
                 return Err(Error::Config {
-                    path: self.paths.config_file.clone(),
+                    path: self.runner.config_file.clone(),
                     message: format!(
                         "provider `{name}` uses plugin `{}`, not `{id}`",
                         self.runner.config.plugin_of(name)
@@ -138,7 +138,7 @@ impl Host {
             );
             if !invalid.is_empty() {
                 return Err(Error::Config {
-                    path: self.paths.config_file.clone(),
+                    path: self.runner.config_file.clone(),
                     message: invalid.join("; "),
                 });
             }
@@ -198,7 +198,7 @@ impl Host {
     /// the capabilities that were not granted yet.
     pub fn grant_installed(&self, installed: &Installed) -> Result<Vec<Capability>, Error> {
         crate::config::add_grants(
-            &self.paths.config_file,
+            &self.files("config.toml")?.config_file,
             &installed.info.id,
             &installed.requested,
             Some(&installed.digest),
@@ -211,7 +211,7 @@ impl Host {
     /// built-in is refused. Credentials stored for its providers are kept.
     pub async fn remove_plugin(&self, id: &str) -> Result<Removed, Error> {
         let files = self.runner.plugins.remove(id).await?;
-        let grants_removed = crate::config::remove_plugin_table(&self.paths.config_file, id)?;
+        let grants_removed = crate::config::remove_plugin_table(&self.files("config.toml")?.config_file, id)?;
         if files.is_empty() && !grants_removed {
             return Err(Error::UnknownPlugin {
                 provider: id.to_owned(),

@@ -50,7 +50,7 @@ pub async fn run(io: &Io, host: &Host, args: Args) -> anyhow::Result<ExitCode> {
         Saved::Stored => match host.store_backend() {
             StoreBackend::Keyring => "stored in the OS keyring".to_owned(),
             StoreBackend::File => {
-                format!("stored in {}", host.paths().store_file.display())
+                format!("stored in {}", crate::cli::files(host).store_file.display())
             }
             other => format!("stored in {}", other.place()),
         },

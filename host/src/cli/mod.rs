@@ -133,6 +133,12 @@ fn report(io: &Io, error: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// The files of the command line's host (it always opens one with files).
+pub(crate) fn files(host: &Host) -> &authhost::Paths {
+    host.paths()
+        .expect("the command line opens its host with files")
+}
+
 /// Opens the host and runs a command that needs one.
 async fn run(io: &Io, command: Command) -> anyhow::Result<ExitCode> {
     // A person at a terminal sees why a first run takes seconds.

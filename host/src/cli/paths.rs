@@ -17,7 +17,7 @@ pub struct Args {
 
 /// Prints the paths of `host`.
 pub fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> {
-    print(io, host.paths(), host.store_backend(), args.json)?;
+    print(io, crate::cli::files(host), host.store_backend(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

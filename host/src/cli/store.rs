@@ -91,7 +91,7 @@ async fn migrate(io: &Io, host: &Host, to: StoreBackend) -> anyhow::Result<()> {
             let _ = writeln!(progress, "Moved {provider} to {place}");
         })
         .await?;
-    let config = host.paths().config_file.display();
+    let config = crate::cli::files(host).config_file.display();
     errln!(
         io,
         "Moved {} credential(s) to {place}; {} were there already",

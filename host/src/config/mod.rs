@@ -190,18 +190,28 @@ impl Config {
     /// another user owns or may write, or that sits in such a folder, is
     /// refused before anything in it is used, as ssh refuses such a
     /// `~/.ssh/config` (see `config/trust.rs`).
+    #[cfg(test)]
     pub fn load(path: &Path) -> Result<Config, Error> {
+        match Config::read(path)? {
+            Some(text) => Config::parse(&text, path),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The text of the file at `path` (`None` when there is none), refused
+    /// as authhost refuses a config file another user may write.
+    pub fn read(path: &Path) -> Result<Option<String>, Error> {
         use std::io::Read;
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("cannot read", path, e)),
         };
         trust::check(path, &file)?;
         let mut text = String::new();
         file.read_to_string(&mut text)
             .map_err(|e| Error::io("cannot read", path, e))?;
-        Config::parse(&text, path)
+        Ok(Some(text))
     }
 
     /// Parses the text of `path`.
@@ -212,6 +222,26 @@ impl Config {
         };
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+        Config::from_raw(raw, path)
+    }
+
+    /// The configuration in `table` (the contents of a `config.toml`, or
+    /// what a [`crate::HostBuilder`] made of it); errors name `origin`.
+    pub fn from_table(table: toml::Table, origin: &Path) -> Result<Config, Error> {
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config {
+                path: PathBuf::from(origin),
+                message: e.message().trim_end().to_owned(),
+            })?;
+        Config::from_raw(raw, origin)
+    }
+
+    fn from_raw(raw: RawConfig, path: &Path) -> Result<Config, Error> {
+        let invalid = |message: String| Error::Config {
+            path: PathBuf::from(path),
+            message,
+        };
         let mut providers = BTreeMap::new();
         for (name, mut table) in raw.providers {
             check_name(&name).map_err(|m| invalid(format!("[providers.{name}]: {m}")))?;

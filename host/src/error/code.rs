@@ -32,6 +32,7 @@ impl Error {
             Error::GitRequest(_) => "git-request",
             Error::Keyring { .. } => "keyring",
             Error::NoKeyGiven(_) => "no-key-given",
+            Error::NoFiles { .. } => "no-files",
         }
     }
 }
@@ -175,6 +176,7 @@ mod tests {
                 fix: s(),
             },
             Error::NoKeyGiven(s()),
+            Error::NoFiles { what: s() },
         ];
         errors.extend(failures.into_iter().map(|f| Error::plugin("p", f)));
         errors.extend(provider_errors.into_iter().map(|error| Error::Provider {

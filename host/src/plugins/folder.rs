@@ -26,13 +26,32 @@ pub(crate) struct Folder {
 }
 
 impl Folder {
-    /// Describes every component file in `files` (from `index` where it
-    /// can).
-    pub(super) async fn scan(plugins: &Plugins, files: &[PathBuf], index: &mut Index) -> Folder {
+    /// Describes every component file in `files` and every `embedded`
+    /// component (from `index` where it can). An embedded component is
+    /// named `embedded #N` (from 1) where a file would be named by its path.
+    pub(super) async fn scan(
+        plugins: &Plugins,
+        files: &[PathBuf],
+        embedded: &[Arc<[u8]>],
+        index: &mut Index,
+    ) -> Folder {
         let mut folder = Folder::default();
         let mut by_id: BTreeMap<String, Vec<(PathBuf, Plugin)>> = BTreeMap::new();
-        for path in files.iter().cloned() {
-            match plugins.load_file(&path, index).await {
+        let sources = files.iter().map(|path| (path.clone(), None)).chain(
+            embedded
+                .iter()
+                .enumerate()
+                .map(|(i, bytes)| (PathBuf::from(format!("embedded #{}", i + 1)), Some(bytes))),
+        );
+        for (path, bytes) in sources {
+            let loaded = match bytes {
+                None => plugins.load_file(&path, index).await,
+                Some(bytes) => {
+                    let label = path.display().to_string();
+                    plugins.load_bytes(&label, bytes, index).await
+                }
+            };
+            match loaded {
                 Ok(plugin) => {
                     folder.claims.push((
                         plugin.metadata.id.clone(),

@@ -13,6 +13,7 @@ impl Plugins {
     pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, Error> {
         // The folder as it is, before anything is compiled: a scan that
         // finds it changed evicts compiled code it does not know.
+        let dir = self.folder_dir()?;
         let folder = self.folder().await;
         let label = path.file_name().unwrap_or_default().to_string_lossy();
         let shown = crate::sanitize::short(&label);
@@ -37,7 +38,7 @@ impl Plugins {
                 "its id is a built-in plugin's; a folder plugin cannot replace it".into(),
             ));
         }
-        let dest = self.plugins_dir.join(format!("{id}.wasm"));
+        let dest = dir.join(format!("{id}.wasm"));
         let mut replaced = Vec::new();
         let mut unchanged = false;
         for (claim, file, sha) in &folder.claims {
@@ -60,7 +61,7 @@ impl Plugins {
             }
         }
         if !unchanged {
-            crate::files::create_private_dir(&self.plugins_dir)?;
+            crate::files::create_private_dir(dir)?;
             crate::files::write_atomic(&dest, &bytes, crate::files::Access::Private)?;
             for file in replaced.iter().filter(|f| **f != dest) {
                 std::fs::remove_file(file).map_err(|e| Error::io("cannot remove", file, e))?;
@@ -68,16 +69,16 @@ impl Plugins {
         }
         // Record the description, so that no later command describes it
         // again, and drop what the replaced files left.
-        let mut index = Index::load(&self.index_file);
+        let mut index = self.load_index();
         let identity = Identity::of(&dest).map_err(|e| Error::io("cannot read", &dest, e))?;
         index.set_file(&dest, identity, &digest);
         if let Some(described) = Described::of(&Ok((loaded.wit_version.clone(), raw))) {
             index.set_described(&digest, described);
         }
-        let present = folder::component_files(&self.plugins_dir);
+        let present = self.folder_files();
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
         let contents = index.contents(&present);
-        index.save(&self.index_file, Some(&present));
+        self.save_index(index, Some(&present));
         self.evict_compiled(&contents);
         Ok(Installed {
             plugin: Plugin {
@@ -106,6 +107,7 @@ impl Plugins {
                     .into(),
             });
         }
+        self.folder_dir()?;
         let folder = self.folder().await;
         let mut removed = Vec::new();
         for (claim, file, sha) in &folder.claims {
@@ -118,10 +120,10 @@ impl Plugins {
         for (_, sha) in &removed {
             cache.remove_compiled(sha);
         }
-        let index = Index::load(&self.index_file);
-        let present = folder::component_files(&self.plugins_dir);
+        let index = self.load_index();
+        let present = self.folder_files();
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        index.save(&self.index_file, Some(&present));
+        self.save_index(index, Some(&present));
         Ok(removed)
     }
 }

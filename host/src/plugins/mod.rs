@@ -85,7 +85,7 @@ impl Plugin {
             id: self.metadata.id.clone(),
             sha256: match self.source {
                 PluginSource::Builtin => None,
-                PluginSource::Folder(_) => Some(self.digest.clone()),
+                PluginSource::Folder(_) | PluginSource::Embedded(_) => Some(self.digest.clone()),
             },
         }
     }
@@ -95,6 +95,9 @@ impl Plugin {
 pub(crate) enum PluginSource {
     Builtin,
     Folder(PathBuf),
+    /// A component the embedding program handed over as bytes
+    /// ([`crate::HostBuilder::plugin`]), by its label (`embedded #1`).
+    Embedded(String),
 }
 
 impl PluginSource {
@@ -103,15 +106,19 @@ impl PluginSource {
         match self {
             PluginSource::Builtin => "built-in".into(),
             PluginSource::Folder(path) => crate::sanitize::short(&path.display().to_string()),
+            PluginSource::Embedded(label) => label.clone(),
         }
     }
 }
 
 /// The plugin registry.
 pub(crate) struct Plugins {
-    plugins_dir: PathBuf,
-    /// The folder's index (see [`index`]).
-    index_file: PathBuf,
+    /// The plugins folder; `None` for a host without files.
+    plugins_dir: Option<PathBuf>,
+    /// The folder's index (see [`index`]); `None` for a host without files.
+    index_file: Option<PathBuf>,
+    /// Components handed over as bytes, described with the folder's.
+    embedded: Vec<Arc<[u8]>>,
     component_cache: CacheSetup,
     limits: Limits,
     instance_pool: bool,
@@ -126,11 +133,12 @@ pub(crate) struct Plugins {
 }
 
 impl Plugins {
-    /// A registry of the built-ins and the files in `plugins_dir`; nothing
-    /// is loaded until asked for.
+    /// A registry of the built-ins, the files in `plugins_dir` and the
+    /// `embedded` components; nothing is loaded until asked for.
     pub fn new(
-        plugins_dir: PathBuf,
-        index_file: PathBuf,
+        plugins_dir: Option<PathBuf>,
+        index_file: Option<PathBuf>,
+        embedded: Vec<Arc<[u8]>>,
         component_cache: CacheSetup,
         limits: Limits,
         instance_pool: bool,
@@ -139,6 +147,7 @@ impl Plugins {
         Plugins {
             plugins_dir,
             index_file,
+            embedded,
             component_cache,
             limits,
             instance_pool,
@@ -183,7 +192,8 @@ impl Plugins {
             return Some(plugin.clone());
         }
         let index = self.index();
-        let (path, recorded, digest, described) = index.sole_claimant(&self.plugins_dir, id)?;
+        let (path, recorded, digest, described) =
+            index.sole_claimant(self.plugins_dir.as_deref()?, id)?;
         if Identity::of(&path).ok()? != recorded {
             return None;
         }
@@ -202,7 +212,39 @@ impl Plugins {
 
     /// The index as it was on disk when first asked for.
     fn index(&self) -> &Index {
-        self.index.get_or_init(|| Index::load(&self.index_file))
+        self.index.get_or_init(|| self.load_index())
+    }
+
+    /// The index on disk now (empty without files).
+    fn load_index(&self) -> Index {
+        self.index_file
+            .as_deref()
+            .map(Index::load)
+            .unwrap_or_default()
+    }
+
+    /// Writes `index` (see [`Index::save`]); nothing without files.
+    fn save_index(&self, index: Index, present: Option<&[&Path]>) -> bool {
+        match &self.index_file {
+            Some(file) => index.save(file, present),
+            None => false,
+        }
+    }
+
+    /// The component files of the plugins folder (none without files).
+    fn folder_files(&self) -> Vec<PathBuf> {
+        self.plugins_dir
+            .as_deref()
+            .map(folder::component_files)
+            .unwrap_or_default()
+    }
+
+    /// The plugins folder, for changing it: an error for a host without
+    /// files.
+    fn folder_dir(&self) -> Result<&Path, Error> {
+        self.plugins_dir.as_deref().ok_or_else(|| Error::NoFiles {
+            what: "a plugins folder".into(),
+        })
     }
 
     /// Every built-in, loaded, in registry order.
@@ -262,9 +304,9 @@ impl Plugins {
         outcome: &Result<(String, crate::runtime::Metadata), PluginFailure>,
     ) {
         if let Some(described) = Described::of(outcome) {
-            let mut index = Index::load(&self.index_file);
+            let mut index = self.load_index();
             index.set_described(sha256, described);
-            index.save(&self.index_file, None);
+            self.save_index(index, None);
         }
     }
 
@@ -272,12 +314,12 @@ impl Plugins {
     pub async fn folder(&self) -> &Folder {
         self.folder
             .get_or_init(|| async {
-                let mut index = Index::load(&self.index_file);
-                let files = folder::component_files(&self.plugins_dir);
-                let folder = Folder::scan(self, &files, &mut index).await;
+                let mut index = self.load_index();
+                let files = self.folder_files();
+                let folder = Folder::scan(self, &files, &self.embedded, &mut index).await;
                 let present: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
                 let contents = index.contents(&present);
-                if index.save(&self.index_file, Some(&present)) {
+                if self.save_index(index, Some(&present)) {
                     self.evict_compiled(&contents);
                 }
                 folder
@@ -321,12 +363,12 @@ impl Plugins {
     /// (from the index when its contents were described before), and
     /// records the answer.
     pub async fn inspect_file(&self, path: &Path) -> Result<Plugin, PluginFailure> {
-        let mut index = Index::load(&self.index_file);
+        let mut index = self.load_index();
         let result = self.load_file(path, &mut index).await;
-        let mut present = folder::component_files(&self.plugins_dir);
+        let mut present = self.folder_files();
         present.push(path.to_path_buf());
         let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
-        index.save(&self.index_file, Some(&present));
+        self.save_index(index, Some(&present));
         result
     }
 
@@ -387,6 +429,48 @@ impl Plugins {
         })
     }
 
+    /// The embedded component `bytes`, labelled `label`: described from
+    /// `index` when the same contents were described before (its code is
+    /// then compiled on first use), otherwise compiled and described now.
+    async fn load_bytes(
+        &self,
+        label: &str,
+        bytes: &[u8],
+        index: &mut Index,
+    ) -> Result<Plugin, PluginFailure> {
+        let component = ComponentBytes::hash(bytes);
+        let digest = component.sha256().to_owned();
+        let mut loaded_now = None;
+        let outcome = match index.described(&digest) {
+            Some(described) => described.outcome(),
+            None => {
+                let runtime = self.runtime()?;
+                let result = match runtime.load(&component, label) {
+                    Ok(loaded) => {
+                        let described = self.describe(&runtime, &loaded, label.to_owned()).await;
+                        let version = loaded.wit_version.clone();
+                        loaded_now = Some(Ok(loaded));
+                        described.map(|m| (version, m))
+                    }
+                    Err(failure) => Err(failure),
+                };
+                if let Some(described) = Described::of(&result) {
+                    index.set_described(&digest, described);
+                }
+                result
+            }
+        };
+        let (wit_version, raw) = outcome?;
+        Ok(Plugin {
+            source: PluginSource::Embedded(label.to_owned()),
+            metadata: metadata::from_wit(raw)?,
+            wit_version,
+            digest,
+            identity: None,
+            component: OnceCell::new_with(loaded_now),
+        })
+    }
+
     /// Calls `describe` on a fresh instance of `component` that has no
     /// grants.
     async fn describe(
@@ -425,6 +509,14 @@ impl Plugins {
                         let b = builtin(&plugin.metadata.id)
                             .expect("a built-in plugin has a built-in's id");
                         return self.runtime()?.load_builtin(b);
+                    }
+                    PluginSource::Embedded(label) => {
+                        let bytes = self
+                            .embedded
+                            .iter()
+                            .find(|b| ComponentBytes::hash(&b[..]).sha256() == plugin.digest)
+                            .ok_or_else(|| PluginFailure::Load("no such embedded component".into()))?;
+                        return self.runtime()?.load(&ComponentBytes::hash(&bytes[..]), label);
                     }
                     PluginSource::Folder(path) => path,
                 };

@@ -65,6 +65,8 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The cache directory of compiled components.
 pub(crate) struct ComponentCache {
     dir: PathBuf,
+    /// No cache at all (a host without files): nothing is read or written.
+    off: bool,
     /// The most bytes of artefacts kept (see [`ComponentCache::store`]).
     max_bytes: u64,
     /// Whether the warning about an untrustworthy directory was given.
@@ -75,10 +77,11 @@ impl ComponentCache {
     /// The cache in `dir` (created, mode 0700, on the first write). `dir`'s
     /// parent is the cache root and must be trustworthy too.
     /// Artefacts beyond `max_bytes` in all are removed, least recently used
-    /// first.
-    pub(crate) fn new(dir: PathBuf, max_bytes: u64) -> ComponentCache {
+    /// first. Without a `dir` nothing is cached.
+    pub(crate) fn new(dir: Option<PathBuf>, max_bytes: u64) -> ComponentCache {
         ComponentCache {
-            dir,
+            off: dir.is_none(),
+            dir: dir.unwrap_or_default(),
             max_bytes,
             warned_dir: AtomicBool::new(false),
         }
@@ -103,7 +106,7 @@ impl ComponentCache {
     /// The artefact `name`, if authhost wrote it (see the module
     /// documentation) and it fits `engine`.
     pub(crate) fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
-        if !USED {
+        if !USED || self.off {
             return None;
         }
         let path = self.dir.join(name);
@@ -157,7 +160,7 @@ impl ComponentCache {
     /// none) and records it in the index. Failures only cost a compile
     /// later, so they are logged, not returned.
     pub(crate) fn store(&self, name: &str, code: &[u8]) {
-        if !USED {
+        if !USED || self.off {
             return;
         }
         if let Err(e) = self.try_store(name, code) {
@@ -199,6 +202,9 @@ impl ComponentCache {
     /// Removes every artefact for which `live` is false (its source is
     /// gone), and their index entries. Failures only leave files behind.
     pub(crate) fn evict(&self, live: impl Fn(&str) -> bool) {
+        if self.off {
+            return;
+        }
         if std::fs::symlink_metadata(&self.dir).is_err() || self.trusted_dir().is_err() {
             return;
         }
@@ -508,7 +514,7 @@ mod tests {
     fn only_what_authhost_wrote_is_loaded() {
         let engine = Engine::default();
         let root = tempfile::tempdir().unwrap();
-        let cache = ComponentCache::new(root.path().join("components"), u64::MAX);
+        let cache = ComponentCache::new(Some(root.path().join("components")), u64::MAX);
         // The smallest component: its header alone.
         let wasm = b"\0asm\x0d\0\x01\0";
         let code = Component::new(&engine, wasm).unwrap().serialize().unwrap();

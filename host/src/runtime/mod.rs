@@ -58,8 +58,10 @@ pub struct Runtime {
 /// Where compiled components are cached, and how compiling shows.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheSetup {
-    /// The cache directory (`cache/components/`).
-    pub dir: PathBuf,
+    /// The cache directory (`cache/components/`); `None`: no cache, every
+    /// component is compiled in memory (built-ins use their build-time
+    /// code).
+    pub dir: Option<PathBuf>,
     /// The most bytes of compiled components kept there.
     pub max_bytes: u64,
     /// Show a one-line notice on stderr while a component that is not

@@ -120,7 +120,7 @@ impl Store for AuthFile {
                 }
                 replaced?
             }
-            (StoreBackend::File, Some(value)) => self
+            (StoreBackend::File | StoreBackend::Memory, Some(value)) => self
                 .file
                 .update(|map| map.insert(provider.to_owned(), value))?,
             (_, None) => self.file.update(|map| map.remove(provider))?,

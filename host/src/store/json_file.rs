@@ -9,8 +9,12 @@
 //! no update and a crash never leaves a half-written file. Entries authhost
 //! does not understand are kept as they are. A file that is not valid JSON is
 //! reported with its path and never overwritten.
+//!
+//! A host without files keeps the same object in memory instead
+//! ([`JsonStore::memory`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -21,11 +25,24 @@ use crate::Error;
 use crate::files::{self, Access};
 
 /// A JSON object file of secrets, keyed by provider.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JsonStore {
     path: PathBuf,
     /// The longest wait for the lock of a write.
     lock_wait: Duration,
+    /// The entries, for a store kept in memory (`path` is then only a name
+    /// for messages).
+    memory: Option<Arc<Mutex<Map<String, Value>>>>,
+}
+
+impl std::fmt::Debug for JsonStore {
+    // The entries hold secrets: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonStore")
+            .field("path", &self.path)
+            .field("in_memory", &self.memory.is_some())
+            .finish()
+    }
 }
 
 impl JsonStore {
@@ -37,6 +54,16 @@ impl JsonStore {
         JsonStore {
             path: path.into(),
             lock_wait,
+            memory: None,
+        }
+    }
+
+    /// A store in this process's memory, named `name` in messages.
+    pub fn memory(name: &str) -> JsonStore {
+        JsonStore {
+            path: PathBuf::from(name),
+            lock_wait: Duration::ZERO,
+            memory: Some(Arc::default()),
         }
     }
 
@@ -47,6 +74,9 @@ impl JsonStore {
 
     /// Reads every entry; a missing file has none.
     pub fn read(&self) -> Result<Map<String, Value>, Error> {
+        if let Some(memory) = &self.memory {
+            return Ok(memory.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        }
         let bytes = match read_private(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
@@ -84,6 +114,9 @@ impl JsonStore {
 
     /// Runs `change` on the entries under the lock and writes the result.
     pub fn update<R>(&self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> Result<R, Error> {
+        if let Some(memory) = &self.memory {
+            return Ok(change(&mut memory.lock().unwrap_or_else(|e| e.into_inner())));
+        }
         // Creates the folder when missing.
         let _lock = self.lock()?;
         let mut map = self.read()?;

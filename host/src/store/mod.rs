@@ -28,6 +28,7 @@ pub(crate) mod keyring;
 pub(crate) mod lock;
 
 mod auth_file;
+mod memory;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,6 +38,7 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 pub(crate) use auth_file::AuthFile;
+pub(crate) use memory::Memory;
 pub(crate) use entry::{PluginRef, Stored};
 
 /// A future a [`Store`] returns (the trait is used as `dyn Store`).
@@ -105,6 +107,12 @@ pub enum StoreBackend {
     File,
     /// In the OS keyring; `auth.json` keeps only what is not secret.
     Keyring,
+    /// In the host's memory only: nothing is written anywhere, and every
+    /// credential is gone when the host is dropped. Not a `config.toml`
+    /// setting: chosen in code ([`crate::HostBuilder::store`]), and the
+    /// store of a host built without files.
+    #[serde(skip)]
+    Memory,
 }
 
 impl StoreBackend {
@@ -113,6 +121,7 @@ impl StoreBackend {
         match self {
             StoreBackend::File => "file",
             StoreBackend::Keyring => "keyring",
+            StoreBackend::Memory => "memory",
         }
     }
 
@@ -122,6 +131,7 @@ impl StoreBackend {
         match self {
             StoreBackend::File => "auth.json",
             StoreBackend::Keyring => "the OS keyring",
+            StoreBackend::Memory => "memory",
         }
     }
 }

@@ -478,7 +478,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let host = crate::Host::open(crate::HostOptions::with_home(home.path())).unwrap();
         let write = |text: &str| {
-            let path = &host.paths().store_file;
+            let path = &host.paths().unwrap().store_file;
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             let mut file = std::fs::OpenOptions::new()
                 .write(true)

@@ -44,7 +44,7 @@ pub struct RevokeArgs {
 /// Grants the capabilities named, or all that the plugin requests.
 pub async fn grant(io: &Io, host: &Host, args: GrantArgs) -> anyhow::Result<ExitCode> {
     let id = &args.id;
-    let file = &host.paths().config_file;
+    let file = &crate::cli::files(host).config_file;
     let capabilities = if args.all_requested {
         let requested = host.requested(id, args.provider.as_deref()).await?;
         let shown: Vec<String> = requested.iter().map(ToString::to_string).collect();
@@ -78,7 +78,7 @@ pub async fn grant(io: &Io, host: &Host, args: GrantArgs) -> anyhow::Result<Exit
 /// Takes the capabilities back.
 pub async fn revoke(io: &Io, host: &Host, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     let id = &args.id;
-    let file = &host.paths().config_file;
+    let file = &crate::cli::files(host).config_file;
     let removed = host.revoke(id, &args.capabilities).await?;
     if removed.is_empty() {
         errln!(io, "{id} had none of those grants");

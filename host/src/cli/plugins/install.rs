@@ -112,7 +112,7 @@ pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> 
             io,
             "Granted {} to {id} in {}",
             table::capabilities(&installed.requested),
-            host.paths().config_file.display()
+            crate::cli::files(host).config_file.display()
         );
     } else {
         errln!(io, "Not granted; to grant it all later: {command}");

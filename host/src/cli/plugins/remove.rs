@@ -52,7 +52,7 @@ pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> 
         errln!(
             io,
             "Removed [plugins.{id}] from {}",
-            host.paths().config_file.display()
+            crate::cli::files(host).config_file.display()
         );
     }
     Ok(ExitCode::SUCCESS)
