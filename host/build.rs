@@ -5,10 +5,14 @@
 //! Where the components come from depends on where the crate is built:
 //!
 //! - **In the authhost checkout** (`../plugins` exists) they are compiled
-//!   from source for `wasm32-wasip2`. A fresh machine may lack that target's
-//!   standard library (rustup does not install the targets of
-//!   `rust-toolchain.toml` when auto-install is off), so this script adds it
-//!   with `rustup` first.
+//!   from source for `wasm32-wasip2`. Built by the checkout's own workspace
+//!   (its `target/`), the guests go to `target/guests` and a fresh machine
+//!   that lacks the target's standard library gets it (rustup does not
+//!   install the targets of `rust-toolchain.toml` when auto-install is
+//!   off), so this script adds it with `rustup` first. Built as a path or
+//!   git dependency of another project, the guests are compiled into this
+//!   build's `OUT_DIR` (nothing is written into the checkout) and rustup is
+//!   never called: a missing target is an error that says how to add it.
 //! - **In a published package** (no `../plugins`) they are the prebuilt
 //!   components in `prebuilt/`, which `scripts/package.sh` builds and stages
 //!   before running `cargo package`. Nothing is compiled for wasm and rustup
@@ -59,7 +63,7 @@ fn main() {
     }
 
     let built = match checkout_root(&manifest_dir) {
-        Some(root) => build_from_source(&root),
+        Some(root) => build_from_source(&root, &out_dir),
         None => prebuilt(&manifest_dir),
     };
 
@@ -143,16 +147,27 @@ fn checkout_root(manifest_dir: &Path) -> Option<PathBuf> {
 
 /// Compiles the built-in guest crates of the checkout at `root`; returns
 /// the paths of their components, in the order of `BUILTINS`.
-fn build_from_source(root: &Path) -> Vec<PathBuf> {
+fn build_from_source(root: &Path, out_dir: &Path) -> Vec<PathBuf> {
     for watched in ["plugins", "wit", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=AUTHHOST_GUEST_TARGET_DIR");
-    ensure_target_installed();
+    let own_build = is_own_build(root, out_dir);
+    if own_build {
+        ensure_target_installed();
+    } else if !target_installed() {
+        panic!(
+            "the built-in provider components of authhost (a path or git dependency) are \
+             compiled for {TARGET}, which this toolchain lacks: run `rustup target add {TARGET}`, \
+             or depend on the published authhost package, which carries them prebuilt"
+        );
+    }
 
-    let target_dir = env::var_os("AUTHHOST_GUEST_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("guests"));
+    let target_dir = match env::var_os("AUTHHOST_GUEST_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None if own_build => root.join("target").join("guests"),
+        None => out_dir.join("guests"),
+    };
     let mut cargo = guest_cargo(root, &target_dir);
     for (package, _) in BUILTINS {
         cargo.args(["-p", package]);
@@ -274,21 +289,37 @@ fn guest_cargo(root: &Path, target_dir: &Path) -> Command {
     cmd
 }
 
-/// Adds the `wasm32-wasip2` target with rustup when the toolchain lacks it.
-fn ensure_target_installed() {
+/// Whether the checkout at `root` is building itself (its own `target/`,
+/// wherever that links to), rather than being a dependency of another
+/// project whose build writes to `out_dir`.
+fn is_own_build(root: &Path, out_dir: &Path) -> bool {
+    let target = root.join("target").canonicalize();
+    let out_dir = out_dir.canonicalize();
+    matches!((target, out_dir), (Ok(target), Ok(out)) if out.starts_with(&target))
+}
+
+/// The sysroot of the compiler building this crate.
+fn sysroot() -> Option<PathBuf> {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc)
+    Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let installed = sysroot
-        .as_ref()
-        .is_some_and(|root| root.join("lib/rustlib").join(TARGET).join("lib").is_dir());
-    if installed {
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+}
+
+/// Whether the toolchain has the standard library of `wasm32-wasip2`.
+fn target_installed() -> bool {
+    sysroot().is_some_and(|root| root.join("lib/rustlib").join(TARGET).join("lib").is_dir())
+}
+
+/// Adds the `wasm32-wasip2` target with rustup when the toolchain lacks it.
+fn ensure_target_installed() {
+    if target_installed() {
         return;
     }
+    let sysroot = sysroot();
     println!(
         "cargo:warning=installing the {TARGET} target with rustup (needed for the built-in providers)"
     );

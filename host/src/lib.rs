@@ -22,6 +22,10 @@
 //! # }
 //! ```
 //!
+//! A service configures its host in code with [`Host::builder`]
+//! ([`HostBuilder`]): providers, grants, limits, the store, extra plugins
+//! from bytes, an event hook; with no paths it touches no file at all.
+//!
 //! [`Host::token`] returns a stored key without compiling any WebAssembly;
 //! helper providers run their plugin, once for any number of concurrent
 //! callers, and their credentials are cached as the plugin allows. Errors
@@ -43,10 +47,11 @@
 //!
 //! The built-in providers are WebAssembly components compiled into the
 //! library. A published package carries them prebuilt; built from a
-//! checkout (a path or git dependency), `build.rs` compiles the guest
-//! crates of `plugins/` for `wasm32-wasip2` (installing the target through
-//! rustup if it is missing) into `AUTHHOST_GUEST_TARGET_DIR`, by default
-//! `target/guests` of the checkout.
+//! checkout as a path or git dependency, `build.rs` compiles the guest
+//! crates of `plugins/` for `wasm32-wasip2` into the dependent build's
+//! `OUT_DIR`, writing nothing into the checkout and never calling rustup
+//! (a toolchain without the target gets an error naming the command that
+//! adds it).
 //!
 //! Plugin HTTP honours `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`
 //! (and their lowercase names) and trusts `SSL_CERT_FILE` besides the

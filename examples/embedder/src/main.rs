@@ -1,146 +1,147 @@
-//! A program that embeds the `authhost` crate as a dependency, built outside
-//! the authhost workspace against the crate exactly as it is published.
+//! A small LLM gateway that embeds the `authhost` crate, built outside the
+//! authhost workspace against the crate exactly as it is published, without
+//! its default features (no command line, no OS keyring).
 //!
-//! It opens a host on a fresh temporary `AUTHHOST_HOME`-style folder, stores
-//! an API key through the library's login, reads it back (also from a second
-//! `Host`, as another process would), resolves a key from a shell-helper
-//! provider (the built-in component shipped in the package) and checks every
-//! result. It exits non-zero at the first mismatch.
+//! The gateway is configured in code, with no file anywhere:
+//! - `openai`: a key the service stores in the host's memory at start;
+//! - `vault`: a shell-helper provider (the built-in component shipped in the
+//!   package) whose command prints a key, cached for a minute;
+//! - a metrics hook counting where keys came from and what failed.
+//!
+//! It then serves 64 concurrent requests, turning each into an
+//! `Authorization` header or an HTTP status chosen by the error's `code()`
+//! and `is_transient()`, and checks every result: one helper run for all
+//! the `vault` requests, the stored key for `openai`, 401 for a provider
+//! with no key. It exits non-zero at the first mismatch.
 //!
 //! ```sh
 //! examples/embedder/run.sh
 //! ```
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, ensure};
-use authhost::interact::{BoxFuture, Interaction};
-use authhost::{CredentialKind, Host, HostOptions, LoginOptions, Saved, TokenOptions};
+use authhost::{Event, Host, ProviderSettings, TokenOptions};
 
-/// The key the program "types" at the login prompt.
-const STORED_KEY: &str = "sk-embedder-0123456789";
+/// What the gateway counts: keys served by source, plugin runs, failures
+/// by error code (what a Prometheus exporter would publish).
+#[derive(Default, Debug)]
+struct Metrics {
+    served: BTreeMap<String, u64>,
+    plugin_runs: u64,
+    failures: BTreeMap<&'static str, u64>,
+}
 
-/// An [`Interaction`] that answers every prompt with one scripted line, as a
-/// GUI embedding authhost would answer from its own dialog.
-struct Scripted(&'static str);
+/// The gateway's answer to one request.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    /// Forward upstream with this header.
+    Forward(String),
+    /// Refuse with this HTTP status.
+    Refuse(u16),
+}
 
-impl Interaction for Scripted {
-    fn message(&self, _text: &str) {}
-
-    fn prompt<'a>(&'a self, _label: &'a str, _secret: bool) -> BoxFuture<'a, Option<String>> {
-        let answer = self.0.to_owned();
-        Box::pin(async move { Some(answer) })
-    }
-
-    fn pasted_line<'a>(&'a self, _label: &'a str) -> BoxFuture<'a, String> {
-        Box::pin(std::future::pending())
+/// Authorizes a request for `provider`: a header, or the status the
+/// error's code calls for. Messages go to the log, never to the client.
+async fn authorize(host: &Host, provider: &str) -> Answer {
+    match host.token(provider, TokenOptions::default()).await {
+        Ok(token) => Answer::Forward(format!("Bearer {}", token.expose_secret())),
+        Err(error) if error.needs_login() => Answer::Refuse(401),
+        Err(error) if error.is_transient() => Answer::Refuse(503),
+        Err(error) => {
+            eprintln!("gateway: {provider}: {} ({})", error, error.code());
+            Answer::Refuse(match error.code() {
+                "unknown-provider" => 404,
+                _ => 500,
+            })
+        }
     }
 }
 
-fn open(home: &std::path::Path) -> anyhow::Result<Host> {
-    let options = HostOptions::with_home(home).interaction(Arc::new(Scripted(STORED_KEY)));
-    Host::open(options).map_err(|e| anyhow::anyhow!(authhost::error_chain(&e)))
+fn build(metrics: Arc<Mutex<Metrics>>) -> Result<Host, authhost::Error> {
+    Host::builder()
+        .provider("openai", ProviderSettings::new())
+        .provider(
+            "vault",
+            ProviderSettings::new()
+                .plugin("shell-helper")
+                .option("command", "printf sk-from-vault")
+                .option("ttl_ms", 60_000),
+        )
+        .on_event(move |event| {
+            let mut metrics = metrics.lock().unwrap();
+            match event {
+                Event::TokenServed { source, .. } => {
+                    *metrics.served.entry(source.as_str().to_owned()).or_default() += 1;
+                }
+                Event::PluginRun { .. } => metrics.plugin_runs += 1,
+                Event::Failed { code, .. } => *metrics.failures.entry(code).or_default() += 1,
+                _ => {}
+            }
+        })
+        .build()
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let home = tempfile::tempdir().context("creating a temporary home")?;
-    std::fs::write(
-        home.path().join("config.toml"),
-        "[providers.helper]\nplugin = \"shell-helper\"\ncommand = \"echo key\"\n",
-    )
-    .context("writing config.toml")?;
-    let host = open(home.path())?;
-    let failed = |e: authhost::Error| anyhow::anyhow!(authhost::error_chain(&e));
+    let metrics = Arc::new(Mutex::new(Metrics::default()));
+    let host = Arc::new(build(metrics.clone()).context("building the host")?);
+    ensure!(host.paths().is_none(), "a host built in code has no files");
+    host.store_key("openai", "sk-openai-0123456789".into())
+        .await
+        .context("storing the openai key")?;
 
-    // Both built-in components travel with the package and load.
-    let plugins = host.plugins().await.map_err(failed)?;
-    for id in ["shell-helper", "openrouter"] {
-        let plugin = plugins
-            .iter()
-            .find(|p| p.id == id)
-            .with_context(|| format!("no built-in plugin {id}"))?;
-        ensure!(
-            plugin.source == "built-in",
-            "{id}: source {}",
-            plugin.source
-        );
-        ensure!(
-            plugin.error.is_none() && plugin.metadata.is_some(),
-            "{id} did not load: {:?}",
-            plugin.error
-        );
-        ensure!(
-            plugin.wit_version.as_deref() == Some(authhost::WIT_VERSION),
-            "{id}: WIT {:?}",
-            plugin.wit_version
-        );
+    let providers = ["openai", "vault", "groq", "nonsense-provider"];
+    let requests: Vec<_> = (0..64)
+        .map(|i| {
+            let host = host.clone();
+            let provider = providers[i % providers.len()];
+            tokio::spawn(async move { (provider, authorize(&host, provider).await) })
+        })
+        .collect();
+    let mut answers: BTreeMap<&str, Vec<Answer>> = BTreeMap::new();
+    for request in requests {
+        let (provider, answer) = request.await?;
+        answers.entry(provider).or_default().push(answer);
     }
 
-    // Store a key with the host's own api-key login, then read it back.
-    let login = LoginOptions::default()
-        .method(authhost::API_KEY_METHOD)
-        .no_browser(true);
-    let outcome = host.login("openrouter", login).await.map_err(failed)?;
-    ensure!(
-        outcome.kind == CredentialKind::Api && outcome.saved == Saved::Stored,
-        "login: {outcome:?}"
-    );
-    let token = host
-        .token("openrouter", TokenOptions::default())
-        .await
-        .map_err(failed)?;
-    ensure!(
-        token.expose_secret() == STORED_KEY,
-        "the stored key did not come back"
-    );
-    let other = open(home.path())?;
-    let token = other
-        .token("openrouter", TokenOptions::default())
-        .await
-        .map_err(failed)?;
-    ensure!(
-        token.expose_secret() == STORED_KEY,
-        "a second host did not read the stored key"
-    );
+    let all = |provider: &str, expected: Answer| {
+        let got = &answers[provider];
+        ensure!(
+            got.len() == 16 && got.iter().all(|a| *a == expected),
+            "{provider}: expected {expected:?} 16 times, got {got:?}"
+        );
+        Ok(())
+    };
+    all(
+        "openai",
+        Answer::Forward("Bearer sk-openai-0123456789".into()),
+    )?;
+    all("vault", Answer::Forward("Bearer sk-from-vault".into()))?;
+    all("groq", Answer::Refuse(401))?;
+    all("nonsense-provider", Answer::Refuse(404))?;
 
-    // A shell-helper provider: the built-in component runs `echo key`.
-    let token = host
-        .token("helper", TokenOptions::default())
-        .await
-        .map_err(failed)?;
+    let metrics = metrics.lock().unwrap();
     ensure!(
-        token.expose_secret() == "key",
-        "the helper's key is not `key`"
+        metrics.plugin_runs == 1,
+        "one helper run serves every concurrent vault request: {metrics:?}"
     );
-
-    let list = host.list().await.map_err(failed)?;
-    let status = |name: &str| list.iter().find(|p| p.provider == name);
-    let openrouter = status("openrouter").context("openrouter is not listed")?;
     ensure!(
-        openrouter.credential == Some(CredentialKind::Api),
-        "openrouter: {openrouter:?}"
+        metrics.served.values().sum::<u64>() == 32,
+        "32 keys served: {metrics:?}"
     );
-    let helper = status("helper").context("helper is not listed")?;
     ensure!(
-        helper.plugin == "shell-helper" && helper.configured && helper.helper && helper.cached,
-        "helper: {helper:?}"
+        metrics.failures.get("no-credential") == Some(&16)
+            && metrics.failures.get("unknown-provider") == Some(&16),
+        "failures counted by code: {metrics:?}"
     );
-
-    ensure!(
-        host.logout("openrouter").await.map_err(failed)?.removed,
-        "logout found nothing to remove"
-    );
-    let after = host.token("openrouter", TokenOptions::default()).await;
-    ensure!(
-        matches!(&after, Err(e) if e.needs_login()),
-        "after logout, token should need a login: {after:?}"
-    );
-
     println!(
-        "embedder: ok (WIT {}: stored, read and removed a key; the shell-helper provider \
-         resolved)",
-        authhost::WIT_VERSION
+        "embedder: ok (WIT {}: 64 requests, keys by source {:?}, {} plugin run, failures {:?})",
+        authhost::WIT_VERSION,
+        metrics.served,
+        metrics.plugin_runs,
+        metrics.failures
     );
     Ok(())
 }
