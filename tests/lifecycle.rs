@@ -247,9 +247,7 @@ fn a_valid_login_is_printed_without_refreshing_and_an_expiring_one_is_refreshed(
 
     // Within the refresh margin (60 s by default): refreshed first, and the
     // rotated refresh token is stored.
-    service.ttl_s.store(30, Ordering::SeqCst);
-    login(&home);
-    service.ttl_s.store(3600, Ordering::SeqCst);
+    expire_soon(&home);
     assert_eq!(token(&home), "a-2");
     assert_eq!(service.refreshes(), 1);
     let store = home.store_json();
@@ -267,11 +265,38 @@ fn a_valid_login_is_printed_without_refreshing_and_an_expiring_one_is_refreshed(
     assert_eq!(home.store_json()["p"]["refresh"], "r-3");
 }
 
+/// The refresh margin (60 s by default) scales with the token's lifetime:
+/// a token issued for 30 s is renewed in its last quarter (7.5 s), not at
+/// every use because it lives shorter than the margin.
+#[test]
+fn a_token_that_lives_shorter_than_the_margin_is_not_refreshed_at_every_use() {
+    let (service, server) = TokenService::start(30);
+    let home = refresher_home(&server);
+    login(&home);
+    for _ in 0..5 {
+        assert_eq!(token(&home), "a-1");
+    }
+    assert_eq!(service.refreshes(), 0, "no refresh while 30 s tokens are fresh");
+    let store = home.store_json();
+    let lifetime = store["p"]["expires"].as_u64().unwrap() - store["p"]["issued"].as_u64().unwrap();
+    assert!((29_000..=31_000).contains(&lifetime), "{store}");
+
+    // In its last quarter it is renewed, once; the new token is fresh again.
+    set_expiry(&home, now_ms() + 5_000);
+    let mut store = home.store_json();
+    store["p"]["issued"] = (now_ms() - 25_000).into();
+    std::fs::write(home.store_path(), store.to_string()).unwrap();
+    assert_eq!(token(&home), "a-2");
+    assert_eq!(token(&home), "a-2");
+    assert_eq!(service.refreshes(), 1);
+}
+
 #[test]
 fn twenty_processes_at_expiry_make_one_refresh() {
     let (service, server) = TokenService::start(1);
     let home = refresher_home(&server);
     login(&home);
+    expire_soon(&home);
     service.ttl_s.store(3600, Ordering::SeqCst);
     // Hold the refresh so that every process asks while it is in flight.
     service.refresh_delay_ms.store(300, Ordering::SeqCst);
@@ -298,6 +323,7 @@ fn threads_of_one_embedding_program_share_one_refresh() {
     let (service, server) = TokenService::start(1);
     let home = refresher_home(&server);
     login(&home);
+    expire_soon(&home);
     service.ttl_s.store(3600, Ordering::SeqCst);
     service.refresh_delay_ms.store(200, Ordering::SeqCst);
     let host =
@@ -333,6 +359,7 @@ fn a_refused_refresh_asks_for_a_new_login_and_keeps_the_stored_one() {
     let (service, server) = TokenService::start(1);
     let home = refresher_home(&server);
     login(&home);
+    expire_soon(&home);
     let before = home.store_json();
     service.grant.lock().unwrap().revoked = true;
     let out = home.run(&["token", "p"]);
@@ -361,6 +388,7 @@ fn a_network_failure_keeps_using_a_still_valid_token() {
     let (service, server) = TokenService::start(30);
     let home = refresher_home(&server);
     login(&home);
+    expire_soon(&home);
     drop(server);
     drop(service);
     let out = home.run(&["token", "p"]);
@@ -884,6 +912,7 @@ fn a_refresh_answering_with_an_api_key_is_an_error_and_keeps_the_login() {
     let (service, server) = TokenService::start(1);
     let home = refresher_home(&server);
     login(&home);
+    expire_soon(&home);
     let before = home.store_json();
     service.ttl_s.store(3600, Ordering::SeqCst);
     *service.answer_extra.lock().unwrap() = r#","api_key":"sk-never-expires""#.into();
@@ -970,11 +999,19 @@ fn refresher_reporting(id: &str) -> Vec<u8> {
 }
 
 /// Sets the expiry of `p`'s stored login to `expires` (ms since the
-/// epoch), as if it were about to expire.
+/// epoch), as if it were about to expire: a token issued for an hour, so
+/// that its refresh margin is the configured one (60 s).
 fn set_expiry(home: &Home, expires: u64) {
     let mut store = home.store_json();
     store["p"]["expires"] = expires.into();
+    store["p"]["issued"] = expires.saturating_sub(3_600_000).into();
     std::fs::write(home.store_path(), store.to_string()).unwrap();
+}
+
+/// Ages `p`'s stored login to 30 s before its expiry: inside the refresh
+/// margin.
+fn expire_soon(home: &Home) {
+    set_expiry(home, now_ms() + 30_000);
 }
 
 #[test]

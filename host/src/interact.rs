@@ -151,6 +151,7 @@ impl Interaction for Terminal {
 /// there is no controlling terminal (a script, a CI job), when `ask` is
 /// false, and on Windows. Keys are never prompted for.
 #[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
 pub struct ControllingTerminal {
     /// Whether questions are asked at all (`false` for git's
     /// `GIT_TERMINAL_PROMPT=0`, "never prompt").

@@ -5,7 +5,7 @@
 //! `wit/`, one folder per released version). The built-in ones are
 //! registered in one list, `INTERNAL_PLUGINS`; `*.wasm` files in the plugins
 //! folder join them. Each plugin gets only the capabilities it requested and
-//! was granted ([`capability`]), and every call runs under a timeout, a CPU
+//! was granted ([`Capability`]), and every call runs under a timeout, a CPU
 //! budget and a memory cap.
 //!
 //! # Embedding
@@ -59,8 +59,19 @@
 
 mod api;
 mod browser;
+// What only the `authhost` command line uses is public for it alone (and
+// hidden from the documentation): the capability grammar's printing, the
+// catalog, the git credential protocol.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod capability;
+#[cfg(not(feature = "cli"))]
+mod capability;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod catalog;
+#[cfg(not(feature = "cli"))]
+mod catalog;
 mod component_file;
 mod config;
 mod error;
@@ -69,7 +80,11 @@ mod files;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod git;
+#[cfg(not(feature = "cli"))]
+mod git;
 pub mod interact;
 mod loopback;
 #[cfg(test)]
@@ -89,6 +104,7 @@ pub use api::{
     Host, HostBuilder, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
     PluginInfo, ProviderSettings, ProviderStatus, Removed, Saved, TokenOptions,
 };
+pub use capability::Capability;
 pub use error::{Error, PluginFailure, ProviderError, error_chain};
 pub use events::{Event, EventHook, Source};
 pub use paths::Paths;

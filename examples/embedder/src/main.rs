@@ -49,12 +49,10 @@ async fn authorize(host: &Host, provider: &str) -> Answer {
         Ok(token) => Answer::Forward(format!("Bearer {}", token.expose_secret())),
         Err(error) if error.needs_login() => Answer::Refuse(401),
         Err(error) if error.is_transient() => Answer::Refuse(503),
+        Err(error) if error.code() == "unknown-provider" => Answer::Refuse(404),
         Err(error) => {
             eprintln!("gateway: {provider}: {} ({})", error, error.code());
-            Answer::Refuse(match error.code() {
-                "unknown-provider" => 404,
-                _ => 500,
-            })
+            Answer::Refuse(500)
         }
     }
 }

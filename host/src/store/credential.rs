@@ -265,6 +265,7 @@ pub fn clamp_expiry(ms: u64) -> u64 {
 /// to the second, e.g. `2030-01-01T00:00:00Z` (the milliseconds are
 /// dropped, so the time never lies after `ms`; a time after
 /// [`LATEST_EXPIRY_MS`] is shown as that).
+#[doc(hidden)]
 pub fn rfc3339(ms: u64) -> String {
     // `time` rather than `jiff`: jiff's timestamps end 26 hours before year
     // 9999 does.
@@ -279,6 +280,7 @@ pub fn rfc3339(ms: u64) -> String {
 }
 
 /// Milliseconds since the Unix epoch.
+#[doc(hidden)]
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

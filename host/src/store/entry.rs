@@ -36,6 +36,11 @@ pub(crate) struct Stored {
     /// plugin from the plugins folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_sha256: Option<String>,
+    /// When an OAuth access token with an expiry was stored (ms since the
+    /// Unix epoch): `expires - issued` is the lifetime it was issued with,
+    /// which bounds its refresh margin (see [`Stored::margin_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<u64>,
 }
 
 /// A plugin as a stored credential records it: its id, and for a plugin
@@ -72,13 +77,36 @@ impl PluginRef {
 impl Stored {
     /// A credential used as it is, made by `plugin`.
     pub fn plain(credential: Credential, plugin: &PluginRef) -> Stored {
+        let issued = match &credential {
+            Credential::OAuth {
+                expires: Some(_), ..
+            } => Some(crate::store::credential::now_ms()),
+            _ => None,
+        };
         Stored {
             credential,
             resolve: false,
             plugin: None,
             plugin_sha256: None,
+            issued,
         }
         .made_by(plugin)
+    }
+
+    /// How long before its expiry this entry's access token is renewed:
+    /// `configured_ms`, but at most a quarter of the lifetime the token was
+    /// issued with, so that a token that lives shorter than the configured
+    /// margin (30 s tokens under the default 60 s) is not renewed at every
+    /// use. An entry that does not record when it was issued (written by an
+    /// older authhost, or another tool) gets `configured_ms` until its next
+    /// renewal records it.
+    pub fn margin_ms(&self, configured_ms: u64) -> u64 {
+        match (self.issued, self.credential.expires()) {
+            (Some(issued), Some(expires)) if expires > issued => {
+                configured_ms.min((expires - issued) / 4)
+            }
+            _ => configured_ms,
+        }
     }
 
     /// This entry, recorded as made by `plugin`.

@@ -315,18 +315,21 @@ impl Credentials {
         if stored.is_some_and(|s| s.plugin.as_deref().is_some_and(|id| id != plugin_id)) {
             return None;
         }
-        if let Some(Stored {
-            credential,
-            resolve: false,
-            ..
-        }) = stored
+        if let Some(
+            entry @ Stored {
+                credential,
+                resolve: false,
+                ..
+            },
+        ) = stored
         {
-            if credential.is_expired(now, self.margin_ms) {
+            let margin = entry.margin_ms(self.margin_ms);
+            if credential.is_expired(now, margin) {
                 return None;
             }
             let until = credential
                 .expires()
-                .map_or(u64::MAX, |e| e.saturating_sub(self.margin_ms));
+                .map_or(u64::MAX, |e| e.saturating_sub(margin));
             let recheck = now + RECHECK.as_millis() as u64;
             let token = Token::of(credential);
             self.memo.put(provider, &token, until.min(recheck));

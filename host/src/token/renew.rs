@@ -78,12 +78,13 @@ impl Credentials {
             Reason::Token
         };
         match stored {
-            Some(Stored {
-                credential,
-                resolve: false,
-                ..
-            }) => {
-                self.renew_stored(provider, credential, forced, abilities, resolver)
+            Some(
+                entry @ Stored {
+                    resolve: false, ..
+                },
+            ) => {
+                let margin = entry.margin_ms(self.margin_ms);
+                self.renew_stored(provider, entry.credential, margin, forced, abilities, resolver)
                     .await
             }
             Some(Stored {
@@ -120,11 +121,12 @@ impl Credentials {
         &self,
         provider: &str,
         credential: Credential,
+        margin_ms: u64,
         forced: bool,
         abilities: Abilities,
         resolver: &impl Resolver,
     ) -> Result<(Credential, Source), Error> {
-        let expiring = credential.is_expired(now_ms(), self.margin_ms);
+        let expiring = credential.is_expired(now_ms(), margin_ms);
         let oauth = matches!(credential, Credential::OAuth { .. });
         if oauth && abilities.refreshes && (expiring || forced) {
             return self
