@@ -373,7 +373,23 @@ fn a_refused_refresh_asks_for_a_new_login_and_keeps_the_stored_one() {
     assert!(!stderr(&out).contains("r-1"), "{}", stderr(&out));
     assert_eq!(home.store_json(), before, "the stored login was changed");
 
-    // `status` says so without running anything.
+    // `status` says so without running anything, and exits 4 as `token`
+    // does.
+    let out = home.run(&["status", "p"]);
+    assert_eq!(exit_code(&out), Some(4), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("refused to renew it") && text.contains("authhost login p"),
+        "{text}"
+    );
+    assert!(!text.contains("renewed automatically"), "{text}");
+    let out = home.run(&["status", "p", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json[0]["refresh_refused"].is_u64() || json["refresh_refused"].is_u64(), "{json}");
+
+    // A new login is renewed automatically again.
+    service.grant.lock().unwrap().revoked = false;
+    login(&home);
     let out = home.run(&["status", "p"]);
     assert_success(&out);
     assert!(

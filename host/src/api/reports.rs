@@ -153,6 +153,11 @@ pub struct ProviderStatus {
     /// credential and no helper, or an expired login that cannot be
     /// renewed, or a credential another plugin made.
     pub needs_login: bool,
+    /// When the last refresh of the stored login was refused by the
+    /// service (ms since the Unix epoch): the login is over, though its
+    /// access token may not have expired yet. `None` when no refresh was
+    /// refused since the login was stored.
+    pub refresh_refused: Option<u64>,
     /// When the stored credential was made by another plugin (or another
     /// build of the folder plugin) than the one the provider uses now:
     /// which made it, in words (sanitised). It is handed to no plugin and

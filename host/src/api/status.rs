@@ -136,6 +136,7 @@ impl Host {
                 .and_then(|u| u.as_u64())
                 .map(crate::store::credential::clamp_expiry),
             needs_login: false,
+            refresh_refused: None,
             made_by_another: None,
             granted: Vec::new(),
             missing: Vec::new(),
@@ -152,6 +153,15 @@ impl Host {
                 status.derived = entry.resolve;
                 status.expires = c.expires();
                 status.refreshable = c.has_refresh_token() && metadata.is_some_and(|m| m.refreshes);
+                // A refusal recorded before this login was stored is about
+                // an older one.
+                status.refresh_refused = self
+                    .credentials
+                    .refused_renewal(name)
+                    .filter(|at| entry.issued.is_none_or(|issued| issued <= *at));
+                if status.refresh_refused.is_some() {
+                    status.refreshable = false;
+                }
                 status.extra = c
                     .extra()
                     .pairs()
@@ -198,6 +208,7 @@ impl Host {
             && match status.credential {
                 None => !status.helper,
                 Some(_) if status.made_by_another.is_some() => true,
+                Some(_) if status.refresh_refused.is_some() => true,
                 Some(_) => expired && !status.refreshable && !status.derived,
             };
         status

@@ -212,7 +212,11 @@ fn state(s: &ProviderStatus) -> String {
     }
     if let Some(expires) = s.expires {
         text.push_str(&format!("; access token {}", expiry_text(expires)));
-        if s.refreshable {
+        if s.refresh_refused.is_some() {
+            text.push_str(&format!(
+                "; the service refused to renew it: the login is over, {login}"
+            ));
+        } else if s.refreshable {
             text.push_str("; renewed automatically");
         } else if s.needs_login {
             text.push_str(&format!("; {login}"));

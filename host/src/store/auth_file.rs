@@ -131,6 +131,10 @@ impl Store for AuthFile {
         Ok(old.is_some())
     }
 
+    fn refused_renewal(&self, provider: &str) -> Option<u64> {
+        self.locks.refused_since(provider)
+    }
+
     fn lock<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Box<dyn Lease>> {
         Box::pin(async move {
             let held = self.locks.acquire(provider).await?;

@@ -96,6 +96,17 @@ impl Locks {
     }
 }
 
+impl Locks {
+    /// When the last renewal of `provider` failed asking for a new login,
+    /// as its failure record says (however old: a successful renewal
+    /// removes the record).
+    pub fn refused_since(&self, provider: &str) -> Option<u64> {
+        let stem = file_stem(provider);
+        let record = read_record(&self.dir.join(format!("{stem}.failed")))?;
+        (record.kind == Kind::LoginNeeded).then_some(record.at_ms)
+    }
+}
+
 impl Lease for Held {
     fn waited(&self) -> bool {
         self.waited_since.is_some()

@@ -94,6 +94,15 @@ impl Store for Memory {
         })
     }
 
+    fn refused_renewal(&self, provider: &str) -> Option<u64> {
+        let locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let failure = locks.get(provider)?.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure
+            .as_ref()
+            .filter(|f| f.needs_login)
+            .map(|f| f.at_ms)
+    }
+
     fn lock<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Box<dyn Lease>> {
         Box::pin(async move {
             let lock = self
@@ -134,6 +143,8 @@ impl Store for Memory {
 /// A renewal that failed: when, its message, whether it needs a login.
 struct Failure {
     at: Instant,
+    /// `at` in ms since the Unix epoch.
+    at_ms: u64,
     message: String,
     needs_login: bool,
 }
@@ -172,6 +183,7 @@ impl Lease for Held {
             Err(error) => {
                 *failure = Some(Failure {
                     at: Instant::now(),
+                    at_ms: super::credential::now_ms(),
                     message: crate::error_chain(error),
                     needs_login: error.needs_login(),
                 })

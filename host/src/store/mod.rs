@@ -72,6 +72,15 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     /// processes, one refreshes a login or runs a helper at a time.
     fn lock<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Box<dyn Lease>>;
 
+    /// When the last renewal of `provider` failed asking for a new login
+    /// (ms since the Unix epoch), if no renewal has succeeded since: what
+    /// `status` reports instead of "renewed automatically". `None` when the
+    /// engine keeps no such record.
+    fn refused_renewal(&self, provider: &str) -> Option<u64> {
+        let _ = provider;
+        None
+    }
+
     /// Moves the secrets of every entry to `to`, one credential at a time,
     /// calling `progress` after each; a rerun after an interruption moves
     /// what is left.

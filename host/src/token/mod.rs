@@ -425,6 +425,12 @@ impl Credentials {
         self.store.listing()
     }
 
+    /// When the last renewal of `provider` was refused (see
+    /// [`Store::refused_renewal`]).
+    pub fn refused_renewal(&self, provider: &str) -> Option<u64> {
+        self.store.refused_renewal(provider)
+    }
+
     /// Where the secrets of `provider`'s stored credential are, if one is
     /// stored.
     pub fn stored_in(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
