@@ -29,7 +29,9 @@ async fn a_host_without_files_keeps_keys_in_its_memory() {
     assert!(host.paths().is_none());
     assert_eq!(host.store_backend(), StoreBackend::Memory);
 
-    host.store_key("openai", "sk-in-memory".into()).await.unwrap();
+    host.store_key("openai", "sk-in-memory".into())
+        .await
+        .unwrap();
     let token = host.token("openai", TokenOptions::default()).await.unwrap();
     assert_eq!(token.expose_secret(), "sk-in-memory");
     let status = host.status("openai").await.unwrap();
@@ -85,7 +87,10 @@ async fn providers_grants_and_plugins_given_in_code_run_a_sandboxed_helper() {
                 runs(&["printf", "sk-from-helper"]).option("ttl_ms", 60_000),
             )
             .on_event(move |event| {
-                if let Event::PluginRun { provider: "kit", .. } = event {
+                if let Event::PluginRun {
+                    provider: "kit", ..
+                } = event
+                {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
             });
@@ -190,7 +195,10 @@ async fn configuration_in_code_is_laid_over_the_file() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "unknown-provider", "{error}");
-    assert_eq!(token(open().build().unwrap(), "other").await, "other-from-file");
+    assert_eq!(
+        token(open().build().unwrap(), "other").await,
+        "other-from-file"
+    );
 }
 
 #[test]

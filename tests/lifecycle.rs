@@ -276,7 +276,11 @@ fn a_token_that_lives_shorter_than_the_margin_is_not_refreshed_at_every_use() {
     for _ in 0..5 {
         assert_eq!(token(&home), "a-1");
     }
-    assert_eq!(service.refreshes(), 0, "no refresh while 30 s tokens are fresh");
+    assert_eq!(
+        service.refreshes(),
+        0,
+        "no refresh while 30 s tokens are fresh"
+    );
     let store = home.store_json();
     let lifetime = store["p"]["expires"].as_u64().unwrap() - store["p"]["issued"].as_u64().unwrap();
     assert!((29_000..=31_000).contains(&lifetime), "{store}");
@@ -385,7 +389,10 @@ fn a_refused_refresh_asks_for_a_new_login_and_keeps_the_stored_one() {
     assert!(!text.contains("renewed automatically"), "{text}");
     let out = home.run(&["status", "p", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(json[0]["refresh_refused"].is_u64() || json["refresh_refused"].is_u64(), "{json}");
+    assert!(
+        json[0]["refresh_refused"].is_u64() || json["refresh_refused"].is_u64(),
+        "{json}"
+    );
 
     // A new login is renewed automatically again.
     service.grant.lock().unwrap().revoked = false;

@@ -20,7 +20,7 @@ use support::{
 /// The SDK packaged by `scripts/package-sdk.sh` and unpacked, once per run
 /// of this test binary; its own target directory keeps the run's lock out
 /// of the way.
-fn packaged_sdk() -> &'static Path {
+pub(crate) fn packaged_sdk() -> &'static Path {
     static PACKAGE: OnceLock<PathBuf> = OnceLock::new();
     PACKAGE.get_or_init(|| {
         let root = workspace_root();
@@ -40,7 +40,7 @@ fn packaged_sdk() -> &'static Path {
 }
 
 /// The fenced blocks of `markdown` whose info string is `lang`, in order.
-fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
+pub(crate) fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in markdown.lines() {
@@ -61,7 +61,7 @@ fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
 }
 
 #[track_caller]
-fn run(cmd: &mut Command) {
+pub(crate) fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -149,11 +149,11 @@ fn a_provider_made_with_cargo_new_builds_against_the_packaged_sdk() {
 }
 
 /// The fields of a form, sorted.
-type Form = Vec<(String, String)>;
+pub(crate) type Form = Vec<(String, String)>;
 
 /// The fields of a form body, sorted, or the error a strict OAuth server
 /// answers: the body must be a form framed by its `content-length`.
-fn form(req: &Request) -> Result<Form, Response> {
+pub(crate) fn form(req: &Request) -> Result<Form, Response> {
     let framed = req.header("transfer-encoding").is_none()
         && req.header("content-length") == Some(&req.body.len().to_string());
     if !framed || req.header("content-type") != Some("application/x-www-form-urlencoded") {
@@ -166,7 +166,7 @@ fn form(req: &Request) -> Result<Form, Response> {
     Ok(fields)
 }
 
-fn fields(pairs: &[(&str, &str)]) -> Form {
+pub(crate) fn fields(pairs: &[(&str, &str)]) -> Form {
     let mut fields: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -175,7 +175,7 @@ fn fields(pairs: &[(&str, &str)]) -> Form {
     fields
 }
 
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A strict device login service: the code `dc-1` (user code `WDJB-MJHT`,
 /// polled every second, living `expires_in` seconds), then the answers of

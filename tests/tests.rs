@@ -37,4 +37,5 @@ mod sandbox_exec;
 mod sandbox_resources;
 mod sandbox_text;
 mod sdk;
+mod sdk_device;
 mod shell_helper;

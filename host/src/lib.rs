@@ -101,8 +101,8 @@ mod store;
 mod token;
 
 pub use api::{
-    Host, HostBuilder, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome, LogoutOutcome,
-    PluginInfo, ProviderSettings, ProviderStatus, Removed, Saved, TokenOptions,
+    Host, HostBuilder, HostOptions, Inspection, Installed, LoginOptions, LoginOutcome,
+    LogoutOutcome, PluginInfo, ProviderSettings, ProviderStatus, Removed, Saved, TokenOptions,
 };
 pub use capability::Capability;
 pub use error::{Error, PluginFailure, ProviderError, error_chain};

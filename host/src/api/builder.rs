@@ -378,7 +378,10 @@ impl HostBuilder {
         }
         for text in &self.config_texts {
             Config::parse(text, in_code)?;
-            merge(&mut table, toml::from_str(text).map_err(|e| invalid(in_code, &e))?);
+            merge(
+                &mut table,
+                toml::from_str(text).map_err(|e| invalid(in_code, &e))?,
+            );
         }
         for (name, settings) in &self.providers {
             section(&mut table, "providers").insert(name.clone(), settings.table.clone().into());
@@ -481,7 +484,11 @@ impl ProviderSettings {
 
     /// Any other key of the table: an option handed to the plugin
     /// (`command`, `base_url`, `scopes`…) or a host key (`git_hosts`).
-    pub fn option(mut self, key: impl Into<String>, value: impl Into<toml::Value>) -> ProviderSettings {
+    pub fn option(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<toml::Value>,
+    ) -> ProviderSettings {
         self.table.insert(key.into(), value.into());
         self
     }

@@ -67,7 +67,9 @@ impl Host {
     /// The files of the host, for an operation that changes `what`: an
     /// error for a host without files.
     fn files(&self, what: &str) -> Result<&Paths, Error> {
-        self.paths.as_ref().ok_or_else(|| Error::NoFiles { what: what.into() })
+        self.paths
+            .as_ref()
+            .ok_or_else(|| Error::NoFiles { what: what.into() })
     }
 
     /// Where the secrets of new credentials go (`[store] backend`, or

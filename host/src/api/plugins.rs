@@ -73,7 +73,12 @@ impl Host {
             });
         }
         let digest = self.runner.plugins.get(id).await?.map(|p| p.digest.clone());
-        crate::config::add_grants(&self.files("config.toml")?.config_file, id, capabilities, digest.as_deref())
+        crate::config::add_grants(
+            &self.files("config.toml")?.config_file,
+            id,
+            capabilities,
+            digest.as_deref(),
+        )
     }
 
     /// Takes `capabilities` back from the folder plugin `id` in
@@ -211,7 +216,8 @@ impl Host {
     /// built-in is refused. Credentials stored for its providers are kept.
     pub async fn remove_plugin(&self, id: &str) -> Result<Removed, Error> {
         let files = self.runner.plugins.remove(id).await?;
-        let grants_removed = crate::config::remove_plugin_table(&self.files("config.toml")?.config_file, id)?;
+        let grants_removed =
+            crate::config::remove_plugin_table(&self.files("config.toml")?.config_file, id)?;
         if files.is_empty() && !grants_removed {
             return Err(Error::UnknownPlugin {
                 provider: id.to_owned(),

@@ -228,12 +228,13 @@ impl Config {
     /// The configuration in `table` (the contents of a `config.toml`, or
     /// what a [`crate::HostBuilder`] made of it); errors name `origin`.
     pub fn from_table(table: toml::Table, origin: &Path) -> Result<Config, Error> {
-        let raw: RawConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::Config {
-                path: PathBuf::from(origin),
-                message: e.message().trim_end().to_owned(),
-            })?;
+        let raw: RawConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| Error::Config {
+                    path: PathBuf::from(origin),
+                    message: e.message().trim_end().to_owned(),
+                })?;
         Config::from_raw(raw, origin)
     }
 

@@ -515,8 +515,12 @@ impl Plugins {
                             .embedded
                             .iter()
                             .find(|b| ComponentBytes::hash(&b[..]).sha256() == plugin.digest)
-                            .ok_or_else(|| PluginFailure::Load("no such embedded component".into()))?;
-                        return self.runtime()?.load(&ComponentBytes::hash(&bytes[..]), label);
+                            .ok_or_else(|| {
+                                PluginFailure::Load("no such embedded component".into())
+                            })?;
+                        return self
+                            .runtime()?
+                            .load(&ComponentBytes::hash(&bytes[..]), label);
                     }
                     PluginSource::Folder(path) => path,
                 };

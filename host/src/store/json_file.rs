@@ -115,7 +115,9 @@ impl JsonStore {
     /// Runs `change` on the entries under the lock and writes the result.
     pub fn update<R>(&self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> Result<R, Error> {
         if let Some(memory) = &self.memory {
-            return Ok(change(&mut memory.lock().unwrap_or_else(|e| e.into_inner())));
+            return Ok(change(
+                &mut memory.lock().unwrap_or_else(|e| e.into_inner()),
+            ));
         }
         // Creates the folder when missing.
         let _lock = self.lock()?;

@@ -96,11 +96,12 @@ impl Store for Memory {
 
     fn refused_renewal(&self, provider: &str) -> Option<u64> {
         let locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        let failure = locks.get(provider)?.failure.lock().unwrap_or_else(|e| e.into_inner());
-        failure
-            .as_ref()
-            .filter(|f| f.needs_login)
-            .map(|f| f.at_ms)
+        let failure = locks
+            .get(provider)?
+            .failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        failure.as_ref().filter(|f| f.needs_login).map(|f| f.at_ms)
     }
 
     fn lock<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Box<dyn Lease>> {

@@ -38,8 +38,8 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 pub(crate) use auth_file::AuthFile;
-pub(crate) use memory::Memory;
 pub(crate) use entry::{PluginRef, Stored};
+pub(crate) use memory::Memory;
 
 /// A future a [`Store`] returns (the trait is used as `dyn Store`).
 pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;

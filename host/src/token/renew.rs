@@ -78,14 +78,17 @@ impl Credentials {
             Reason::Token
         };
         match stored {
-            Some(
-                entry @ Stored {
-                    resolve: false, ..
-                },
-            ) => {
+            Some(entry @ Stored { resolve: false, .. }) => {
                 let margin = entry.margin_ms(self.margin_ms);
-                self.renew_stored(provider, entry.credential, margin, forced, abilities, resolver)
-                    .await
+                self.renew_stored(
+                    provider,
+                    entry.credential,
+                    margin,
+                    forced,
+                    abilities,
+                    resolver,
+                )
+                .await
             }
             Some(Stored {
                 credential,
