@@ -308,6 +308,23 @@ fn grants_do_not_pass_to_a_changed_file() {
     assert!(listed.contains("grants suspended"), "{listed}");
     let out = home.run_with_stdin(&["login", "p"], "an answer\n");
     assert_fails_with(&out, "capability denied: `prompt`");
+
+    // Granting again binds the grant to the new build, and says so.
+    let out = home.run(&["plugins", "grant", "hostile-aaaa", "prompt"]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("to the current build of hostile-aaaa"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = stdout(&home.run(&["plugins", "list"]));
+    assert!(!listed.contains("grants suspended"), "{listed}");
+    let out = home.run(&["plugins", "grant", "hostile-aaaa", "prompt"]);
+    assert!(
+        stderr(&out).contains("already had those grants"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The lines of the grant question on `screen`: each capability with its

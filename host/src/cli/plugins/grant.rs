@@ -61,8 +61,22 @@ pub async fn grant(io: &Io, host: &Host, args: GrantArgs) -> anyhow::Result<Exit
     } else {
         args.capabilities
     };
+    // Grants made for another build of the plugin's file are suspended;
+    // granting binds them to the file there is now.
+    let suspended = host
+        .plugins()
+        .await?
+        .into_iter()
+        .any(|p| p.id == *id && p.grants_suspended.is_some());
     let added = host.grant(id, &capabilities).await?;
-    if added.is_empty() {
+    if added.is_empty() && suspended {
+        errln!(
+            io,
+            "Granted {} to the current build of {id} in {} (its grants were suspended since its file changed)",
+            table::capabilities(&capabilities),
+            file.display()
+        );
+    } else if added.is_empty() {
         errln!(io, "{id} already had those grants");
     } else {
         errln!(
