@@ -249,3 +249,41 @@ fn an_error_in_the_file_names_the_file() {
     assert!(message.contains("config.toml"), "{message}");
     assert!(message.contains("plugin must be a string"), "{message}");
 }
+
+#[tokio::test]
+async fn a_login_run_is_an_event_too() {
+    let exports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = exports.clone();
+    let host = Host::builder()
+        .plugin(testkit())
+        .provider(
+            "kit",
+            ProviderSettings::new()
+                .plugin("testkit")
+                .option("key", "sk-logged-in"),
+        )
+        .on_event(move |event| {
+            if let Event::PluginRun {
+                provider: "kit",
+                plugin,
+                export,
+                ok,
+                ..
+            } = event
+            {
+                seen.lock().unwrap().push(format!("{plugin} {export} {ok}"));
+            }
+        })
+        .build()
+        .unwrap();
+    host.login("kit", authhost::LoginOptions::default())
+        .await
+        .unwrap();
+    let token = host.token("kit", TokenOptions::default()).await.unwrap();
+    assert_eq!(token.expose_secret(), "sk-logged-in");
+    // The kit resolves its keys: `token` runs `resolve` after the login.
+    assert_eq!(
+        *exports.lock().unwrap(),
+        ["testkit login true", "testkit resolve true"]
+    );
+}

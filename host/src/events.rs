@@ -76,7 +76,7 @@ pub enum Event<'a> {
         provider: &'a str,
         /// The plugin's id.
         plugin: &'a str,
-        /// The export: `resolve` or `refresh`.
+        /// The export: `login`, `resolve`, `refresh`, `check` or `revoke`.
         export: &'static str,
         /// How long the call took, loading the plugin included.
         elapsed: Duration,

@@ -232,11 +232,12 @@ impl Resolver for Runner {
 }
 
 impl Runner {
-    /// Runs `call`, the plugin `export` for `provider`, in a tracing span
+    /// Runs `call`, the plugin `export` for `provider` (`login`, `resolve`,
+    /// `refresh`, `check`, `revoke`), in a tracing span
     /// (`plugin`: provider, plugin, export; on close its outcome, an error
     /// code, and its latency in microseconds), and reports it to the
     /// event hook.
-    async fn observed<T>(
+    pub(crate) async fn observed<T>(
         &self,
         provider: &str,
         export: &'static str,

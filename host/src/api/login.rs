@@ -59,18 +59,21 @@ impl Host {
                 warnings: Vec::new(),
             });
         }
-        let mut instance = self.runner.instance(&plugin, &resolved).await?;
         let mut plugin_options = Vec::new();
         if options.no_browser {
             plugin_options.push(("no-browser".to_owned(), "true".to_owned()));
         }
         let id = &plugin.metadata.id;
-        let credential = instance
-            .login(&method.id, &plugin_options)
-            .await
-            .map_err(|f| Error::plugin_call(provider, id, f))?
-            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
-        let credential = credential_from_wit(id, credential)?;
+        let run = async {
+            let mut instance = self.runner.instance(&plugin, &resolved).await?;
+            let credential = instance
+                .login(&method.id, &plugin_options)
+                .await
+                .map_err(|f| Error::plugin_call(provider, id, f))?
+                .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+            credential_from_wit(id, credential)
+        };
+        let credential = self.runner.observed(provider, "login", run).await?;
         let kind = credential.kind();
         let replaced = self.credentials.stored_entry(provider)?.is_some();
         // A plugin that resolves derives its tokens from what its login
@@ -309,12 +312,15 @@ impl Host {
     ) -> Result<(), Error> {
         let resolved = self.runner.provider(provider);
         let id = &plugin.metadata.id;
-        let mut instance = self.runner.instance(plugin, &resolved).await?;
-        instance
-            .revoke(&credential_to_wit(credential))
-            .await
-            .map_err(|f| Error::plugin_call(provider, id, f))?
-            .map_err(|e| provider_error(provider, e, &instance.denied()))
+        let run = async {
+            let mut instance = self.runner.instance(plugin, &resolved).await?;
+            instance
+                .revoke(&credential_to_wit(credential))
+                .await
+                .map_err(|f| Error::plugin_call(provider, id, f))?
+                .map_err(|e| provider_error(provider, e, &instance.denied()))
+        };
+        self.runner.observed(provider, "revoke", run).await
     }
 }
 

@@ -81,12 +81,15 @@ impl Host {
                 }),
         };
         let id = &plugin.metadata.id;
-        let mut instance = self.runner.instance(&plugin, &resolved).await?;
-        let info = instance
-            .check(&credential_to_wit(&credential))
-            .await
-            .map_err(|f| Error::plugin_call(provider, id, f))?
-            .map_err(|e| provider_error(provider, e, &instance.denied()))?;
+        let run = async {
+            let mut instance = self.runner.instance(&plugin, &resolved).await?;
+            instance
+                .check(&credential_to_wit(&credential))
+                .await
+                .map_err(|f| Error::plugin_call(provider, id, f))?
+                .map_err(|e| provider_error(provider, e, &instance.denied()))
+        };
+        let info = self.runner.observed(provider, "check", run).await?;
         Ok(Some(account_from_wit(info)))
     }
 
