@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    first_calls(&runtime);
     for (name, host) in configurations(dir.path()) {
         let token = |provider: &str| resolve(&runtime, &host, provider);
         assert_eq!(token("stored").expose_secret(), "sk-stored");
@@ -62,6 +63,23 @@ fn bench(c: &mut Criterion) {
             b.iter(|| token("fresh"))
         });
     }
+
+    // The event hook's cost on the fastest path: a remembered credential
+    // with a hook that counts, beside the same host without one.
+    let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = served.clone();
+    let hooked = Host::open(HostOptions::with_home(dir.path()).on_event(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }))
+    .unwrap();
+    let plain = Host::open(HostOptions::with_home(dir.path())).unwrap();
+    for (name, host) in [("without-hook", &plain), ("with-hook", &hooked)] {
+        resolve(&runtime, host, "stored");
+        c.bench_function(&format!("token/remembered/{name}"), |b| {
+            b.iter(|| resolve(&runtime, host, "stored"))
+        });
+    }
+    assert!(served.load(std::sync::atomic::Ordering::Relaxed) > 0);
 
     // 1,000 concurrent first resolutions of a slow helper: one run.
     let host =
@@ -105,6 +123,40 @@ fn bench(c: &mut Criterion) {
         let after = rss_kib();
         println!("RSS over 100,000 resolutions ({name}): {before} KiB -> {after} KiB");
     }
+}
+
+/// The first plugin call of a new host in a new home (no compiled code
+/// cached yet, as in a fresh container): a built-in shell helper, in the
+/// default and the pooled configuration, side by side, the median of 5.
+fn first_calls(runtime: &tokio::runtime::Runtime) {
+    let mut medians = Vec::new();
+    for (name, pooled) in [("default", false), ("pooled", true)] {
+        let mut times: Vec<f64> = (0..5)
+            .map(|_| {
+                let home = tempfile::tempdir().unwrap();
+                std::fs::write(
+                    home.path().join("config.toml"),
+                    "[providers.h]\nplugin = \"shell-helper\"\ncommand = \"printf k\"\n",
+                )
+                .unwrap();
+                let started = std::time::Instant::now();
+                let host =
+                    Host::open(HostOptions::with_home(home.path()).instance_pool(pooled)).unwrap();
+                assert_eq!(resolve(runtime, &host, "h").expose_secret(), "k");
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "first helper call of a new host, {name}: {:.1} ms (median of 5)",
+            times[2]
+        );
+        medians.push(times[2]);
+    }
+    println!(
+        "first helper call, pooled / default: {:.2}",
+        medians[1] / medians[0]
+    );
 }
 
 /// A host on `home` in each configuration measured: the embedder's
