@@ -15,6 +15,12 @@ use std::process::{Command, Stdio};
 /// opener. The browser runs detached with its output discarded; this
 /// returns once it has started.
 pub fn open(url: &str) -> io::Result<()> {
+    if !cfg!(feature = "interactive-login") {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this build of authhost has no interactive login (the `interactive-login` Cargo feature)",
+        ));
+    }
     let Some(mut cmd) = opener(std::env::var("BROWSER").ok()) else {
         return open_with_shell_handler(url);
     };

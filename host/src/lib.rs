@@ -41,6 +41,11 @@
 //!   `keyring` crate. Without it that backend fails with
 //!   [`Error::Keyring`], naming the feature; `auth.json` works as always.
 //!
+//! - `interactive-login` (default; implied by `cli`): logins in the user's
+//!   browser, i.e. the loopback HTTP server that receives an OAuth redirect
+//!   and the browser opener. Without it a plugin's `loopback` and `browser`
+//!   imports fail with an error naming the feature.
+//!
 //! A service that only resolves keys depends on
 //! `authhost = { version = "…", default-features = false }` (adding
 //! `features = ["keyring"]` if it reads secrets from the OS keyring).

@@ -12,7 +12,9 @@
 //! `Authorization` header or an HTTP status chosen by the error's `code()`
 //! and `is_transient()`, and checks every result: one helper run for all
 //! the `vault` requests, the stored key for `openai`, 401 for a provider
-//! with no key. It exits non-zero at the first mismatch.
+//! with no key. Built without the `interactive-login` feature, a login in
+//! the browser fails at once with an error naming it. It exits non-zero at
+//! the first mismatch.
 //!
 //! ```sh
 //! examples/embedder/run.sh
@@ -22,7 +24,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, ensure};
-use authhost::{Event, Host, ProviderSettings, TokenOptions};
+use authhost::{Event, Host, LoginOptions, ProviderSettings, TokenOptions};
 
 /// What the gateway counts: keys served by source, plugin runs, failures
 /// by error code (what a Prometheus exporter would publish).
@@ -119,6 +121,29 @@ async fn main() -> anyhow::Result<()> {
     all("vault", Answer::Forward("Bearer sk-from-vault".into()))?;
     all("groq", Answer::Refuse(401))?;
     all("nonsense-provider", Answer::Refuse(404))?;
+
+    // Built without `interactive-login`: a login in the browser fails at
+    // once, naming the feature, instead of waiting for a redirect.
+    let oauth = Host::builder()
+        .provider(
+            "corp",
+            ProviderSettings::new()
+                .plugin("oauth2")
+                .option("client_id", "gateway")
+                .option("authorization_url", "https://login.corp.example/authorize")
+                .option("token_url", "https://login.corp.example/token"),
+        )
+        .build()
+        .context("building the OAuth host")?;
+    let refused = oauth.login("corp", LoginOptions::default().no_browser(true)).await;
+    match refused {
+        Err(error) => ensure!(
+            authhost::error_chain(&error).contains("interactive-login"),
+            "the browser login's error does not name the feature: {}",
+            authhost::error_chain(&error)
+        ),
+        Ok(outcome) => anyhow::bail!("a browser login succeeded without a server: {outcome:?}"),
+    }
 
     let metrics = metrics.lock().unwrap();
     ensure!(

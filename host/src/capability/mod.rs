@@ -38,7 +38,9 @@ use std::str::FromStr;
 pub(crate) use granter::{Denied, Granter, Use, effective};
 pub use origin::Origin;
 pub(crate) use origin::origin_of_url;
-pub use question::{capability_lines, grant_question};
+#[cfg(feature = "cli")]
+pub use question::capability_lines;
+pub use question::grant_question;
 pub use request::Request;
 
 /// One capability.
