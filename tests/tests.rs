@@ -19,6 +19,7 @@ mod support;
 
 mod core;
 mod exec;
+mod exit_codes;
 mod first_steps;
 mod git_credential;
 mod hostile;
@@ -28,7 +29,9 @@ mod keyring;
 mod kubectl;
 mod languages;
 mod lifecycle;
+mod new_user;
 mod oauth2;
+mod oauth2_github;
 mod openrouter;
 mod plugins;
 mod sandbox_cache;

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 ///
 /// | Code | Variant | Exit |
 /// |---|---|---|
-/// | `unknown-provider` | [`Error::UnknownProvider`] | 1 |
+/// | `unknown-provider` | [`Error::UnknownProvider`] | 2 |
+/// | `not-a-provider` | [`Error::NotAProvider`] | 2 |
 /// | `unknown-plugin` | [`Error::UnknownPlugin`] | 1 |
 /// | `no-credential` | [`Error::NoCredential`] | 4 |
 /// | `login-expired` | [`Error::Expired`] | 4 |
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 /// | `config-invalid` | [`Error::Config`] | 1 |
 /// | `config-untrusted` | [`Error::UntrustedConfig`] | 1 |
 /// | `store-corrupt` | [`Error::CorruptStore`] | 1 |
+/// | `store-entry-corrupt` | [`Error::CorruptEntry`] | 1 |
 /// | `file-untrusted` | [`Error::Untrusted`] | 1 |
 /// | `lock-timeout` | [`Error::LockTimeout`] | 1 |
 /// | `renewal-failed` | [`Error::RenewalFailed`] | 4 when it asks for a login, else 1 |
@@ -52,6 +54,7 @@ use std::path::PathBuf;
 /// | `provider-error` | [`Error::Provider`], [`ProviderError::Other`] | 1 |
 /// | `plugin-refused` | [`Error::PluginRefused`] | 1 |
 /// | `cancelled` | [`Error::Cancelled`] | 130 |
+/// | `declined` | [`Error::Declined`] | 1 |
 /// | `git-request` | [`Error::GitRequest`] | 1 |
 /// | `keyring` | [`Error::Keyring`] | 1 |
 /// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
@@ -66,6 +69,15 @@ pub enum Error {
         provider: String,
         /// The known name closest to it, if one is close.
         suggestion: Option<String>,
+    },
+
+    /// The name is that of a generic plugin (`api-key`, `oauth2`,
+    /// `shell-helper`), which is a provider only through a
+    /// `[providers.NAME]` table that uses it.
+    #[error("`{name}` is a plugin, not a provider")]
+    NotAProvider {
+        /// The plugin's id, as given.
+        name: String,
     },
 
     /// The provider is configured to use a plugin that is not installed.
@@ -146,6 +158,19 @@ pub enum Error {
         reason: String,
         /// The commands that make it trustworthy.
         fix: String,
+    },
+
+    /// One entry of the credential store cannot be read (a field missing,
+    /// of another type); the other entries are read as usual, and a new
+    /// login or a logout replaces just this one.
+    #[error("the entry `{provider}` in credential store {} is not readable: {message}", path.display())]
+    CorruptEntry {
+        /// The file.
+        path: PathBuf,
+        /// The provider whose entry it is.
+        provider: String,
+        /// What is wrong: field names and types, never a value.
+        message: String,
     },
 
     /// A store file cannot be parsed; it is left untouched.
@@ -243,6 +268,11 @@ pub enum Error {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
+
+    /// The user answered "no" to a question (replace a stored credential,
+    /// remove a plugin): nothing was changed. Not an interruption.
+    #[error("{0}")]
+    Declined(String),
 
     /// What git wrote to `authhost git-credential` cannot be understood, or
     /// the answer cannot be written in git's protocol.
@@ -431,6 +461,17 @@ impl Error {
                 reason: reason.clone(),
             },
             Error::Cancelled => Error::Cancelled,
+            Error::Declined(m) => Error::Declined(m.clone()),
+            Error::NotAProvider { name } => Error::NotAProvider { name: name.clone() },
+            Error::CorruptEntry {
+                path,
+                provider,
+                message,
+            } => Error::CorruptEntry {
+                path: path.clone(),
+                provider: provider.clone(),
+                message: message.clone(),
+            },
             Error::GitRequest(m) => Error::GitRequest(m.clone()),
             Error::Keyring { reason, fix } => Error::Keyring {
                 reason: reason.clone(),

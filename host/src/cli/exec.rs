@@ -94,6 +94,13 @@ async fn variables(
     }
     let mut explicit = BTreeMap::new();
     for spec in specs {
+        // An unknown name is a typo first: never advise configuring it.
+        let named = spec.split_once('=').map_or(spec.as_str(), |(_, p)| p);
+        if !named.is_empty()
+            && let Err(error) = host.known_provider(named).await
+        {
+            return Err(Usage(super::hint::with_hint(error.to_string(), &error)));
+        }
         let (name, provider) = match spec.split_once('=') {
             Some((name, provider)) => (name.to_owned(), provider.to_owned()),
             None => match host.env_var(spec) {

@@ -64,14 +64,14 @@ pub async fn run(io: &Io, host: &Host, args: Args) -> anyhow::Result<ExitCode> {
     for warning in &outcome.warnings {
         errln!(io, "warning: {warning}");
     }
-    let verb = if outcome.replaced {
-        "replaced the stored credential"
+    let replaced = if outcome.replaced {
+        "; replaced the stored credential"
     } else {
-        "logged in"
+        ""
     };
     errln!(
         io,
-        "Logged in to {provider} ({}; {saved}; {verb})",
+        "Logged in to {provider} ({}; {saved}{replaced})",
         outcome.kind
     );
     Ok(ExitCode::SUCCESS)

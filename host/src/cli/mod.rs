@@ -128,6 +128,9 @@ fn report(io: &Io, error: &anyhow::Error) -> ExitCode {
     let _ = io.err().write_all(text.as_bytes());
     match error.downcast_ref::<authhost::Error>() {
         Some(authhost::Error::Cancelled) => ExitCode::from(EXIT_CANCELLED),
+        Some(authhost::Error::UnknownProvider { .. } | authhost::Error::NotAProvider { .. }) => {
+            ExitCode::from(EXIT_USAGE)
+        }
         Some(e) if e.needs_login() => ExitCode::from(EXIT_LOGIN_NEEDED),
         _ => ExitCode::FAILURE,
     }
