@@ -33,18 +33,29 @@ fn the_readme_github_example_logs_in_with_the_device_flow_by_default() {
         .and_then(|l| l.strip_suffix('"'))
         .expect("a client_id")
         .to_owned();
+    // Tokens that outlive the test, as an OAuth app's do at GitHub.
     let idp = Idp::start(IdpOptions {
         client_id,
+        access_ttl: 3600,
         ..IdpOptions::default()
     });
-    // The IdP stands in for github.com: only the addresses change.
+    // The IdP stands in for github.com: only the addresses change, and
+    // GitHub's scope for one the IdP knows (it drops scopes it does not
+    // know, and finishes only a login that asks for one).
     let config = example
         .replace(
             "https://github.com/login/device/code",
             &idp.url("/device/auth"),
         )
-        .replace("https://github.com/login/oauth/access_token", &idp.url("/token"));
-    assert!(!config.contains("github.com"), "{config}");
+        .replace("https://github.com/login/oauth/access_token", &idp.url("/token"))
+        .replace("scopes = [\"read:user\"]", "scopes = [\"openid\"]");
+    assert!(config.contains("scopes = [\"openid\"]"), "{config}");
+    assert!(
+        config
+            .lines()
+            .all(|l| l.starts_with('#') || !l.contains("github.com")),
+        "{config}"
+    );
     let home = Home::with_config(&config);
 
     let mut cmd = home.cmd();
