@@ -17,6 +17,7 @@
 
 mod support;
 
+mod completion;
 mod core;
 mod exec;
 mod exit_codes;

@@ -24,7 +24,7 @@ pub struct Args {
     /// A variable to set: `NAME=PROVIDER`, or `PROVIDER` for the
     /// provider's own variable (its `env` in config.toml, else the
     /// catalog's, e.g. ANTHROPIC_API_KEY). Repeatable.
-    #[arg(long = "env", value_name = "[NAME=]PROVIDER")]
+    #[arg(long = "env", value_name = "[NAME=]PROVIDER", add = super::completions::env_provider())]
     env: Vec<String>,
     /// Every provider with a stored key or a configured helper, in its
     /// own variable.

@@ -14,6 +14,7 @@ use super::{EXIT_USAGE, Io};
 pub struct Args {
     /// The provider, e.g. `anthropic` or `openrouter`; without one, a
     /// list to pick from (at a terminal).
+    #[arg(add = super::completions::provider())]
     provider: Option<String>,
     /// The login method (see `authhost plugins list`); `api-key` reads a
     /// key from stdin, or prompts without echo at a terminal.

@@ -40,6 +40,7 @@ const EXIT_CANCELLED: u8 = 130;
 
 /// Runs the CLI over `io` and returns its exit code.
 pub fn main(io: &Io) -> ExitCode {
+    completions::answer_the_shell();
     let cli = parse();
     init_logging(cli.verbose, io);
     let command = match cli.command {
