@@ -44,7 +44,11 @@ fn the_picker_filters_as_you_type_and_names_the_closest_on_a_typo() {
     assert!(out.status.success(), "{transcript}\n{screens:#?}");
     assert_eq!(screens.len(), 3, "{screens:#?}");
     // The whole list at first, then only what matches, with no Enter.
-    assert!(shows(&screens[0], "anthropic") && shows(&screens[0], "groq"), "{:#?}", screens[0]);
+    assert!(
+        shows(&screens[0], "anthropic") && shows(&screens[0], "groq"),
+        "{:#?}",
+        screens[0]
+    );
     assert!(shows(&screens[1], "groq"), "{:#?}", screens[1]);
     assert!(!shows(&screens[1], "anthropic"), "{:#?}", screens[1]);
     // A typo that matches nothing: the closest name, said so.
@@ -94,13 +98,7 @@ fn bash_completes_provider_names_from_the_catalog_config_and_store() {
     )
     .unwrap();
     let rc = home.path().join("rc.bash").display().to_string();
-    let command = [
-        "bash",
-        "--noprofile",
-        "--rcfile",
-        rc.as_str(),
-        "-i",
-    ];
+    let command = ["bash", "--noprofile", "--rcfile", rc.as_str(), "-i"];
     let steps = [
         Step::Expect("$ "),
         // The catalog's.
@@ -140,7 +138,11 @@ fn zsh_and_fish_get_a_registration_too() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(stdout(&out).lines().any(|l| l.starts_with("groq")), "{}", stdout(&out));
+    assert!(
+        stdout(&out).lines().any(|l| l.starts_with("groq")),
+        "{}",
+        stdout(&out)
+    );
     let out = home
         .cmd()
         .env("AUTHHOST_COMPLETE", "fish")

@@ -17,7 +17,13 @@ fn table_in_help(home: &Home) -> Vec<i32> {
         .unwrap_or_else(|| panic!("no exit codes in --help:\n{help}"));
     table
         .lines()
-        .filter_map(|line| line.strip_prefix("  ")?.split_whitespace().next()?.parse().ok())
+        .filter_map(|line| {
+            line.strip_prefix("  ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect()
 }
 
@@ -72,7 +78,11 @@ fn every_code_of_the_table_is_what_the_commands_give() {
     }
     assert_code(&home.run(&["frobnicate"]), 2, "an unknown command");
     assert_code(&home.run(&["token"]), 2, "a missing provider");
-    assert_code(&home.run(&["login"]), 2, "login without a provider or terminal");
+    assert_code(
+        &home.run(&["login"]),
+        2,
+        "login without a provider or terminal",
+    );
     for args in [
         &["token", "groqq"][..],
         &["login", "groqq"][..],
@@ -82,7 +92,11 @@ fn every_code_of_the_table_is_what_the_commands_give() {
     ] {
         let out = home.run(args);
         assert_code(&out, 2, &format!("{args:?}"));
-        assert!(stderr(&out).contains("did you mean `groq`?"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("did you mean `groq`?"),
+            "{}",
+            stderr(&out)
+        );
     }
 
     // 4: login needed.
@@ -91,7 +105,11 @@ fn every_code_of_the_table_is_what_the_commands_give() {
 
     // 1: an error, and a question answered "no".
     home.write_config("[providers.openrouter]\nbase_urll = \"https://openrouter.ai\"\n");
-    assert_code(&home.run(&["token", "openrouter"]), 1, "a typo in config.toml");
+    assert_code(
+        &home.run(&["token", "openrouter"]),
+        1,
+        "a typo in config.toml",
+    );
     home.write_config("");
     let out = home.run_with_stdin(&["login", "groq", "--method", "api-key"], "gsk_first\n");
     assert_code(&out, 0, "login");

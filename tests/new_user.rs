@@ -37,11 +37,7 @@ fn list_shows_providers_and_the_catalog_only_with_all() {
         assert!(!all.contains(&generic.to_owned()), "{generic}: {all:?}");
     }
     let out = home.run(&["list", "--all"]);
-    assert!(
-        stdout(&out).contains("not logged in"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("not logged in"), "{}", stdout(&out));
 
     // Configured and stored providers are in use.
     home.write_config("[providers.work]\nplugin = \"shell-helper\"\ncommand = \"echo k\"\n");
@@ -122,12 +118,19 @@ fn a_broken_entry_is_named_and_replaced_alone() {
     // The whole message (field names are not secret), and what to do.
     let out = home.run(&["token", "openai"]);
     assert_fails_with(&out, "missing field `key`");
-    assert_fails_with(&out, "`authhost login openai --force` replaces just this entry");
+    assert_fails_with(
+        &out,
+        "`authhost login openai --force` replaces just this entry",
+    );
     assert!(!stderr(&out).contains("gsk_kept"), "{}", stderr(&out));
     // The others keep working.
     assert_eq!(stdout(&home.run(&["token", "groq"])), "gsk_kept\n");
     let out = home.run(&["list"]);
-    assert!(stdout(&out).contains("missing field `key`"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("missing field `key`"),
+        "{}",
+        stdout(&out)
+    );
 
     // A new login replaces that entry, and only it.
     assert_success(&home.run_with_stdin(
@@ -194,7 +197,12 @@ fn a_relative_home_is_made_absolute() {
 fn help_says_what_plugins_and_logout_do() {
     let home = Home::new();
     let help = stdout(&home.run(&["--help"]));
-    for needle in ["install", "grant", "remove", "revoke the login at the service"] {
+    for needle in [
+        "install",
+        "grant",
+        "remove",
+        "revoke the login at the service",
+    ] {
         assert!(help.contains(needle), "`{needle}` missing:\n{help}");
     }
     let plugins = stdout(&home.run(&["plugins", "--help"]));

@@ -20,7 +20,10 @@ fn readme_example() -> String {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a toml block");
-    assert!(block.starts_with("[providers.github]\nplugin = \"oauth2\""), "{block}");
+    assert!(
+        block.starts_with("[providers.github]\nplugin = \"oauth2\""),
+        "{block}"
+    );
     block.to_owned()
 }
 
@@ -47,7 +50,10 @@ fn the_readme_github_example_logs_in_with_the_device_flow_by_default() {
             "https://github.com/login/device/code",
             &idp.url("/device/auth"),
         )
-        .replace("https://github.com/login/oauth/access_token", &idp.url("/token"))
+        .replace(
+            "https://github.com/login/oauth/access_token",
+            &idp.url("/token"),
+        )
         .replace("scopes = [\"read:user\"]", "scopes = [\"openid\"]");
     assert!(config.contains("scopes = [\"openid\"]"), "{config}");
     assert!(
@@ -74,7 +80,10 @@ fn the_readme_github_example_logs_in_with_the_device_flow_by_default() {
     assert!(stderr(&out).contains("enter the code"), "{}", stderr(&out));
     let stored = home.store_json()["github"].clone();
     let access = stored["access"].as_str().expect("an access token");
-    assert_eq!(stdout(&home.run(&["token", "github"])), format!("{access}\n"));
+    assert_eq!(
+        stdout(&home.run(&["token", "github"])),
+        format!("{access}\n")
+    );
 
     // Without the device endpoint, the error names the device method.
     let without: String = config
@@ -84,6 +93,9 @@ fn the_readme_github_example_logs_in_with_the_device_flow_by_default() {
         .collect();
     home.write_config(&without);
     let out = home.run(&["login", "github", "--force"]);
-    assert_fails_with(&out, "there is no authorization endpoint for a browser login");
+    assert_fails_with(
+        &out,
+        "there is no authorization endpoint for a browser login",
+    );
     assert_fails_with(&out, "`--method device`");
 }

@@ -32,9 +32,7 @@ impl Host {
         let stored = self.credentials.stored()?;
         let cached = self.credentials.fresh_cached();
         let plugins = self.loaded_plugins().await;
-        let ready_plugins = plugins
-            .keys()
-            .filter(|id| !crate::plugins::is_generic(id));
+        let ready_plugins = plugins.keys().filter(|id| !crate::plugins::is_generic(id));
         let catalog_ids = crate::catalog::entries()
             .iter()
             .map(|e| &e.id)

@@ -52,7 +52,13 @@ pub fn run(io: &Io, args: &Args) -> anyhow::Result<ExitCode> {
         Some(shell) => {
             let completer = completer().to_string_lossy().into_owned();
             shell
-                .write_registration(COMPLETE_VAR, "authhost", "authhost", &completer, &mut script)
+                .write_registration(
+                    COMPLETE_VAR,
+                    "authhost",
+                    "authhost",
+                    &completer,
+                    &mut script,
+                )
                 .context("cannot write the completion script")?;
         }
         None => {
@@ -121,8 +127,9 @@ fn names() -> Vec<String> {
     else {
         return catalog();
     };
-    let host = authhost::HostOptions::from_env()
-        .and_then(|options| authhost::Host::open(options.interaction(std::sync::Arc::new(authhost::interact::Silent))));
+    let host = authhost::HostOptions::from_env().and_then(|options| {
+        authhost::Host::open(options.interaction(std::sync::Arc::new(authhost::interact::Silent)))
+    });
     match host {
         Ok(host) => {
             let names = runtime.block_on(host.provider_names());

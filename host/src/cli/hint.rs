@@ -8,9 +8,7 @@ use authhost::Error;
 pub fn hint(error: &Error) -> Option<String> {
     let login = |provider: &str| format!("run `authhost login {provider}`");
     Some(match error {
-        Error::UnknownProvider { .. } => {
-            "see `authhost list --all` for the providers".to_owned()
-        }
+        Error::UnknownProvider { .. } => "see `authhost list --all` for the providers".to_owned(),
         Error::NotAProvider { name } => format!(
             "name a provider instead: a well-known one (`authhost login anthropic`; \
              see `authhost list --all`), or one you configure with \

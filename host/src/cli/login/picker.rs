@@ -46,9 +46,8 @@ fn pick_as_you_type(io: &Io, choices: Vec<Choice>) -> anyhow::Result<Option<Stri
         .first()
         .map(|c| c.guessed.clone())
         .unwrap_or_default();
-    let matches = |typed: &str, c: &Choice| {
-        c.id.contains(typed) || c.label.to_lowercase().contains(typed)
-    };
+    let matches =
+        |typed: &str, c: &Choice| c.id.contains(typed) || c.label.to_lowercase().contains(typed);
     let all: Vec<(String, String)> = choices
         .iter()
         .map(|c| (c.id.clone(), c.label.to_lowercase()))
