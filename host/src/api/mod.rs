@@ -155,7 +155,9 @@ impl Host {
             // Nothing to print: when the name or its configuration is
             // wrong, that is what to fix, not a missing login.
             Err(error) if error.needs_login() => {
-                Err(self.runner.problem(provider).await.unwrap_or(error))
+                // Boxed: the token future stays small (see token's tests).
+                let problem = Box::pin(self.runner.problem(provider)).await;
+                Err(problem.unwrap_or(error))
             }
             other => other,
         }

@@ -99,7 +99,8 @@ async fn variables(
         if !named.is_empty()
             && let Err(error) = host.known_provider(named).await
         {
-            return Err(Usage(super::hint::with_hint(error.to_string(), &error)));
+            let hint = super::hint::hint(&error).map_or(String::new(), |h| format!("\nhint: {h}"));
+            return Err(Usage(format!("{error}{hint}")));
         }
         let (name, provider) = match spec.split_once('=') {
             Some((name, provider)) => (name.to_owned(), provider.to_owned()),
