@@ -245,7 +245,13 @@ fn install_at_a_terminal_shows_the_compile_and_offers_to_grant() {
         Step::Send("n\n"),
     ];
     let out = run_at_terminal(&home, &["plugins", "remove", "acme"], &steps, 60);
-    assert_eq!(out.status.code(), Some(130), "{}", stdout(&out));
+    // A deliberate "no" is not an interruption (130 is Ctrl-C's).
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("kept plugin acme: nothing was removed"),
+        "{}",
+        stdout(&out)
+    );
     assert!(home.path().join("plugins/acme.wasm").exists());
 }
 

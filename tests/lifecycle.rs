@@ -546,7 +546,7 @@ fn exit_codes_tell_a_missing_login_from_other_errors() {
     assert_eq!(exit_code(&out), Some(4), "{}", stderr(&out));
     assert_fails_with(&out, "authhost login openrouter");
     let out = home.run(&["token", "no-such-provider"]);
-    assert_eq!(exit_code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(exit_code(&out), Some(2), "{}", stderr(&out));
     let out = home.run(&["token"]);
     assert_eq!(exit_code(&out), Some(2), "{}", stderr(&out));
     let out = home.run(&["--help"]);

@@ -18,7 +18,7 @@ use support::idp::{self, HttpResponse, Idp, IdpOptions, Interactions};
 use support::{Home, assert_fails_with, assert_success, stderr, stdout};
 
 /// The most any login in these tests may take.
-const LOGIN_WITHIN: Duration = Duration::from_secs(90);
+pub(crate) const LOGIN_WITHIN: Duration = Duration::from_secs(90);
 
 fn script(path: &str) -> PathBuf {
     support::workspace_root().join(path)
@@ -31,7 +31,7 @@ fn curl_browser() -> String {
 
 /// `BROWSER` for a browser that only writes the URL to
 /// `$AUTHHOST_TEST_URL_FILE`.
-fn recording_browser() -> String {
+pub(crate) fn recording_browser() -> String {
     script("tests/openrouter/record-url.sh")
         .display()
         .to_string()
@@ -170,7 +170,7 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn wait_for_file(path: &Path) -> String {
+pub(crate) fn wait_for_file(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -213,14 +213,14 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
 }
 
 /// An `authhost` process whose stderr is read line by line as it comes.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     all: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Running {
-    fn start(mut cmd: Command) -> Running {
+    pub(crate) fn start(mut cmd: Command) -> Running {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -278,7 +278,7 @@ impl Running {
     }
 
     /// Waits for the end (killing it after `within`): its output.
-    fn finish(mut self, within: Duration) -> Output {
+    pub(crate) fn finish(mut self, within: Duration) -> Output {
         let deadline = Instant::now() + within;
         let status: ExitStatus = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -360,13 +360,13 @@ impl Jar {
 
 /// A user at a browser, in plain HTTP: cookies, and redirects followed
 /// while they stay at the IdP.
-struct Agent<'a> {
+pub(crate) struct Agent<'a> {
     idp: &'a Idp,
     jar: Jar,
 }
 
 impl<'a> Agent<'a> {
-    fn new(idp: &'a Idp) -> Agent<'a> {
+    pub(crate) fn new(idp: &'a Idp) -> Agent<'a> {
         Agent {
             idp,
             jar: Jar::default(),
@@ -439,7 +439,7 @@ impl<'a> Agent<'a> {
 
     /// Approves a device login at `page` (the verification URI, or the
     /// complete one), entering `user_code` when given.
-    fn approve_device(&mut self, page: &str, user_code: Option<&str>) {
+    pub(crate) fn approve_device(&mut self, page: &str, user_code: Option<&str>) {
         let form = self.get(page);
         assert_eq!(form.status, 200, "{}", form.text());
         let html = form.text();

@@ -18,8 +18,10 @@
 mod support;
 
 mod builder;
+mod completion;
 mod core;
 mod exec;
+mod exit_codes;
 mod first_steps;
 mod git_credential;
 mod hostile;
@@ -29,7 +31,9 @@ mod keyring;
 mod kubectl;
 mod languages;
 mod lifecycle;
+mod new_user;
 mod oauth2;
+mod oauth2_github;
 mod openrouter;
 mod plugins;
 mod sandbox_cache;

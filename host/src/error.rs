@@ -2,6 +2,7 @@
 //! token, helper command or helper output.
 
 mod code;
+mod duplicate;
 
 use std::path::PathBuf;
 
@@ -18,7 +19,8 @@ use std::path::PathBuf;
 ///
 /// | Code | Variant | Exit |
 /// |---|---|---|
-/// | `unknown-provider` | [`Error::UnknownProvider`] | 1 |
+/// | `unknown-provider` | [`Error::UnknownProvider`] | 2 |
+/// | `not-a-provider` | [`Error::NotAProvider`] | 2 |
 /// | `unknown-plugin` | [`Error::UnknownPlugin`] | 1 |
 /// | `no-credential` | [`Error::NoCredential`] | 4 |
 /// | `login-expired` | [`Error::Expired`] | 4 |
@@ -28,6 +30,7 @@ use std::path::PathBuf;
 /// | `config-invalid` | [`Error::Config`] | 1 |
 /// | `config-untrusted` | [`Error::UntrustedConfig`] | 1 |
 /// | `store-corrupt` | [`Error::CorruptStore`] | 1 |
+/// | `store-entry-corrupt` | [`Error::CorruptEntry`] | 1 |
 /// | `file-untrusted` | [`Error::Untrusted`] | 1 |
 /// | `lock-timeout` | [`Error::LockTimeout`] | 1 |
 /// | `renewal-failed` | [`Error::RenewalFailed`] | 4 when it asks for a login, else 1 |
@@ -52,6 +55,7 @@ use std::path::PathBuf;
 /// | `provider-error` | [`Error::Provider`], [`ProviderError::Other`] | 1 |
 /// | `plugin-refused` | [`Error::PluginRefused`] | 1 |
 /// | `cancelled` | [`Error::Cancelled`] | 130 |
+/// | `declined` | [`Error::Declined`] | 1 |
 /// | `git-request` | [`Error::GitRequest`] | 1 |
 /// | `keyring` | [`Error::Keyring`] | 1 |
 /// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
@@ -67,6 +71,15 @@ pub enum Error {
         provider: String,
         /// The known name closest to it, if one is close.
         suggestion: Option<String>,
+    },
+
+    /// The name is that of a generic plugin (`api-key`, `oauth2`,
+    /// `shell-helper`), which is a provider only through a
+    /// `[providers.NAME]` table that uses it.
+    #[error("`{name}` is a plugin, not a provider")]
+    NotAProvider {
+        /// The plugin's id, as given.
+        name: String,
     },
 
     /// The provider is configured to use a plugin that is not installed.
@@ -147,6 +160,19 @@ pub enum Error {
         reason: String,
         /// The commands that make it trustworthy.
         fix: String,
+    },
+
+    /// One entry of the credential store cannot be read (a field missing,
+    /// of another type); the other entries are read as usual, and a new
+    /// login or a logout replaces just this one.
+    #[error("the entry `{provider}` in credential store {} is not readable: {message}", path.display())]
+    CorruptEntry {
+        /// The file.
+        path: PathBuf,
+        /// The provider whose entry it is.
+        provider: String,
+        /// What is wrong: field names and types, never a value.
+        message: String,
     },
 
     /// A store file cannot be parsed; it is left untouched.
@@ -244,6 +270,11 @@ pub enum Error {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
+
+    /// The user answered "no" to a question (replace a stored credential,
+    /// remove a plugin): nothing was changed. Not an interruption.
+    #[error("{0}")]
+    Declined(String),
 
     /// What git wrote to `authhost git-credential` cannot be understood, or
     /// the answer cannot be written in git's protocol.
@@ -349,105 +380,6 @@ impl Error {
                 ..
             }
         )
-    }
-
-    /// The same error again, variant and message kept: for handing one
-    /// failure to every caller that waited on it. An I/O cause keeps its
-    /// kind and message.
-    pub(crate) fn duplicate(&self) -> Error {
-        match self {
-            Error::UnknownProvider {
-                provider,
-                suggestion,
-            } => Error::UnknownProvider {
-                provider: provider.clone(),
-                suggestion: suggestion.clone(),
-            },
-            Error::UnknownPlugin { provider, plugin } => Error::UnknownPlugin {
-                provider: provider.clone(),
-                plugin: plugin.clone(),
-            },
-            Error::NoCredential(p) => Error::NoCredential(p.clone()),
-            Error::Expired(p) => Error::Expired(p.clone()),
-            Error::LoginRevoked { provider, reason } => Error::LoginRevoked {
-                provider: provider.clone(),
-                reason: reason.clone(),
-            },
-            Error::MadeByAnotherPlugin { provider, why } => Error::MadeByAnotherPlugin {
-                provider: provider.clone(),
-                why: why.clone(),
-            },
-            Error::UnknownMethod {
-                provider,
-                method,
-                available,
-            } => Error::UnknownMethod {
-                provider: provider.clone(),
-                method: method.clone(),
-                available: available.clone(),
-            },
-            Error::Config { path, message } => Error::Config {
-                path: path.clone(),
-                message: message.clone(),
-            },
-            Error::UntrustedConfig { path, reason, fix } => Error::UntrustedConfig {
-                path: path.clone(),
-                reason: reason.clone(),
-                fix: fix.clone(),
-            },
-            Error::CorruptStore { path, message } => Error::CorruptStore {
-                path: path.clone(),
-                message: message.clone(),
-            },
-            Error::Untrusted { path, reason, fix } => Error::Untrusted {
-                path: path.clone(),
-                reason: reason.clone(),
-                fix: fix.clone(),
-            },
-            Error::LockTimeout { path, waited_s } => Error::LockTimeout {
-                path: path.clone(),
-                waited_s: *waited_s,
-            },
-            Error::RenewalFailed {
-                provider,
-                message,
-                needs_login,
-            } => Error::RenewalFailed {
-                provider: provider.clone(),
-                message: message.clone(),
-                needs_login: *needs_login,
-            },
-            Error::Io { what, path, source } => Error::Io {
-                what,
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Error::Plugin {
-                plugin,
-                provider,
-                failure,
-            } => Error::Plugin {
-                plugin: plugin.clone(),
-                provider: provider.clone(),
-                failure: failure.clone(),
-            },
-            Error::Provider { provider, error } => Error::Provider {
-                provider: provider.clone(),
-                error: error.clone(),
-            },
-            Error::PluginRefused { id, reason } => Error::PluginRefused {
-                id: id.clone(),
-                reason: reason.clone(),
-            },
-            Error::Cancelled => Error::Cancelled,
-            Error::GitRequest(m) => Error::GitRequest(m.clone()),
-            Error::Keyring { reason, fix } => Error::Keyring {
-                reason: reason.clone(),
-                fix: fix.clone(),
-            },
-            Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
-            Error::NoFiles { what } => Error::NoFiles { what: what.clone() },
-        }
     }
 }
 

@@ -100,9 +100,17 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Error> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("cannot create directory", dir, e))?;
+    builder.create(dir).map_err(|e| {
+        if dir.exists() && !dir.is_dir() {
+            let cause = std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "is not a directory but a file: move the file away, \
+                 or set AUTHHOST_HOME to another directory",
+            );
+            return Error::io("cannot use the folder", dir, cause);
+        }
+        Error::io("cannot create directory", dir, e)
+    })?;
     #[cfg(windows)]
     acl::restrict_to_owner(dir)
         .map_err(|e| Error::io("cannot restrict access to the owner of", dir, e))?;

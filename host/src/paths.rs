@@ -32,7 +32,8 @@ impl Paths {
         }
     }
 
-    /// `AUTHHOST_HOME` when set, otherwise the platform's standard
+    /// `AUTHHOST_HOME` when set (a relative path is made absolute against
+    /// the working directory), otherwise the platform's standard
     /// directories: on Linux `~/.config/authhost/config.toml`,
     /// `~/.local/share/authhost/{auth.json,plugins}`, `~/.cache/authhost`;
     /// on macOS `~/Library/Application Support/authhost/` (config and data)
@@ -41,6 +42,15 @@ impl Paths {
     /// `%LOCALAPPDATA%\authhost\cache`.
     pub fn from_env() -> Result<Paths, Error> {
         if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
+            // A relative home is taken from the working directory now, so
+            // that the files stay put when a plugin or a child moves.
+            let home = std::path::absolute(&home).map_err(|e| Error::Config {
+                path: PathBuf::from(format!("${HOME_ENV}")),
+                message: format!(
+                    "cannot make the relative directory {} absolute ({e}); give an absolute path",
+                    Path::new(&home).display()
+                ),
+            })?;
             return Ok(Paths::in_home(home));
         }
         let dirs =

@@ -137,8 +137,14 @@ impl Runner {
         })
     }
 
-    /// The plugin implementing `provider`.
+    /// The plugin implementing `provider`. A generic plugin's id
+    /// (`api-key`) is no provider unless a table configures it.
     pub(crate) async fn plugin_for(&self, provider: &Provider<'_>) -> Result<Arc<Plugin>, Error> {
+        if !provider.is_configured() && crate::plugins::is_generic(provider.name()) {
+            return Err(Error::NotAProvider {
+                name: provider.name().to_owned(),
+            });
+        }
         match self.plugins.get(provider.plugin()).await? {
             Some(plugin) => Ok(plugin),
             None if provider.is_configured() => Err(Error::UnknownPlugin {
@@ -152,12 +158,23 @@ impl Runner {
     /// The error for a provider name authhost does not know, with the
     /// closest known name when one is close (a typo).
     pub(crate) async fn unknown_provider(&self, provider: &str) -> Error {
+        let known = self.provider_names().await;
+        Error::UnknownProvider {
+            provider: crate::sanitize::short(provider),
+            suggestion: closest(provider, &known),
+        }
+    }
+
+    /// Every name that is a provider: configured, in the catalog, stored,
+    /// or a plugin that is itself a provider (not a generic one).
+    pub(crate) async fn provider_names(&self) -> BTreeSet<String> {
         let mut known: BTreeSet<String> = self.config.providers.keys().cloned().collect();
         known.extend(crate::catalog::entries().iter().map(|e| e.id.clone()));
         known.extend(
             crate::plugins::INTERNAL_PLUGINS
                 .iter()
-                .map(|b| b.id.to_owned()),
+                .map(|b| b.id.to_owned())
+                .filter(|id| !crate::plugins::is_generic(id)),
         );
         known.extend(self.store.listing().unwrap_or_default().keys().cloned());
         known.extend(
@@ -168,10 +185,30 @@ impl Runner {
                 .iter()
                 .map(|p| p.metadata.id.clone()),
         );
-        Error::UnknownProvider {
-            provider: crate::sanitize::short(provider),
-            suggestion: closest(provider, &known),
+        known
+    }
+
+    /// What stands in the way of running provider `name`, found without
+    /// running anything: an unknown name (with the closest known one), a
+    /// generic plugin's id, a missing plugin, or a problem in its
+    /// `[providers.NAME]` table. `None` when there is none.
+    pub(crate) async fn problem(&self, name: &str) -> Option<Error> {
+        let provider = self.provider(name);
+        let plugin = match self.plugin_for(&provider).await {
+            Ok(plugin) => plugin,
+            Err(error) => return Some(error),
+        };
+        if let Err(error) = self.check_options(&provider, &plugin) {
+            return Some(error);
         }
+        let decision = decide(&plugin, &provider, &self.config);
+        if !decision.invalid.is_empty() {
+            return Some(Error::Config {
+                path: self.config_file.clone(),
+                message: decision.invalid.join("; "),
+            });
+        }
+        None
     }
 }
 

@@ -61,6 +61,24 @@ pub fn run_at_terminal_screens(
     (out, screens)
 }
 
+/// As [`run_at_terminal_screens`], for any command (`authhost` is
+/// [`authhost_bin`]; `env TERM=xterm authhost ...` for a terminal that can
+/// move the cursor).
+pub fn run_command_at_terminal_screens(
+    home: &Home,
+    command: &[&str],
+    steps: &[Step],
+    timeout_s: u32,
+) -> (Output, Vec<Vec<String>>) {
+    let file = home.path().join("screens.json");
+    let out = drive(home, command, steps, timeout_s, Some(&file));
+    let screens = std::fs::read(&file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    (out, screens)
+}
+
 /// The Python that runs the driver: the test environment's (with pyte) when
 /// `tests/run.sh` made it, else the system's.
 fn python() -> std::path::PathBuf {

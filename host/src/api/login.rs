@@ -75,7 +75,7 @@ impl Host {
         };
         let credential = self.runner.observed(provider, "login", run).await?;
         let kind = credential.kind();
-        let replaced = self.credentials.stored_entry(provider)?.is_some();
+        let replaced = self.credentials.stored()?.contains_key(provider);
         // A plugin that resolves derives its tokens from what its login
         // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
         let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
@@ -157,14 +157,18 @@ impl Host {
             Some(entry) => format!("API key for {}: ", entry.name),
             None => format!("API key for {provider}: "),
         };
-        let replaced = match self.credentials.stored_entry(provider)? {
+        let replaced = match self.stored_or_broken(provider)? {
             Some(stored) if !force => {
-                let question = format!(
-                    "{provider} already has a stored {}. Replace it?",
-                    stored.credential.kind()
-                );
+                let what = match &stored {
+                    Ok(stored) => format!("stored {}", stored.credential.kind()),
+                    Err(_) => "stored entry that is not readable".to_owned(),
+                };
+                let question = format!("{provider} already has a {what}. Replace it?");
                 if self.interaction.confirm(&question).await == Some(false) {
-                    return Err(Error::Cancelled);
+                    return Err(Error::Declined(format!(
+                        "kept the {what} of {provider}: nothing was changed \
+                         (`--force` replaces it without asking)"
+                    )));
                 }
                 true
             }
@@ -260,6 +264,17 @@ impl Host {
         self.credentials.remove(provider).await
     }
 
+    /// The stored entry of `provider`: `Some(Err)` when there is one but it
+    /// cannot be read (a field missing), which a new login or a logout
+    /// replaces; an unreadable store is an error.
+    fn stored_or_broken(&self, provider: &str) -> Result<Option<Result<Stored, Error>>, Error> {
+        match self.credentials.stored_entry(provider) {
+            Ok(stored) => Ok(stored.map(Ok)),
+            Err(error @ Error::CorruptEntry { .. }) => Ok(Some(Err(error))),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Logs out of `provider`: revokes the stored credential at the service
     /// when its plugin can (`revoke`), then removes the stored and cached
     /// credentials. They are removed even when revoking fails; the outcome
@@ -268,17 +283,26 @@ impl Host {
     /// says why it was not revoked.
     pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
         let resolved = self.runner.provider(provider);
-        let stored = self.credentials.stored_entry(provider)?;
         let mut outcome = LogoutOutcome::default();
+        let stored = match self.stored_or_broken(provider)? {
+            Some(Err(error)) => {
+                // Nothing to revoke with: just this entry goes.
+                outcome.revoke_skipped = Some(format!("{error}"));
+                outcome.removed = self.credentials.remove(provider).await?;
+                return Ok(outcome);
+            }
+            Some(Ok(stored)) => Some(stored),
+            None => None,
+        };
         let plugin = match self.runner.plugin_for(&resolved).await {
             Ok(plugin) => Some(plugin),
             // A credential stored for a provider whose plugin is gone can
             // still be removed.
-            Err(Error::UnknownProvider { .. } | Error::UnknownPlugin { .. })
-                if stored.is_some() =>
-            {
-                None
-            }
+            Err(
+                Error::UnknownProvider { .. }
+                | Error::UnknownPlugin { .. }
+                | Error::NotAProvider { .. },
+            ) if stored.is_some() => None,
             Err(error) => return Err(error),
         };
         let made_by_another = match (&plugin, &stored) {

@@ -115,7 +115,40 @@ impl Host {
             refresh: options.refresh,
             stale_on_error: options.stale_on_error,
         };
-        self.credentials.token(provider, ask, &self.runner).await
+        match self.credentials.token(provider, ask, &self.runner).await {
+            // Nothing to print: when the name or its configuration is
+            // wrong, that is what to fix, not a missing login.
+            Err(error) if error.needs_login() => {
+                // Boxed: the token future stays small (see token's tests).
+                let problem = Box::pin(self.runner.problem(provider)).await;
+                Err(problem.unwrap_or(error))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether `name` is a provider: configured, in the catalog, stored, or
+    /// a plugin that is itself one. Otherwise [`Error::UnknownProvider`]
+    /// (with the closest known name, for a typo) or
+    /// [`Error::NotAProvider`] (a generic plugin's id, such as `api-key`).
+    /// Loads the provider's plugin, runs nothing.
+    pub async fn known_provider(&self, name: &str) -> Result<(), Error> {
+        match self.runner.plugin_for(&self.runner.provider(name)).await {
+            Err(error @ (Error::UnknownProvider { .. } | Error::NotAProvider { .. })) => {
+                match self.credentials.stored() {
+                    Ok(stored) if stored.contains_key(name) => Ok(()),
+                    _ => Err(error),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Every provider name this host knows, sorted: configured, in the
+    /// catalog, stored, and the plugins that are themselves providers
+    /// (what a shell completes).
+    pub async fn provider_names(&self) -> Vec<String> {
+        self.runner.provider_names().await.into_iter().collect()
     }
 
     /// Provider `name` as this host resolves it: the plugin that

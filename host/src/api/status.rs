@@ -12,19 +12,39 @@ use crate::store::Stored;
 use crate::store::credential::Credential;
 
 impl Host {
-    /// Every known provider: configured ones, one per plugin, and any with
-    /// a stored credential. Reads local state only: runs no plugin.
+    /// The providers in use: configured ones, any with a stored
+    /// credential, and the plugins that are themselves a provider
+    /// (`openrouter`; not the generic `api-key`, `oauth2` and
+    /// `shell-helper`, which a `[providers.NAME]` table puts to use).
+    /// Reads local state only: runs no plugin.
     pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
+        self.list_providers(false).await
+    }
+
+    /// As [`Host::list`], with every provider of the catalog too
+    /// (`authhost list --all`): those one can log in to without any
+    /// configuration.
+    pub async fn list_all(&self) -> Result<Vec<ProviderStatus>, Error> {
+        self.list_providers(true).await
+    }
+
+    async fn list_providers(&self, catalog: bool) -> Result<Vec<ProviderStatus>, Error> {
         let stored = self.credentials.stored()?;
         let cached = self.credentials.fresh_cached();
         let plugins = self.loaded_plugins().await;
+        let ready_plugins = plugins.keys().filter(|id| !crate::plugins::is_generic(id));
+        let catalog_ids = crate::catalog::entries()
+            .iter()
+            .map(|e| &e.id)
+            .filter(|_| catalog);
         let names: BTreeSet<&String> = self
             .runner
             .config
             .providers
             .keys()
-            .chain(plugins.keys())
+            .chain(ready_plugins)
             .chain(stored.keys())
+            .chain(catalog_ids)
             .collect();
         Ok(names
             .into_iter()
@@ -39,6 +59,11 @@ impl Host {
         let known =
             self.runner.config.providers.contains_key(provider) || stored.contains_key(provider);
         let plugins = self.loaded_plugins().await;
+        if !known && crate::plugins::is_generic(provider) {
+            return Err(Error::NotAProvider {
+                name: provider.to_owned(),
+            });
+        }
         if !known && !plugins.contains_key(self.runner.config.plugin_of(provider)) {
             return Err(self.runner.unknown_provider(provider).await);
         }
@@ -176,8 +201,14 @@ impl Host {
                     })
                     .collect();
             }
-            Some(Err(_)) => {
-                status.error = Some("its entry in the credential store is not readable".into());
+            Some(Err(e)) => {
+                let why = crate::store::json_file::redact_serde(&e);
+                status.error = Some(format!(
+                    "its entry in the credential store is not readable ({}): \
+                     `authhost login {} --force` replaces it",
+                    crate::sanitize::plugin_text(&why, 300),
+                    status.provider
+                ));
             }
         }
         match plugin {

@@ -36,9 +36,11 @@ pub struct Cli {
 pub enum Command {
     /// Log in to a provider and store the credential.
     Login(login::Args),
-    /// Remove a provider's stored and cached credentials.
+    /// Log out: revoke the login at the service (when its provider can),
+    /// then remove the stored and cached credentials.
     Logout(logout::Args),
-    /// List providers and whether a credential is stored (never the secret).
+    /// List the providers in use and what is stored for each (never the
+    /// secret); `--all` adds the well-known providers not logged in to.
     List(list::Args),
     /// Show the login state of one provider or of all: the credential's
     /// kind, expiry and account facts. Reads only local files unless
@@ -51,7 +53,8 @@ pub enum Command {
     /// else): `authhost exec --env anthropic -- aider`. Its exit code is
     /// authhost's; SIGINT and SIGTERM are passed on to it.
     Exec(exec::Args),
-    /// Inspect plugins.
+    /// Manage plugins: list, inspect, install, grant and revoke
+    /// capabilities, remove.
     Plugins {
         #[command(subcommand)]
         command: plugins::Command,
@@ -81,11 +84,14 @@ macro_rules! exit_codes {
         "\
 Exit codes:
   0    success
-  1    error
-  2    usage error (unknown command or option)
+  1    error, or a question answered \"no\" (nothing was changed)
+  2    usage error: an unknown command, option or provider, or a missing
+       argument
   4    login needed: no credential, the login expired or was revoked, or
        it was made by another plugin (run `authhost login PROVIDER`)
-  130  cancelled (Ctrl-C, or a prompt closed)"
+  130  cancelled (Ctrl-C)
+Every command keeps to these; `authhost exec`, once its command runs,
+exits with that command's code."
     };
 }
 

@@ -24,7 +24,7 @@ pub struct Args {
     /// A variable to set: `NAME=PROVIDER`, or `PROVIDER` for the
     /// provider's own variable (its `env` in config.toml, else the
     /// catalog's, e.g. ANTHROPIC_API_KEY). Repeatable.
-    #[arg(long = "env", value_name = "[NAME=]PROVIDER")]
+    #[arg(long = "env", value_name = "[NAME=]PROVIDER", add = super::completions::env_provider())]
     env: Vec<String>,
     /// Every provider with a stored key or a configured helper, in its
     /// own variable.
@@ -94,6 +94,14 @@ async fn variables(
     }
     let mut explicit = BTreeMap::new();
     for spec in specs {
+        // An unknown name is a typo first: never advise configuring it.
+        let named = spec.split_once('=').map_or(spec.as_str(), |(_, p)| p);
+        if !named.is_empty()
+            && let Err(error) = host.known_provider(named).await
+        {
+            let hint = super::hint::hint(&error).map_or(String::new(), |h| format!("\nhint: {h}"));
+            return Err(Usage(format!("{error}{hint}")));
+        }
         let (name, provider) = match spec.split_once('=') {
             Some((name, provider)) => (name.to_owned(), provider.to_owned()),
             None => match host.env_var(spec) {

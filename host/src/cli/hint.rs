@@ -8,8 +8,17 @@ use authhost::Error;
 pub fn hint(error: &Error) -> Option<String> {
     let login = |provider: &str| format!("run `authhost login {provider}`");
     Some(match error {
-        Error::UnknownProvider { .. } => "see `authhost list` for the providers".to_owned(),
+        Error::UnknownProvider { .. } => "see `authhost list --all` for the providers".to_owned(),
+        Error::NotAProvider { name } => format!(
+            "name a provider instead: a well-known one (`authhost login anthropic`; \
+             see `authhost list --all`), or one you configure with \
+             `[providers.NAME]` and `plugin = \"{name}\"` in config.toml"
+        ),
         Error::UnknownPlugin { .. } => "see `authhost plugins list`".to_owned(),
+        Error::CorruptEntry { provider, .. } => format!(
+            "`authhost login {provider} --force` replaces just this entry and \
+             `authhost logout {provider}` removes it; the other entries are kept"
+        ),
         Error::NoCredential(provider) | Error::Expired(provider) => login(provider),
         Error::LoginRevoked { provider, .. } => login(provider),
         Error::RenewalFailed {

@@ -1,5 +1,6 @@
-//! `authhost list [--json]`: every provider and whether a credential is
-//! stored for it (never the secret).
+//! `authhost list [--all] [--json]`: the providers in use (configured,
+//! stored, or a plugin that is itself a provider) and what is stored for
+//! each (never the secret); `--all` adds the catalog's.
 
 use std::process::ExitCode;
 
@@ -10,14 +11,23 @@ use super::{Io, table};
 /// `authhost list`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print JSON.
+    /// Print JSON: an array of objects, one per provider (its name,
+    /// plugin, what is stored, never a secret).
     #[arg(long)]
     json: bool,
+    /// Also list the well-known providers not logged in to (they need no
+    /// configuration: `authhost login NAME`).
+    #[arg(long)]
+    all: bool,
 }
 
 /// Lists the providers.
 pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> {
-    let providers = host.list().await?;
+    let providers = if args.all {
+        host.list_all().await?
+    } else {
+        host.list().await?
+    };
     if args.json {
         io.print_json(&providers)?;
     } else {
@@ -47,7 +57,7 @@ fn print(io: &Io, providers: &[ProviderStatus], backend: StoreBackend) -> std::i
                 (None, None, true) if p.cached => "helper (key cached)".into(),
                 (None, None, true) if p.configured => "helper".into(),
                 (None, None, true) => "helper (not configured)".into(),
-                (None, None, false) => "-".into(),
+                (None, None, false) => "not logged in".into(),
             };
             [p.provider.clone(), p.plugin.clone(), state]
         })

@@ -14,6 +14,7 @@ use super::{EXIT_USAGE, Io};
 pub struct Args {
     /// The provider, e.g. `anthropic` or `openrouter`; without one, a
     /// list to pick from (at a terminal).
+    #[arg(add = super::completions::provider())]
     provider: Option<String>,
     /// The login method (see `authhost plugins list`); `api-key` reads a
     /// key from stdin, or prompts without echo at a terminal.
@@ -64,14 +65,14 @@ pub async fn run(io: &Io, host: &Host, args: Args) -> anyhow::Result<ExitCode> {
     for warning in &outcome.warnings {
         errln!(io, "warning: {warning}");
     }
-    let verb = if outcome.replaced {
-        "replaced the stored credential"
+    let replaced = if outcome.replaced {
+        "; replaced the stored credential"
     } else {
-        "logged in"
+        ""
     };
     errln!(
         io,
-        "Logged in to {provider} ({}; {saved}; {verb})",
+        "Logged in to {provider} ({}; {saved}{replaced})",
         outcome.kind
     );
     Ok(ExitCode::SUCCESS)

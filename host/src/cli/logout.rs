@@ -11,6 +11,7 @@ use super::Io;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The provider.
+    #[arg(add = super::completions::provider())]
     provider: String,
 }
 

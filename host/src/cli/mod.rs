@@ -40,6 +40,7 @@ const EXIT_CANCELLED: u8 = 130;
 
 /// Runs the CLI over `io` and returns its exit code.
 pub fn main(io: &Io) -> ExitCode {
+    completions::answer_the_shell();
     let cli = parse();
     init_logging(cli.verbose, io);
     let command = match cli.command {
@@ -128,6 +129,9 @@ fn report(io: &Io, error: &anyhow::Error) -> ExitCode {
     let _ = io.err().write_all(text.as_bytes());
     match error.downcast_ref::<authhost::Error>() {
         Some(authhost::Error::Cancelled) => ExitCode::from(EXIT_CANCELLED),
+        Some(authhost::Error::UnknownProvider { .. } | authhost::Error::NotAProvider { .. }) => {
+            ExitCode::from(EXIT_USAGE)
+        }
         Some(e) if e.needs_login() => ExitCode::from(EXIT_LOGIN_NEEDED),
         _ => ExitCode::FAILURE,
     }

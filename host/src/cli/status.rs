@@ -15,6 +15,7 @@ use super::{EXIT_LOGIN_NEEDED, Io, hint, table};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The provider; all providers when omitted.
+    #[arg(add = super::completions::provider())]
     provider: Option<String>,
     /// Also ask each provider's service about its credential (whom it
     /// belongs to, expiry, usage): runs the plugin, a helper included.

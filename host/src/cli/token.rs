@@ -13,6 +13,7 @@ use super::Io;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The provider.
+    #[arg(add = super::completions::provider())]
     provider: String,
     /// Get a fresh credential: refresh an OAuth login now, or run a
     /// helper instead of using its cached key.

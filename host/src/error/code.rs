@@ -12,6 +12,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::UnknownProvider { .. } => "unknown-provider",
+            Error::NotAProvider { .. } => "not-a-provider",
             Error::UnknownPlugin { .. } => "unknown-plugin",
             Error::NoCredential(_) => "no-credential",
             Error::Expired(_) => "login-expired",
@@ -21,6 +22,7 @@ impl Error {
             Error::Config { .. } => "config-invalid",
             Error::UntrustedConfig { .. } => "config-untrusted",
             Error::CorruptStore { .. } => "store-corrupt",
+            Error::CorruptEntry { .. } => "store-entry-corrupt",
             Error::Untrusted { .. } => "file-untrusted",
             Error::LockTimeout { .. } => "lock-timeout",
             Error::RenewalFailed { .. } => "renewal-failed",
@@ -29,6 +31,7 @@ impl Error {
             Error::Provider { error, .. } => error.code(),
             Error::PluginRefused { .. } => "plugin-refused",
             Error::Cancelled => "cancelled",
+            Error::Declined(_) => "declined",
             Error::GitRequest(_) => "git-request",
             Error::Keyring { .. } => "keyring",
             Error::NoKeyGiven(_) => "no-key-given",
@@ -170,6 +173,13 @@ mod tests {
                 reason: s(),
             },
             Error::Cancelled,
+            Error::Declined(s()),
+            Error::NotAProvider { name: s() },
+            Error::CorruptEntry {
+                path: path(),
+                provider: s(),
+                message: s(),
+            },
             Error::GitRequest(s()),
             Error::Keyring {
                 reason: s(),
@@ -205,9 +215,9 @@ mod tests {
             // A copy handed to a waiting caller keeps the code.
             assert_eq!(error.duplicate().code(), code);
         }
-        // 19 variants besides `Plugin` and `Provider`, 10 plugin failures,
+        // 22 variants besides `Plugin` and `Provider`, 10 plugin failures,
         // 8 provider errors.
-        assert_eq!(seen.len(), 19 + 10 + 8);
+        assert_eq!(seen.len(), 22 + 10 + 8);
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub static INTERNAL_PLUGINS: &[BuiltinPlugin] = &[
     },
 ];
 
+/// The built-ins that are a kind of provider rather than one: each is a
+/// provider only through a `[providers.NAME]` table that uses it (or a
+/// catalog entry), never under its own id. The others (`openrouter`) are
+/// themselves ready providers.
+pub const GENERIC_PLUGINS: &[&str] = &["api-key", "oauth2", "shell-helper"];
+
+/// Whether `id` is one of the [`GENERIC_PLUGINS`].
+pub fn is_generic(id: &str) -> bool {
+    GENERIC_PLUGINS.contains(&id)
+}
+
 /// The built-in with id `id`.
 pub fn builtin(id: &str) -> Option<&'static BuiltinPlugin> {
     INTERNAL_PLUGINS.iter().find(|b| b.id == id)

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::OnceCell;
 
-pub(crate) use builtins::{INTERNAL_PLUGINS, builtin};
+pub(crate) use builtins::{INTERNAL_PLUGINS, builtin, is_generic};
 pub(crate) use folder::Folder;
 use index::{Described, Identity, Index};
 pub use metadata::AccountInfo;

@@ -83,7 +83,13 @@ impl Store for AuthFile {
             return Ok(None);
         };
         let entry = self.entry(provider, entry)?;
-        self.file.decode(provider, entry).map(Some)
+        serde_json::from_value(entry)
+            .map(Some)
+            .map_err(|e| Error::CorruptEntry {
+                path: self.file.path().to_path_buf(),
+                provider: crate::sanitize::short(provider),
+                message: crate::sanitize::plugin_text(&super::json_file::redact_serde(&e), 300),
+            })
     }
 
     fn listing(&self) -> Result<Map<String, Value>, Error> {

@@ -164,10 +164,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 }
 
 /// serde's messages may quote a value ("invalid type: string \"sk-...\""):
-/// keep only the part before the first quote.
-fn redact_serde(e: &serde_json::Error) -> String {
+/// keep only the part before the first double quote. Field and variant
+/// names, which serde puts in backquotes (missing field `key`), are kept:
+/// they are not secret, and they say what to fix.
+pub(crate) fn redact_serde(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    match text.find(['"', '`']) {
+    match text.find('"') {
         Some(i) => format!("{}…", text[..i].trim_end()),
         None => text,
     }

@@ -269,7 +269,10 @@ impl Credentials {
         }
         let unreadable = matches!(
             error,
-            Error::CorruptStore { .. } | Error::Io { .. } | Error::Untrusted { .. }
+            Error::CorruptStore { .. }
+                | Error::CorruptEntry { .. }
+                | Error::Io { .. }
+                | Error::Untrusted { .. }
         );
         let last = self
             .memo

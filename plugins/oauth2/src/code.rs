@@ -35,6 +35,19 @@ pub fn login(options: &Options, no_browser: bool) -> Result<(TokenResponse, Endp
         &[Endpoint::Authorization, Endpoint::Token],
         true,
     )?;
+    if endpoints.is_missing(Endpoint::Authorization) {
+        // Perhaps the IdP logs in with a device code only: say which method.
+        let provider = authhost_sdk::config::provider_name();
+        let device = if endpoints.is_missing(Endpoint::Device) {
+            "with `device_authorization_url` set"
+        } else {
+            "(this IdP has a device authorization endpoint)"
+        };
+        return Err(Error::Other(format!(
+            "there is no authorization endpoint for a browser login: log in with \
+             `--method device` {device}, or set `authorization_url` in [providers.{provider}]"
+        )));
+    }
     let authorization = endpoints.require(Endpoint::Authorization)?;
     let token = endpoints.require(Endpoint::Token)?;
     let listener = bind(options.callback_port)?;

@@ -10,7 +10,8 @@
 //!   redirect URL pasted at the terminal (see [`code`]). `iss` in the
 //!   redirect is checked (RFC 9207).
 //! - `login --method device`: the device authorization grant (RFC 8628; see
-//!   [`device`]).
+//!   [`device`]); also the default when the only login endpoint configured
+//!   is `device_authorization_url` (no `issuer`, no `authorization_url`).
 //! - `refresh`: the refresh token for new tokens; a rotated refresh token
 //!   is stored in place of the old one. `invalid_grant` is `denied`: the
 //!   user must log in again.
@@ -92,6 +93,9 @@ impl Provider for OAuth2 {
         let no_browser = flags.iter().any(|(k, v)| k == "no-browser" && v == "true");
         let options = Options::load()?;
         let (response, endpoints) = match method.as_str() {
+            // The default method: with only a device endpoint configured
+            // (GitHub), the device flow is the login there is.
+            "browser" if options.device_only() => device::login(&options, no_browser)?,
             "browser" => code::login(&options, no_browser)?,
             "device" => device::login(&options, no_browser)?,
             other => return Err(Error::Other(format!("unknown login method `{other}`"))),

@@ -118,6 +118,14 @@ impl std::fmt::Debug for Options {
 }
 
 impl Options {
+    /// Whether the device endpoint is the only login endpoint there is: no
+    /// issuer to discover an authorization endpoint from, and none set.
+    pub fn device_only(&self) -> bool {
+        self.issuer.is_none()
+            && self.authorization_url.is_none()
+            && self.device_authorization_url.is_some()
+    }
+
     /// The options from the host, checked.
     pub fn load() -> Result<Options, Error> {
         let options: Options = config::options()?;

@@ -41,7 +41,11 @@ pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> 
             id.escape_debug()
         );
         if authhost::interact::Terminal.confirm(&question).await == Some(false) {
-            return Err(authhost::Error::Cancelled.into());
+            return Err(authhost::Error::Declined(format!(
+                "kept plugin {}: nothing was removed",
+                id.escape_debug()
+            ))
+            .into());
         }
     }
     let removed = host.remove_plugin(id).await?;
