@@ -31,6 +31,7 @@ mod lifecycle;
 mod oauth2;
 mod openrouter;
 mod plugins;
+mod postgres;
 mod sandbox_cache;
 mod sandbox_exec;
 mod sandbox_resources;

@@ -55,6 +55,8 @@ use std::path::PathBuf;
 /// | `git-request` | [`Error::GitRequest`] | 1 |
 /// | `keyring` | [`Error::Keyring`] | 1 |
 /// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
+/// | `store-unavailable` | [`Error::StoreUnavailable`] | 1 |
+/// | `store-key` | [`Error::StoreKey`] | 1 |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -262,6 +264,31 @@ pub enum Error {
     /// `login --method api-key` read no key: stdin was empty or closed.
     #[error("no API key was given for `{0}`")]
     NoKeyGiven(String),
+
+    /// A shared credential store (`[store] backend = "postgres"`) cannot be
+    /// used: the database cannot be reached, refused the login, or holds a
+    /// schema this build does not know. Names the store (host, port and
+    /// database), never its password.
+    #[error("the credential store {store} cannot be used: {reason}")]
+    StoreUnavailable {
+        /// The store: `postgres://HOST:PORT/DATABASE`.
+        store: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The key that encrypts a shared store's secrets is missing or wrong,
+    /// or a stored entry was changed by someone without the key: nothing
+    /// is read or written for the provider.
+    #[error("{provider}: {reason} (store key from {key_source})")]
+    StoreKey {
+        /// The provider whose entry could not be sealed or opened.
+        provider: String,
+        /// Where the key came from: `AUTHHOST_STORE_KEY`, a key file.
+        key_source: String,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -437,6 +464,19 @@ impl Error {
                 fix: fix.clone(),
             },
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
+            Error::StoreUnavailable { store, reason } => Error::StoreUnavailable {
+                store: store.clone(),
+                reason: reason.clone(),
+            },
+            Error::StoreKey {
+                provider,
+                key_source,
+                reason,
+            } => Error::StoreKey {
+                provider: provider.clone(),
+                key_source: key_source.clone(),
+                reason: reason.clone(),
+            },
         }
     }
 }

@@ -159,7 +159,14 @@ impl Runner {
                 .iter()
                 .map(|b| b.id.to_owned()),
         );
-        known.extend(self.store.listing().unwrap_or_default().keys().cloned());
+        known.extend(
+            self.store
+                .listing()
+                .await
+                .unwrap_or_default()
+                .keys()
+                .cloned(),
+        );
         known.extend(
             self.plugins
                 .folder()

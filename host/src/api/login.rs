@@ -72,7 +72,7 @@ impl Host {
             .map_err(|e| provider_error(provider, e, &instance.denied()))?;
         let credential = credential_from_wit(id, credential)?;
         let kind = credential.kind();
-        let replaced = self.credentials.stored_entry(provider)?.is_some();
+        let replaced = self.credentials.stored_entry(provider).await?.is_some();
         // A plugin that resolves derives its tokens from what its login
         // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
         let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
@@ -151,7 +151,7 @@ impl Host {
             Some(entry) => format!("API key for {}: ", entry.name),
             None => format!("API key for {provider}: "),
         };
-        let replaced = match self.credentials.stored_entry(provider)? {
+        let replaced = match self.credentials.stored_entry(provider).await? {
             Some(stored) if !force => {
                 let question = format!(
                     "{provider} already has a stored {}. Replace it?",
@@ -262,7 +262,7 @@ impl Host {
     /// says why it was not revoked.
     pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
         let resolved = self.runner.provider(provider);
-        let stored = self.credentials.stored_entry(provider)?;
+        let stored = self.credentials.stored_entry(provider).await?;
         let mut outcome = LogoutOutcome::default();
         let plugin = match self.runner.plugin_for(&resolved).await {
             Ok(plugin) => Some(plugin),
@@ -370,7 +370,12 @@ mod tests {
         host.store_key("groq", key(" gsk_first\n")).await.unwrap();
         let token = host.token("groq", TokenOptions::default()).await.unwrap();
         assert_eq!(token.expose_secret(), "gsk_first");
-        let stored = host.credentials.stored_entry("groq").unwrap().unwrap();
+        let stored = host
+            .credentials
+            .stored_entry("groq")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             stored.plugin.as_deref(),
             Some(host.runner.plugin_id("groq"))

@@ -28,8 +28,7 @@ use crate::provider::Provider;
 use crate::runner::Runner;
 use crate::store::credential::Token;
 use crate::store::json_file::JsonStore;
-use crate::store::lock::Locks;
-use crate::store::{AuthFile, Migration, Store, StoreBackend};
+use crate::store::{Migration, StoreBackend, StoreSettings};
 use crate::token::{Ask, Credentials, EnvSources};
 
 /// The authhost host: configuration, credential store and plugins.
@@ -47,20 +46,24 @@ pub struct Host {
     interaction: Arc<dyn Interaction>,
     runner: Runner,
     credentials: Credentials,
+    /// The store in use, as configured.
+    store_settings: StoreSettings,
 }
 
 impl Host {
     /// Opens the host: reads `config.toml` (an invalid one is an error).
     pub fn open(options: HostOptions) -> Result<Host, Error> {
         let config = Config::load(&options.paths.config_file)?;
+        let store_settings = options.effective_store(&config.store);
         let paths = options.paths;
         // Lock holders give a lock up within their plugin call's timeout.
         let lock_wait = crate::files::lock::longest_wait(config.limits.call_timeout_ms);
-        let store: Arc<dyn Store> = Arc::new(AuthFile::new(
-            JsonStore::new(&paths.store_file, lock_wait),
-            options.store.unwrap_or(config.store.backend),
-            Locks::new(paths.locks_dir(), lock_wait),
-        ));
+        let store = crate::store::open(
+            &store_settings,
+            &paths,
+            lock_wait,
+            config.limits.call_timeout_ms,
+        )?;
         let plugins = Plugins::new(
             paths.plugins_dir.clone(),
             paths.plugin_index_file(),
@@ -101,6 +104,7 @@ impl Host {
             credentials,
             interaction: options.interaction,
             paths,
+            store_settings,
         })
     }
 
@@ -115,18 +119,33 @@ impl Host {
         self.credentials.backend()
     }
 
-    /// Moves the secrets of every stored credential to `to` (the OS keyring
-    /// or auth.json), one credential at a time, so that each stays readable
-    /// throughout; a rerun after an interruption moves the rest. `progress`
-    /// is called with each provider moved. Once every credential is moved,
-    /// `[store] backend` in config.toml is set to `to`, so that new
-    /// credentials (a refreshed login included) go there too.
+    /// Moves every stored credential to `to`: its secrets between
+    /// auth.json and the OS keyring, or the credentials themselves to or
+    /// from the PostgreSQL store (its `url` and key set in `[store]`), one
+    /// credential at a time, so that each stays readable throughout (the
+    /// new copy is written before the old one is removed); a rerun after an
+    /// interruption moves the rest. `progress` is called with each provider
+    /// moved. Once every credential is moved, `[store] backend` in
+    /// config.toml is set to `to`, so that new credentials (a refreshed
+    /// login included) go there too.
     pub async fn migrate_store(
         &self,
         to: StoreBackend,
         progress: impl FnMut(&str) + Send + 'static,
     ) -> Result<Migration, Error> {
-        let migration = self.credentials.migrate(to, progress).await?;
+        let from = self.store_settings.backend;
+        let migration = if (from == StoreBackend::Postgres) != (to == StoreBackend::Postgres) {
+            let mut settings = self.store_settings.clone();
+            settings.backend = to;
+            let timeout = self.runner.config.limits.call_timeout_ms;
+            let wait = crate::files::lock::longest_wait(timeout);
+            let target = crate::store::open(&settings, &self.paths, wait, timeout)?;
+            self.credentials.transfer(target.as_ref(), progress).await?
+        } else if to == StoreBackend::Postgres {
+            Migration::default()
+        } else {
+            self.credentials.migrate(to, progress).await?
+        };
         if migration.changed.is_empty() {
             crate::config::set_store_backend(&self.paths.config_file, to)?;
         }

@@ -15,7 +15,7 @@ impl Host {
     /// Every known provider: configured ones, one per plugin, and any with
     /// a stored credential. Reads local state only: runs no plugin.
     pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
-        let stored = self.credentials.stored()?;
+        let stored = self.credentials.stored().await?;
         let cached = self.credentials.fresh_cached();
         let plugins = self.loaded_plugins().await;
         let names: BTreeSet<&String> = self
@@ -26,15 +26,19 @@ impl Host {
             .chain(plugins.keys())
             .chain(stored.keys())
             .collect();
-        Ok(names
-            .into_iter()
-            .map(|name| self.status_of(name, stored.get(name), cached.get(name), &plugins))
-            .collect())
+        let mut statuses = Vec::with_capacity(names.len());
+        for name in names {
+            statuses.push(
+                self.status_of(name, stored.get(name), cached.get(name), &plugins)
+                    .await,
+            );
+        }
+        Ok(statuses)
     }
 
     /// The state of one provider, from local files only (runs no plugin).
     pub async fn status(&self, provider: &str) -> Result<ProviderStatus, Error> {
-        let stored = self.credentials.stored()?;
+        let stored = self.credentials.stored().await?;
         let cached = self.credentials.fresh_cached();
         let known =
             self.runner.config.providers.contains_key(provider) || stored.contains_key(provider);
@@ -42,12 +46,14 @@ impl Host {
         if !known && !plugins.contains_key(self.runner.config.plugin_of(provider)) {
             return Err(self.runner.unknown_provider(provider).await);
         }
-        Ok(self.status_of(
-            provider,
-            stored.get(provider),
-            cached.get(provider),
-            &plugins,
-        ))
+        Ok(self
+            .status_of(
+                provider,
+                stored.get(provider),
+                cached.get(provider),
+                &plugins,
+            )
+            .await)
     }
 
     /// Asks the provider's service about its credential (the plugin's
@@ -62,12 +68,12 @@ impl Host {
             return Ok(None);
         }
         let plain_stored = |s: &Option<Stored>| s.as_ref().is_some_and(|s| !s.resolve);
-        let helper =
-            plugin.metadata.resolves && !plain_stored(&self.credentials.stored_entry(provider)?);
+        let helper = plugin.metadata.resolves
+            && !plain_stored(&self.credentials.stored_entry(provider).await?);
         let token = self
             .token(provider, TokenOptions::default().refresh(helper))
             .await?;
-        let credential = match self.credentials.stored_entry(provider)? {
+        let credential = match self.credentials.stored_entry(provider).await? {
             Some(stored) if !stored.resolve => {
                 stored.check_made_by(provider, &plugin.reference())?;
                 stored.credential
@@ -104,7 +110,7 @@ impl Host {
         plugins
     }
 
-    fn status_of(
+    async fn status_of(
         &self,
         name: &str,
         stored: Option<&serde_json::Value>,
@@ -148,7 +154,7 @@ impl Host {
                     plugin.and_then(|plugin| entry.made_by_another(&plugin.reference()));
                 let c = &entry.credential;
                 status.credential = Some(c.kind());
-                status.stored_in = self.credentials.stored_in(name).ok().flatten();
+                status.stored_in = self.credentials.stored_in(name).await.ok().flatten();
                 status.derived = entry.resolve;
                 status.expires = c.expires();
                 status.refreshable = c.has_refresh_token() && metadata.is_some_and(|m| m.refreshes);

@@ -32,6 +32,8 @@ impl Error {
             Error::GitRequest(_) => "git-request",
             Error::Keyring { .. } => "keyring",
             Error::NoKeyGiven(_) => "no-key-given",
+            Error::StoreUnavailable { .. } => "store-unavailable",
+            Error::StoreKey { .. } => "store-key",
         }
     }
 }
@@ -175,6 +177,15 @@ mod tests {
                 fix: s(),
             },
             Error::NoKeyGiven(s()),
+            Error::StoreUnavailable {
+                store: s(),
+                reason: s(),
+            },
+            Error::StoreKey {
+                provider: s(),
+                key_source: s(),
+                reason: s(),
+            },
         ];
         errors.extend(failures.into_iter().map(|f| Error::plugin("p", f)));
         errors.extend(provider_errors.into_iter().map(|error| Error::Provider {
