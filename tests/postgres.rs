@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use crate::support::postgres::{Cluster, PASSWORD};
 use crate::support::{Home, assert_success, stderr, stdout};
 
+mod fleet;
+
 /// A database on a cluster and the key its machines share.
 pub(crate) struct Shared {
     pub cluster: Arc<Cluster>,

@@ -173,6 +173,14 @@ impl Cluster {
         check(sql, self.psql_output(db, sql))
     }
 
+    /// [`Cluster::psql`], `None` when it fails (a table not made yet).
+    pub fn try_psql(&self, db: &str, sql: &str) -> Option<String> {
+        let out = self.psql_output(db, sql);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// `pg_dump` of database `db`.
     #[track_caller]
     pub fn dump(&self, db: &str) -> String {
