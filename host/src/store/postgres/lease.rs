@@ -15,8 +15,8 @@
 //! - Giving the lease up records how the renewal ended (a failure, for
 //!   the processes that waited, as the lock files' failure record does)
 //!   and sends `NOTIFY authhost_lease`; waiters `LISTEN` and try again
-//!   when notified, or when the holder's lease runs out (a bounded wait,
-//!   not a polling loop).
+//!   when notified, or when the holder's lease runs out, looking again at
+//!   least every 2 s as a safety net for a lost notification.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,6 +29,10 @@ use crate::store::Lease;
 
 /// The channel of lease notifications.
 const CHANNEL: &str = "authhost_lease";
+/// The longest a waiter waits for a notification before it looks at the
+/// lease again: a safety net for a notification that never comes (a
+/// connection lost and made again meanwhile), not the way waiters learn.
+const SAFETY_NET: Duration = Duration::from_secs(2);
 /// The longest message kept in a failure record, in characters.
 const MAX_MESSAGE: usize = 600;
 
@@ -112,7 +116,7 @@ pub(super) async fn acquire(inner: Arc<Inner>, provider: &str) -> Result<Held, E
             "waiting for the provider's lease: another process is renewing its credential"
         );
         let until_expiry = Duration::from_millis(left_ms.max(0) as u64 + 50);
-        let wait = until_expiry.min(inner.wait - waited);
+        let wait = until_expiry.min(SAFETY_NET).min(inner.wait - waited);
         let _ = tokio::time::timeout(wait, async {
             loop {
                 match notes.recv().await {
