@@ -295,3 +295,39 @@ fn migrate_to_postgres_and_back() {
         "sk-or-moving\n"
     );
 }
+
+/// A program embedding the library keeps one connection: it sees another
+/// machine's logout within the one-second recheck, and after the database
+/// restarted its next call works.
+#[test]
+fn a_long_running_program_sees_changes_and_survives_a_restart() {
+    let shared = Shared::on(Arc::new(Cluster::start()));
+    let gateway = shared.machine("");
+    let admin = shared.machine("");
+    store_key(&admin, "sk-or-long-running");
+    let host = authhost::Host::open(authhost::HostOptions::with_home(gateway.path())).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = || {
+        runtime.block_on(async {
+            host.token("openrouter", authhost::TokenOptions::default())
+                .await
+                .map(|t| t.expose_secret().to_owned())
+        })
+    };
+    assert_eq!(token().unwrap(), "sk-or-long-running");
+    shared.cluster.stop();
+    shared.cluster.start_again();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(token().unwrap(), "sk-or-long-running", "after the restart");
+    store_key(&admin, "sk-or-new-login");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(token().unwrap(), "sk-or-new-login");
+    assert_success(&admin.run(&["logout", "openrouter"]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let error = token().unwrap_err();
+    assert_eq!(error.code(), "no-credential", "{error}");
+}

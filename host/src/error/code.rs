@@ -214,9 +214,9 @@ mod tests {
             // A copy handed to a waiting caller keeps the code.
             assert_eq!(error.duplicate().code(), code);
         }
-        // 19 variants besides `Plugin` and `Provider`, 10 plugin failures,
+        // 21 variants besides `Plugin` and `Provider`, 10 plugin failures,
         // 8 provider errors.
-        assert_eq!(seen.len(), 19 + 10 + 8);
+        assert_eq!(seen.len(), 21 + 10 + 8);
     }
 
     #[test]

@@ -29,7 +29,6 @@ use crate::paths::Paths;
 /// Its `Debug` shows neither the URL (it may hold a password) nor the key.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-#[non_exhaustive]
 pub struct StoreSettings {
     /// Where the secrets of new credentials go: `file` (auth.json),
     /// `keyring` (the OS keyring; auth.json keeps what is not secret) or
