@@ -331,3 +331,72 @@ fn a_long_running_program_sees_changes_and_survives_a_restart() {
     let error = token().unwrap_err();
     assert_eq!(error.code(), "no-credential", "{error}");
 }
+
+#[test]
+fn tls_require_and_verify_full() {
+    let cluster = Arc::new(Cluster::start());
+    let certs_dir = tempfile::tempdir().unwrap();
+    let certs = crate::support::tls::Certificates::make(certs_dir.path());
+    cluster.enable_tls(&certs.cert, &certs.key);
+    let shared = Shared::on(cluster);
+    let plain = shared.cluster.url(&shared.db);
+    let with_mode = |mode: &str| plain.replace("sslmode=disable", mode);
+    let home = shared.machine("");
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    let set_url = |url: &str| home.write_config(&config.replace(&plain, url));
+
+    set_url(&with_mode("sslmode=require"));
+    store_key(&home, "sk-or-over-tls");
+    let verified = with_mode(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        certs.ca.display()
+    ));
+    set_url(&verified);
+    let out = home.run(&["token", "openrouter"]);
+    assert_eq!(stdout(&out), "sk-or-over-tls\n", "{}", stderr(&out));
+    // Without the CA the server is not trusted.
+    set_url(&with_mode("sslmode=verify-full"));
+    let out = home.run(&["token", "openrouter"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let error = stderr(&out);
+    assert!(error.contains("cannot connect"), "{error}");
+    assert!(!error.contains(PASSWORD), "{error}");
+}
+
+#[test]
+fn a_failed_renewal_is_reported_to_the_machines_that_waited() {
+    let shared = Shared::new();
+    let helper = |command: &str| {
+        format!("[providers.flaky]\nplugin = \"shell-helper\"\ncommand = \"{command}\"\n")
+    };
+    let first = shared.machine(&helper("sleep 2; echo vault sealed >&2; exit 3"));
+    let second = shared.machine(&helper("echo sk-must-not-run"));
+    let held =
+        "SELECT count(*) FROM authhost_leases WHERE provider = 'flaky' AND holder IS NOT NULL";
+    let mut failing = first
+        .cmd()
+        .args(["token", "flaky"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shared.cluster.try_psql(&shared.db, held).as_deref() != Some("1\n") {
+        assert!(
+            Instant::now() < deadline,
+            "the first process never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = second.run(&["token", "flaky"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let error = stderr(&out);
+    assert!(
+        error.contains("another authhost process tried just now and failed"),
+        "{error}"
+    );
+    assert!(!stdout(&out).contains("sk-must-not-run"));
+    assert!(!failing.wait().unwrap().success());
+    // A later call tries again.
+    let out = second.run(&["token", "flaky"]);
+    assert_eq!(stdout(&out), "sk-must-not-run\n", "{}", stderr(&out));
+}

@@ -203,6 +203,26 @@ impl Cluster {
         )
     }
 
+    /// Turns TLS on with the certificate `cert` and its key `key` (PEM).
+    pub fn enable_tls(&self, cert: &Path, key: &Path) {
+        let data = self.dir.path().join("data");
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = data.join(name);
+            std::fs::copy(from, &to).unwrap();
+            let out = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&to)
+                .output()
+                .unwrap();
+            check("chown", out);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
     /// Stops the server (`pg_ctl -m fast stop`).
     pub fn stop(&self) {
         let data = self.dir.path().join("data");
