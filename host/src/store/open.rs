@@ -125,3 +125,71 @@ pub(crate) fn new_store_key() -> secrecy::SecretString {
     key.fill(0);
     text.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_the_url_nor_the_key() {
+        let settings = StoreSettings {
+            backend: StoreBackend::Postgres,
+            url: Some("postgres://u:hunter2-pw@db:5432/a".to_owned().into()),
+            key: Some("a2V5LWtleS1rZXk=".to_owned().into()),
+            ..StoreSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-pw"), "{shown}");
+        assert!(!shown.contains("a2V5LWtleS1rZXk"), "{shown}");
+        assert_eq!(settings.namespace(), "default");
+        let parsed: StoreSettings = toml::from_str(
+            "backend = \"postgres\"\nurl = \"postgres://db/a\"\nnamespace = \"prod\"\nkey_file = \"/k\"",
+        )
+        .unwrap();
+        assert_eq!(parsed.namespace(), "prod");
+        assert!(
+            toml::from_str::<StoreSettings>("key = \"x\"").is_err(),
+            "no key in config.toml"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn an_error_about_the_store_names_it_without_the_password() {
+        let settings = StoreSettings {
+            backend: StoreBackend::Postgres,
+            url: Some(
+                "postgres://u:hunter2-pw@db.internal:6543/creds?sslmode=bogus"
+                    .to_owned()
+                    .into(),
+            ),
+            ..StoreSettings::default()
+        };
+        let paths = Paths::in_home("/nonexistent");
+        let error = open(&settings, &paths, Duration::from_secs(1), 1000)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("postgres://db.internal:6543/creds"),
+            "{error}"
+        );
+        assert!(error.contains("sslmode"), "{error}");
+        assert!(!error.contains("hunter2-pw"), "{error}");
+        let ok = StoreSettings {
+            url: Some(
+                "postgres://u:hunter2-pw@db.internal/creds"
+                    .to_owned()
+                    .into(),
+            ),
+            ..settings
+        };
+        let store = open(&ok, &paths, Duration::from_secs(1), 1000).unwrap();
+        let shown = format!("{store:?}");
+        assert!(
+            shown.contains("postgres://db.internal:5432/creds"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2-pw"), "{shown}");
+    }
+}

@@ -10,7 +10,7 @@
 //! - While it holds the lease, the process's writes of the provider's
 //!   entry are fenced: they succeed only if the lease is still its own and
 //!   the entry is still the version it read under the lease (see
-//!   `Columns::fenced`), so a holder that lost its lease never overwrites
+//!   `write::Columns::fenced`), so a holder that lost its lease never overwrites
 //!   a newer credential, and a rotated refresh token is presented once.
 //! - Giving the lease up records how the renewal ended (a failure, for
 //!   the processes that waited, as the lock files' failure record does)
