@@ -148,3 +148,61 @@ fn a_holder_killed_with_kill_9_loses_its_lease_when_it_runs_out() {
     );
     assert!(waited < Duration::from_secs(20), "{waited:?}");
 }
+
+/// The fence: a holder whose lease was taken over (here by hand, as if it
+/// had run out) and whose entry another process wrote since never
+/// overwrites it with what its refresh brought.
+#[test]
+fn a_holder_that_lost_its_lease_writes_nothing() {
+    use std::sync::atomic::Ordering;
+    let (service, server) = crate::lifecycle::TokenService::start(30);
+    let shared = Shared::new();
+    let url = server.url();
+    let home = shared.machine(&format!(
+        "[providers.p]\nplugin = \"refresher\"\nbase_url = \"{url}\"\n\n[plugins.refresher]\ngrant = [\"http:{url}\"]\n"
+    ));
+    std::fs::copy(
+        support::workspace_component("refresher"),
+        home.plugins_dir().join("refresher.wasm"),
+    )
+    .unwrap();
+    // A login inside the refresh margin, and a slow refresh.
+    assert_success(&home.run(&["login", "p"]));
+    service.ttl_s.store(3600, Ordering::SeqCst);
+    service.refresh_delay_ms.store(1500, Ordering::SeqCst);
+    let holder = home
+        .cmd()
+        .args(["token", "p"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = "SELECT count(*) FROM authhost_leases WHERE provider = 'p' AND holder IS NOT NULL";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shared.cluster.try_psql(&shared.db, held).as_deref() != Some("1\n") {
+        assert!(
+            Instant::now() < deadline,
+            "the process never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Another process takes the lease over and writes the entry.
+    shared.psql(
+        "UPDATE authhost_leases SET holder = 'another', expires_at = now() + interval '1 minute'",
+    );
+    shared.psql("UPDATE authhost_credentials SET version = version + 1");
+    let before = shared.psql("SELECT md5(sealed), version FROM authhost_credentials");
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(service.refreshes(), 1, "the refresh happened");
+    assert_eq!(
+        shared.psql("SELECT md5(sealed), version FROM authhost_credentials"),
+        before,
+        "the entry was overwritten"
+    );
+}
