@@ -67,28 +67,31 @@ pub(super) async fn acquire(inner: Arc<Inner>, provider: &str) -> Result<Held, E
     let mut since_ms: Option<i64> = None;
     let expected = payload(&inner.namespace, provider);
     loop {
-        if let Some(failure) = try_take(&inner, provider, &holder, since_ms).await? {
-            inner
-                .fences
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(
-                    provider.to_owned(),
-                    Fence {
-                        holder: holder.clone(),
-                        version: None,
-                    },
-                );
-            return Ok(Held {
-                inner,
-                provider: provider.to_owned(),
-                holder,
-                failure,
-                waited: since_ms.is_some(),
-                outcome: Mutex::new(None),
-                released: false,
-            });
-        }
+        let (left_ms, now_ms) = match try_take(&inner, provider, &holder, since_ms).await? {
+            Take::Busy { left_ms, now_ms } => (left_ms, now_ms),
+            Take::Taken(failure) => {
+                inner
+                    .fences
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(
+                        provider.to_owned(),
+                        Fence {
+                            holder: holder.clone(),
+                            version: None,
+                        },
+                    );
+                return Ok(Held {
+                    inner,
+                    provider: provider.to_owned(),
+                    holder,
+                    failure,
+                    waited: since_ms.is_some(),
+                    outcome: Mutex::new(None),
+                    released: false,
+                });
+            }
+        };
         if !listening {
             // Listen, then try again: a release between the try and the
             // LISTEN would otherwise be missed.
@@ -101,8 +104,9 @@ pub(super) async fn acquire(inner: Arc<Inner>, provider: &str) -> Result<Held, E
             listening = true;
             continue;
         }
-        let (left_ms, now_ms) = holder_left(&inner, provider).await?;
-        since_ms.get_or_insert(now_ms);
+        if let Some(now_ms) = now_ms {
+            since_ms.get_or_insert(now_ms);
+        }
         let waited = started.elapsed();
         if waited >= inner.wait {
             return Err(Error::LockTimeout {
@@ -134,16 +138,27 @@ pub(super) async fn acquire(inner: Arc<Inner>, provider: &str) -> Result<Held, E
     }
 }
 
-/// Takes the lease if it is free or ran out; `Some` with the failure
-/// recorded since `since_ms` (the database's clock when this process
-/// started waiting), at most 10 s ago (as the lock files' records), when
-/// taken; `None` when another holds it.
+/// What [`try_take`] found.
+enum Take {
+    /// The lease is this process's now, with the failure another holder
+    /// recorded while it waited, if any.
+    Taken(Option<(bool, String)>),
+    /// Another process holds it for `left_ms` more; the database's time,
+    /// when known.
+    Busy { left_ms: i64, now_ms: Option<i64> },
+}
+
+/// Takes the lease if it is free or ran out, in one statement that also
+/// says, when another holds it, how long that lease has left. Taken, it
+/// brings the failure recorded since `since_ms` (the database's clock when
+/// this process started waiting), at most 10 s ago (as the lock files'
+/// records).
 async fn try_take(
     inner: &Inner,
     provider: &str,
     holder: &str,
     since_ms: Option<i64>,
-) -> Result<Option<Option<(bool, String)>>, Error> {
+) -> Result<Take, Error> {
     let ns = inner.namespace.as_str();
     let lease_ms = inner.lease_ms as i64;
     let since = since_ms.unwrap_or(i64::MAX);
@@ -157,51 +172,53 @@ async fn try_take(
                 (&lease_ms, Type::INT8),
                 (&since, Type::INT8),
             ];
+            // The second SELECT sees the row as it was before the INSERT:
+            // when nothing was taken, the holder's lease.
             c.query_typed(
-                "INSERT INTO authhost_leases AS l (namespace, provider, holder, epoch, expires_at)
-                 VALUES ($1, $2, $3, 1, now() + $4::int8 * interval '1 millisecond')
-                 ON CONFLICT (namespace, provider) DO UPDATE SET
-                   holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
-                 WHERE l.holder IS NULL OR l.expires_at <= now()
-                 RETURNING l.failure_login, l.failure_message,
-                   (l.failed_at IS NOT NULL
-                    AND (extract(epoch FROM l.failed_at) * 1000)::int8 >= $5::int8
-                    AND l.failed_at > now() - interval '10 seconds')",
+                "WITH taken AS (
+                   INSERT INTO authhost_leases AS l (namespace, provider, holder, epoch, expires_at)
+                   VALUES ($1, $2, $3, 1, now() + $4::int8 * interval '1 millisecond')
+                   ON CONFLICT (namespace, provider) DO UPDATE SET
+                     holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
+                   WHERE l.holder IS NULL OR l.expires_at <= now()
+                   RETURNING l.failure_login, l.failure_message,
+                     (l.failed_at IS NOT NULL
+                      AND (extract(epoch FROM l.failed_at) * 1000)::int8 >= $5::int8
+                      AND l.failed_at > now() - interval '10 seconds') AS fresh)
+                 SELECT true, failure_login, failure_message, fresh, NULL::int8,
+                        (extract(epoch FROM now()) * 1000)::int8
+                 FROM taken
+                 UNION ALL
+                 SELECT false, NULL, NULL, NULL,
+                        (extract(epoch FROM l.expires_at - now()) * 1000)::int8,
+                        (extract(epoch FROM now()) * 1000)::int8
+                 FROM authhost_leases l
+                 WHERE l.namespace = $1 AND l.provider = $2 AND NOT EXISTS (SELECT 1 FROM taken)",
                 &params,
             )
             .await
         })
         .await?;
     let Some(row) = rows.first() else {
-        return Ok(None);
+        // Taken by another process between this statement's snapshot and
+        // its insert: busy, for an unknown while.
+        return Ok(Take::Busy {
+            left_ms: 0,
+            now_ms: None,
+        });
     };
-    let fresh: Option<bool> = row.get(2);
-    let failure = match (fresh, row.get::<_, Option<bool>>(0), row.get(1)) {
+    if !row.get::<_, bool>(0) {
+        return Ok(Take::Busy {
+            left_ms: row.get::<_, Option<i64>>(4).unwrap_or(0),
+            now_ms: Some(row.get(5)),
+        });
+    }
+    let fresh: Option<bool> = row.get(3);
+    let failure = match (fresh, row.get::<_, Option<bool>>(1), row.get(2)) {
         (Some(true), Some(login), Some(message)) => Some((login, message)),
         _ => None,
     };
-    Ok(Some(failure))
-}
-
-/// How long the current holder's lease has left and the database's time,
-/// in ms.
-async fn holder_left(inner: &Inner, provider: &str) -> Result<(i64, i64), Error> {
-    let ns = inner.namespace.as_str();
-    let row = inner
-        .conn
-        .run("cannot read the renewal lease", |c| async move {
-            let params: [(&(dyn ToSql + Sync), Type); 2] =
-                [(&ns, Type::TEXT), (&provider, Type::TEXT)];
-            c.query_typed_one(
-                "SELECT (extract(epoch FROM (SELECT expires_at - now() FROM authhost_leases
-                           WHERE namespace = $1 AND provider = $2)) * 1000)::int8,
-                        (extract(epoch FROM now()) * 1000)::int8",
-                &params,
-            )
-            .await
-        })
-        .await?;
-    Ok((row.get::<_, Option<i64>>(0).unwrap_or(0), row.get(1)))
+    Ok(Take::Taken(failure))
 }
 
 impl Held {
