@@ -39,12 +39,12 @@ struct Grant {
 }
 
 /// A strict OAuth token service with rotating refresh tokens.
-struct TokenService {
+pub(crate) struct TokenService {
     grant: Mutex<Grant>,
     /// Lifetime of the access tokens it issues, in seconds.
-    ttl_s: AtomicU64,
+    pub(crate) ttl_s: AtomicU64,
     /// How long a refresh request is held before it is answered.
-    refresh_delay_ms: AtomicU64,
+    pub(crate) refresh_delay_ms: AtomicU64,
     /// Accept the refresh token exchanged last again, as long as none of
     /// the tokens issued for it has been presented (a rotation grace period,
     /// as some identity providers have): a client killed after the service
@@ -59,7 +59,7 @@ struct TokenService {
 }
 
 impl TokenService {
-    fn start(ttl_s: u64) -> (Arc<TokenService>, Server) {
+    pub(crate) fn start(ttl_s: u64) -> (Arc<TokenService>, Server) {
         let service = Arc::new(TokenService {
             grant: Mutex::default(),
             ttl_s: AtomicU64::new(ttl_s),
@@ -168,7 +168,7 @@ impl TokenService {
         )
     }
 
-    fn refreshes(&self) -> usize {
+    pub(crate) fn refreshes(&self) -> usize {
         self.refreshes.load(Ordering::SeqCst)
     }
 

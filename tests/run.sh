@@ -18,7 +18,7 @@ fi
 # tests/keyring.rs a private D-Bus session bus (dbus-daemon, dbus-send), GNOME
 # Keyring's Secret Service and libsecret's secret-tool; git
 # (tests/git_credential.rs); kubectl and openssl (tests/kubectl.rs; Debian's
-# kubectl is kubernetes-client).
+# kubectl is kubernetes-client); PostgreSQL for tests/postgres.rs.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -34,6 +34,9 @@ command -v secret-tool >/dev/null 2>&1 || missing+=(libsecret-tools)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+# PostgreSQL (tests/postgres.rs: a throwaway cluster per test run, made with
+# initdb and run as the postgres user).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing ${missing[*]}" >&2
     sudo_cmd=()

@@ -36,6 +36,7 @@ mod oauth2;
 mod oauth2_github;
 mod openrouter;
 mod plugins;
+mod postgres;
 mod sandbox_cache;
 mod sandbox_exec;
 mod sandbox_resources;

@@ -60,6 +60,8 @@ use std::path::PathBuf;
 /// | `keyring` | [`Error::Keyring`] | 1 |
 /// | `no-key-given` | [`Error::NoKeyGiven`] | 1 |
 /// | `no-files` | [`Error::NoFiles`] | 1 |
+/// | `store-unavailable` | [`Error::StoreUnavailable`] | 1 |
+/// | `store-key` | [`Error::StoreKey`] | 1 |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -301,6 +303,30 @@ pub enum Error {
     NoFiles {
         /// What the operation needed: `a plugins folder`, `config.toml`.
         what: String,
+    },
+    /// A shared credential store (`[store] backend = "postgres"`) cannot be
+    /// used: the database cannot be reached, refused the login, or holds a
+    /// schema this build does not know. Names the store (host, port and
+    /// database), never its password.
+    #[error("the credential store {store} cannot be used: {reason}")]
+    StoreUnavailable {
+        /// The store: `postgres://HOST:PORT/DATABASE`.
+        store: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The key that encrypts a shared store's secrets is missing or wrong,
+    /// or a stored entry was changed by someone without the key: nothing
+    /// is read or written for the provider.
+    #[error("{provider}: {reason} (store key from {key_source})")]
+    StoreKey {
+        /// The provider whose entry could not be sealed or opened.
+        provider: String,
+        /// Where the key came from: `AUTHHOST_STORE_KEY`, a key file.
+        key_source: String,
+        /// What is wrong, and what to do.
+        reason: String,
     },
 }
 

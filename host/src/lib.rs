@@ -117,4 +117,4 @@ pub use plugins::{API_KEY_METHOD, AccountInfo, AuthMethod, MethodKind, PluginMet
 pub use provider::Provider;
 pub use runtime::{Limits, SUPPORTED_WIT_VERSIONS, WIT_VERSION};
 pub use store::credential::{self, Credential, CredentialKind, Extra, Token};
-pub use store::{Migration, StoreBackend};
+pub use store::{Migration, StoreBackend, StoreSettings};

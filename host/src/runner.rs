@@ -176,7 +176,14 @@ impl Runner {
                 .map(|b| b.id.to_owned())
                 .filter(|id| !crate::plugins::is_generic(id)),
         );
-        known.extend(self.store.listing().unwrap_or_default().keys().cloned());
+        known.extend(
+            self.store
+                .listing()
+                .await
+                .unwrap_or_default()
+                .keys()
+                .cloned(),
+        );
         known.extend(
             self.plugins
                 .folder()

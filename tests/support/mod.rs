@@ -6,6 +6,7 @@ pub mod acme;
 pub mod git_http;
 pub mod http;
 pub mod idp;
+pub mod postgres;
 pub mod proxy;
 pub mod pty;
 pub mod secret_service;
@@ -104,6 +105,8 @@ impl Home {
             .env_remove("BROWSER")
             .env_remove("AUTHHOST_LOG")
             .env_remove("AUTHHOST_STORE")
+            .env_remove("AUTHHOST_STORE_URL")
+            .env_remove("AUTHHOST_STORE_KEY")
             .stdin(Stdio::null());
         // Plugin HTTP honours the proxy and CA variables; a test sets them
         // itself, so that none from the machine reroutes 127.0.0.1.

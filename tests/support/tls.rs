@@ -31,18 +31,19 @@ print("port %d" % server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-/// A running HTTPS server; killed when dropped.
-pub struct TlsServer {
-    child: Child,
-    port: u16,
-    requests: Arc<AtomicUsize>,
-    ca: PathBuf,
+/// A test CA and a server certificate for `127.0.0.1` signed by it.
+pub struct Certificates {
+    /// The CA's certificate (PEM).
+    pub ca: PathBuf,
+    /// The server's certificate (PEM).
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
 }
 
-impl TlsServer {
-    /// Makes a CA and a certificate for `127.0.0.1` in `dir`, and starts a
-    /// server that answers `body`.
-    pub fn start(dir: &Path, body: &str) -> TlsServer {
+impl Certificates {
+    /// Makes them in `dir` with `openssl`.
+    pub fn make(dir: &Path) -> Certificates {
         let ca = dir.join("ca.pem");
         let ca_key = dir.join("ca.key");
         let cert = dir.join("cert.pem");
@@ -86,6 +87,23 @@ impl TlsServer {
                 ("-out", &cert),
             ],
         );
+        Certificates { ca, cert, key }
+    }
+}
+
+/// A running HTTPS server; killed when dropped.
+pub struct TlsServer {
+    child: Child,
+    port: u16,
+    requests: Arc<AtomicUsize>,
+    ca: PathBuf,
+}
+
+impl TlsServer {
+    /// Makes a CA and a certificate for `127.0.0.1` in `dir`, and starts a
+    /// server that answers `body`.
+    pub fn start(dir: &Path, body: &str) -> TlsServer {
+        let Certificates { ca, cert, key } = Certificates::make(dir);
         let mut child = Command::new("python3")
             .args(["-c", SERVER])
             .arg(&cert)

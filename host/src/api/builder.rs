@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::config::{Config, Limits};
 use crate::error::Error;
 use crate::events::{Event, EventHook, Events};
@@ -16,8 +18,7 @@ use crate::paths::Paths;
 use crate::plugins::Plugins;
 use crate::runner::Runner;
 use crate::store::json_file::JsonStore;
-use crate::store::lock::Locks;
-use crate::store::{AuthFile, Memory, Store, StoreBackend};
+use crate::store::{StoreBackend, StoreSettings};
 use crate::token::{Credentials, EnvSources};
 
 use super::{Host, HostOptions};
@@ -76,6 +77,9 @@ pub struct HostBuilder {
     limits: Option<Limits>,
     refresh_margin: Option<Duration>,
     store: Option<StoreBackend>,
+    store_settings: Option<StoreSettings>,
+    store_url: Option<SecretString>,
+    store_key: Option<SecretString>,
     interaction: Arc<dyn Interaction>,
     embedded: Vec<Arc<[u8]>>,
     instance_pool: bool,
@@ -119,6 +123,9 @@ impl HostBuilder {
             limits: None,
             refresh_margin: None,
             store: None,
+            store_settings: None,
+            store_url: None,
+            store_key: None,
             interaction: Arc::new(Silent),
             embedded: Vec::new(),
             instance_pool: false,
@@ -133,6 +140,9 @@ impl HostBuilder {
         HostBuilder {
             paths: Some(options.paths),
             store: options.store,
+            store_settings: options.store_settings,
+            store_url: options.store_url,
+            store_key: options.store_key,
             interaction: options.interaction,
             instance_pool: options.instance_pool,
             environment: options.environment,
@@ -214,9 +224,34 @@ impl HostBuilder {
 
     /// Where credentials are stored, over `[store] backend` and
     /// `AUTHHOST_STORE`. [`StoreBackend::Memory`] keeps them in the host
-    /// (the only store of a host without paths).
+    /// (the store of a host without paths, unless another is set).
     pub fn store(mut self, backend: StoreBackend) -> HostBuilder {
         self.store = Some(backend);
+        self
+    }
+
+    /// The whole store, over `[store]` of `config.toml`: e.g. the
+    /// PostgreSQL store a fleet shares, with its URL, namespace and key
+    /// given in code (a host without paths can use it too).
+    ///
+    /// ```no_run
+    /// use authhost::{Host, StoreBackend, StoreSettings};
+    ///
+    /// # fn demo() -> Result<(), authhost::Error> {
+    /// let host = Host::builder()
+    ///     .store_settings(StoreSettings {
+    ///         url: Some("postgres://authhost:pw@db.internal/authhost?sslmode=verify-full".into()),
+    ///         namespace: Some("prod".into()),
+    ///         key: Some(std::env::var("STORE_KEY").unwrap_or_default().into()),
+    ///         ..StoreSettings::new(StoreBackend::Postgres)
+    ///     })
+    ///     .build()?;
+    /// # let _ = host;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn store_settings(mut self, settings: StoreSettings) -> HostBuilder {
+        self.store_settings = Some(settings);
         self
     }
 
@@ -269,38 +304,16 @@ impl HostBuilder {
     /// an error that names where it came from.
     pub fn build(self) -> Result<Host, Error> {
         let config = self.config()?;
+        let store_settings = self.effective_store(&config.store, self.paths.is_some());
         let paths = self.paths;
-        let backend = match (self.store, &paths) {
-            (Some(backend), _) => backend,
-            (None, Some(_)) => config.store.backend,
-            (None, None) => StoreBackend::Memory,
-        };
         // Lock holders give a lock up within their plugin call's timeout.
-        let lock_wait = crate::files::lock::longest_wait(config.limits.call_timeout_ms);
-        let (store, helper_cache): (Arc<dyn Store>, JsonStore) = match (&paths, backend) {
-            (_, StoreBackend::Memory) => (
-                Arc::new(Memory::default()),
-                match &paths {
-                    Some(paths) => JsonStore::new(paths.resolved_cache_file(), lock_wait),
-                    None => JsonStore::memory("helper cache"),
-                },
-            ),
-            (Some(paths), backend) => (
-                Arc::new(AuthFile::new(
-                    JsonStore::new(&paths.store_file, lock_wait),
-                    backend,
-                    Locks::new(paths.locks_dir(), lock_wait),
-                )),
-                JsonStore::new(paths.resolved_cache_file(), lock_wait),
-            ),
-            (None, backend) => {
-                return Err(Error::NoFiles {
-                    what: format!(
-                        "auth.json for the `{backend}` store (give it paths, or keep the \
-                         in-memory store)"
-                    ),
-                });
-            }
+        let call_timeout = config.limits.call_timeout_ms;
+        let lock_wait = crate::files::lock::longest_wait(call_timeout);
+        let store = crate::store::open(&store_settings, paths.as_ref(), lock_wait, call_timeout)?;
+        // Helper results stay on this machine, in memory without files.
+        let helper_cache = match &paths {
+            Some(paths) => JsonStore::new(paths.resolved_cache_file(), lock_wait),
+            None => JsonStore::memory("helper cache"),
         };
         let plugins = Plugins::new(
             paths.as_ref().map(|p| p.plugins_dir.clone()),
@@ -348,7 +361,31 @@ impl HostBuilder {
             credentials,
             interaction: self.interaction,
             paths,
+            store_settings,
         })
+    }
+
+    /// The store in force: the settings given in code or `config`'s, with
+    /// the backend, URL and key given here over them; a host without files
+    /// keeps credentials in memory unless a store is named.
+    fn effective_store(&self, config: &StoreSettings, has_files: bool) -> StoreSettings {
+        let mut settings = self
+            .store_settings
+            .clone()
+            .unwrap_or_else(|| config.clone());
+        if !has_files && self.store_settings.is_none() {
+            settings.backend = StoreBackend::Memory;
+        }
+        if let Some(backend) = self.store {
+            settings.backend = backend;
+        }
+        if let Some(url) = &self.store_url {
+            settings.url = Some(url.clone());
+        }
+        if let Some(key) = &self.store_key {
+            settings.key = Some(key.clone());
+        }
+        settings
     }
 
     /// The configuration: the file, the texts, then what was set in code.

@@ -77,7 +77,7 @@ impl Host {
                     credential: Credential::Api { key, .. },
                     resolve: false,
                     ..
-                }) = self.credentials.stored_entry(provider)?
+                }) = self.credentials.stored_entry(provider).await?
                     && key.expose_secret() == password.expose_secret()
                 {
                     self.credentials.remove(provider).await?;
@@ -106,7 +106,7 @@ impl Host {
     ) -> Result<(), Error> {
         let resolved = self.runner.provider(provider);
         let password = super::login::check_key(provider, password, "the password git reported")?;
-        match self.credentials.stored_entry(provider)? {
+        match self.credentials.stored_entry(provider).await? {
             None => {}
             Some(Stored {
                 credential: Credential::Api { key, .. },

@@ -75,7 +75,7 @@ impl Host {
         };
         let credential = self.runner.observed(provider, "login", run).await?;
         let kind = credential.kind();
-        let replaced = self.credentials.stored()?.contains_key(provider);
+        let replaced = self.credentials.stored().await?.contains_key(provider);
         // A plugin that resolves derives its tokens from what its login
         // returned (WIT 0.2.0 on): that is kept, not printed by `token`.
         let resolve = plugin.metadata.resolves && plugin.metadata.resolves_from_stored;
@@ -157,7 +157,7 @@ impl Host {
             Some(entry) => format!("API key for {}: ", entry.name),
             None => format!("API key for {provider}: "),
         };
-        let replaced = match self.stored_or_broken(provider)? {
+        let replaced = match self.stored_or_broken(provider).await? {
             Some(stored) if !force => {
                 let what = match &stored {
                     Ok(stored) => format!("stored {}", stored.credential.kind()),
@@ -267,8 +267,11 @@ impl Host {
     /// The stored entry of `provider`: `Some(Err)` when there is one but it
     /// cannot be read (a field missing), which a new login or a logout
     /// replaces; an unreadable store is an error.
-    fn stored_or_broken(&self, provider: &str) -> Result<Option<Result<Stored, Error>>, Error> {
-        match self.credentials.stored_entry(provider) {
+    async fn stored_or_broken(
+        &self,
+        provider: &str,
+    ) -> Result<Option<Result<Stored, Error>>, Error> {
+        match self.credentials.stored_entry(provider).await {
             Ok(stored) => Ok(stored.map(Ok)),
             Err(error @ Error::CorruptEntry { .. }) => Ok(Some(Err(error))),
             Err(error) => Err(error),
@@ -284,7 +287,7 @@ impl Host {
     pub async fn logout(&self, provider: &str) -> Result<LogoutOutcome, Error> {
         let resolved = self.runner.provider(provider);
         let mut outcome = LogoutOutcome::default();
-        let stored = match self.stored_or_broken(provider)? {
+        let stored = match self.stored_or_broken(provider).await? {
             Some(Err(error)) => {
                 // Nothing to revoke with: just this entry goes.
                 outcome.revoke_skipped = Some(format!("{error}"));
@@ -403,7 +406,12 @@ mod tests {
         host.store_key("groq", key(" gsk_first\n")).await.unwrap();
         let token = host.token("groq", TokenOptions::default()).await.unwrap();
         assert_eq!(token.expose_secret(), "gsk_first");
-        let stored = host.credentials.stored_entry("groq").unwrap().unwrap();
+        let stored = host
+            .credentials
+            .stored_entry("groq")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             stored.plugin.as_deref(),
             Some(host.runner.plugin_id("groq"))

@@ -27,7 +27,7 @@ use crate::paths::Paths;
 use crate::provider::Provider;
 use crate::runner::Runner;
 use crate::store::credential::Token;
-use crate::store::{Migration, StoreBackend};
+use crate::store::{Migration, StoreBackend, StoreSettings};
 use crate::token::{Ask, Credentials};
 
 /// The authhost host: configuration, credential store and plugins.
@@ -45,6 +45,8 @@ pub struct Host {
     interaction: Arc<dyn Interaction>,
     runner: Runner,
     credentials: Credentials,
+    /// The store in use, as configured.
+    store_settings: StoreSettings,
 }
 
 impl Host {
@@ -78,19 +80,35 @@ impl Host {
         self.credentials.backend()
     }
 
-    /// Moves the secrets of every stored credential to `to` (the OS keyring
-    /// or auth.json), one credential at a time, so that each stays readable
-    /// throughout; a rerun after an interruption moves the rest. `progress`
-    /// is called with each provider moved. Once every credential is moved,
-    /// `[store] backend` in config.toml is set to `to`, so that new
-    /// credentials (a refreshed login included) go there too.
+    /// Moves every stored credential to `to`: its secrets between
+    /// auth.json and the OS keyring, or the credentials themselves to or
+    /// from the PostgreSQL store (its `url` and key set in `[store]`), one
+    /// credential at a time, so that each stays readable throughout (the
+    /// new copy is written before the old one is removed); a rerun after an
+    /// interruption moves the rest. `progress` is called with each provider
+    /// moved. Once every credential is moved, `[store] backend` in
+    /// config.toml is set to `to`, so that new credentials (a refreshed
+    /// login included) go there too.
     pub async fn migrate_store(
         &self,
         to: StoreBackend,
         progress: impl FnMut(&str) + Send + 'static,
     ) -> Result<Migration, Error> {
-        let config_file = self.files("config.toml")?.config_file.clone();
-        let migration = self.credentials.migrate(to, progress).await?;
+        let paths = self.files("config.toml")?;
+        let config_file = paths.config_file.clone();
+        let from = self.store_settings.backend;
+        let migration = if (from == StoreBackend::Postgres) != (to == StoreBackend::Postgres) {
+            let mut settings = self.store_settings.clone();
+            settings.backend = to;
+            let timeout = self.runner.config.limits.call_timeout_ms;
+            let wait = crate::files::lock::longest_wait(timeout);
+            let target = crate::store::open(&settings, Some(paths), wait, timeout)?;
+            self.credentials.transfer(target.as_ref(), progress).await?
+        } else if to == StoreBackend::Postgres {
+            Migration::default()
+        } else {
+            self.credentials.migrate(to, progress).await?
+        };
         if migration.changed.is_empty() {
             crate::config::set_store_backend(&config_file, to)?;
         }
@@ -135,7 +153,7 @@ impl Host {
     pub async fn known_provider(&self, name: &str) -> Result<(), Error> {
         match self.runner.plugin_for(&self.runner.provider(name)).await {
             Err(error @ (Error::UnknownProvider { .. } | Error::NotAProvider { .. })) => {
-                match self.credentials.stored() {
+                match self.credentials.stored().await {
                     Ok(stored) if stored.contains_key(name) => Ok(()),
                     _ => Err(error),
                 }

@@ -8,7 +8,9 @@ use crate::Error;
 use crate::events::{Event, EventHook};
 use crate::interact::{Interaction, Terminal};
 use crate::paths::Paths;
-use crate::store::StoreBackend;
+use secrecy::SecretString;
+
+use crate::store::{StoreBackend, StoreSettings};
 
 /// How to open a [`Host`](super::Host).
 #[derive(Clone)]
@@ -35,6 +37,16 @@ pub struct HostOptions {
     /// config.toml; `None`: as config.toml says. [`HostOptions::from_env`]
     /// takes it from `AUTHHOST_STORE` (`file` or `keyring`).
     pub store: Option<StoreBackend>,
+    /// The whole store, chosen in code, in place of `[store]` of
+    /// config.toml (its backend still under [`HostOptions::store`] when
+    /// that is set); `None`: as config.toml says.
+    pub store_settings: Option<StoreSettings>,
+    /// The shared store's URL over `[store] url` (`AUTHHOST_STORE_URL` in
+    /// [`HostOptions::from_env`]).
+    pub store_url: Option<SecretString>,
+    /// The shared store's key (base64 of 32 bytes) over `[store] key_file`
+    /// (`AUTHHOST_STORE_KEY` in [`HostOptions::from_env`]).
+    pub store_key: Option<SecretString>,
     /// Called with each [`Event`] (a secret served, a plugin run, a
     /// failure), on the calling task: keep it quick (count, record a
     /// latency), and never block in it. `None` (the default): nothing is
@@ -44,6 +56,10 @@ pub struct HostOptions {
 
 /// The environment variable that chooses the store backend.
 pub const STORE_ENV: &str = "AUTHHOST_STORE";
+/// The environment variable with the shared store's URL.
+pub const STORE_URL_ENV: &str = "AUTHHOST_STORE_URL";
+/// The environment variable with the shared store's key.
+pub const STORE_KEY_ENV: &str = "AUTHHOST_STORE_KEY";
 
 impl HostOptions {
     /// `AUTHHOST_HOME` or the platform directories, talking to the
@@ -61,6 +77,14 @@ impl HostOptions {
                 })?;
             options.store = Some(backend);
         }
+        let secret = |var: &str| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
+        options.store_url = secret(STORE_URL_ENV);
+        options.store_key = secret(STORE_KEY_ENV);
         Ok(options)
     }
 
@@ -86,6 +110,9 @@ impl HostOptions {
             environment: None,
             compile_notices: false,
             store: None,
+            store_settings: None,
+            store_url: None,
+            store_key: None,
             on_event: None,
         }
     }

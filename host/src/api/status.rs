@@ -29,7 +29,7 @@ impl Host {
     }
 
     async fn list_providers(&self, catalog: bool) -> Result<Vec<ProviderStatus>, Error> {
-        let stored = self.credentials.stored()?;
+        let stored = self.credentials.stored().await?;
         let cached = self.credentials.fresh_cached();
         let plugins = self.loaded_plugins().await;
         let ready_plugins = plugins.keys().filter(|id| !crate::plugins::is_generic(id));
@@ -46,15 +46,19 @@ impl Host {
             .chain(stored.keys())
             .chain(catalog_ids)
             .collect();
-        Ok(names
-            .into_iter()
-            .map(|name| self.status_of(name, stored.get(name), cached.get(name), &plugins))
-            .collect())
+        let mut statuses = Vec::with_capacity(names.len());
+        for name in names {
+            statuses.push(
+                self.status_of(name, stored.get(name), cached.get(name), &plugins)
+                    .await,
+            );
+        }
+        Ok(statuses)
     }
 
     /// The state of one provider, from local files only (runs no plugin).
     pub async fn status(&self, provider: &str) -> Result<ProviderStatus, Error> {
-        let stored = self.credentials.stored()?;
+        let stored = self.credentials.stored().await?;
         let cached = self.credentials.fresh_cached();
         let known =
             self.runner.config.providers.contains_key(provider) || stored.contains_key(provider);
@@ -67,12 +71,14 @@ impl Host {
         if !known && !plugins.contains_key(self.runner.config.plugin_of(provider)) {
             return Err(self.runner.unknown_provider(provider).await);
         }
-        Ok(self.status_of(
-            provider,
-            stored.get(provider),
-            cached.get(provider),
-            &plugins,
-        ))
+        Ok(self
+            .status_of(
+                provider,
+                stored.get(provider),
+                cached.get(provider),
+                &plugins,
+            )
+            .await)
     }
 
     /// Asks the provider's service about its credential (the plugin's
@@ -87,12 +93,12 @@ impl Host {
             return Ok(None);
         }
         let plain_stored = |s: &Option<Stored>| s.as_ref().is_some_and(|s| !s.resolve);
-        let helper =
-            plugin.metadata.resolves && !plain_stored(&self.credentials.stored_entry(provider)?);
+        let helper = plugin.metadata.resolves
+            && !plain_stored(&self.credentials.stored_entry(provider).await?);
         let token = self
             .token(provider, TokenOptions::default().refresh(helper))
             .await?;
-        let credential = match self.credentials.stored_entry(provider)? {
+        let credential = match self.credentials.stored_entry(provider).await? {
             Some(stored) if !stored.resolve => {
                 stored.check_made_by(provider, &plugin.reference())?;
                 stored.credential
@@ -132,7 +138,7 @@ impl Host {
         plugins
     }
 
-    fn status_of(
+    async fn status_of(
         &self,
         name: &str,
         stored: Option<&serde_json::Value>,
@@ -177,7 +183,7 @@ impl Host {
                     plugin.and_then(|plugin| entry.made_by_another(&plugin.reference()));
                 let c = &entry.credential;
                 status.credential = Some(c.kind());
-                status.stored_in = self.credentials.stored_in(name).ok().flatten();
+                status.stored_in = self.credentials.stored_in(name).await.ok().flatten();
                 status.derived = entry.resolve;
                 status.expires = c.expires();
                 status.refreshable = c.has_refresh_token() && metadata.is_some_and(|m| m.refreshes);

@@ -200,6 +200,7 @@ fn state(s: &ProviderStatus) -> String {
     };
     let mut text = match s.stored_in {
         Some(authhost::StoreBackend::Keyring) => format!("{kind}, stored in the OS keyring"),
+        Some(authhost::StoreBackend::Postgres) => format!("{kind}, stored in the PostgreSQL store"),
         _ => format!("{kind}, stored in auth.json"),
     };
     if let Some(why) = &s.made_by_another {

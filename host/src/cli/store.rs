@@ -1,5 +1,6 @@
-//! `authhost store migrate --to file|keyring`: moves the stored secrets
-//! between auth.json and the OS keyring.
+//! `authhost store migrate --to file|keyring|postgres`: moves the stored
+//! credentials between auth.json, the OS keyring and a PostgreSQL store;
+//! `authhost store keygen`: a new key for the PostgreSQL store.
 
 use std::process::ExitCode;
 
@@ -18,6 +19,10 @@ pub enum Command {
         #[arg(long, value_enum)]
         to: BackendArg,
     },
+    /// Print a new key for the PostgreSQL store (`[store] key_file` or
+    /// AUTHHOST_STORE_KEY): 32 random bytes, base64.
+    #[command(long_about = KEYGEN_HELP)]
+    Keygen,
 }
 
 /// A store backend on the command line.
@@ -27,6 +32,8 @@ pub enum BackendArg {
     File,
     /// The OS keyring (Secret Service, Keychain, Credential Manager).
     Keyring,
+    /// The PostgreSQL store of `[store] url` (shared by several machines).
+    Postgres,
 }
 
 impl From<BackendArg> for StoreBackend {
@@ -34,6 +41,7 @@ impl From<BackendArg> for StoreBackend {
         match arg {
             BackendArg::File => StoreBackend::File,
             BackendArg::Keyring => StoreBackend::Keyring,
+            BackendArg::Postgres => StoreBackend::Postgres,
         }
     }
 }
@@ -52,7 +60,27 @@ the keyring item (service `authhost`).
 
 Each entry says where its secrets are, so both kinds are read under either
 backend; the backend decides where new and renewed credentials go.
-`authhost store migrate` moves the existing ones.";
+`authhost store migrate` moves the existing ones.
+
+With `[store] backend = \"postgres\"` (or AUTHHOST_STORE=postgres) credentials
+live in a PostgreSQL database that several machines share (`url`, or
+AUTHHOST_STORE_URL), each sealed with the store key (`key_file`, or
+AUTHHOST_STORE_KEY; make one with `authhost store keygen`); an expiring login
+is refreshed once for all of them. Helper results stay per machine.";
+
+/// `authhost store keygen --help`.
+const KEYGEN_HELP: &str = "\
+Print a new key for the PostgreSQL store: 32 random bytes, base64. Keep it
+in a file only you can read and name it in config.toml, or put it in
+AUTHHOST_STORE_KEY; every machine that shares the store needs the same key.
+
+  authhost store keygen > ~/.config/authhost/store.key
+  chmod 600 ~/.config/authhost/store.key
+  # config.toml:
+  [store]
+  backend = \"postgres\"
+  url = \"postgres://authhost:PASSWORD@db.internal:5432/authhost?sslmode=verify-full\"
+  key_file = \"/home/me/.config/authhost/store.key\"";
 
 /// `authhost store migrate --help`.
 const MIGRATE_HELP: &str = "\
@@ -76,6 +104,14 @@ keyring) nothing is moved and the error says what to do.";
 pub async fn run(io: &Io, host: &Host, command: &Command) -> anyhow::Result<ExitCode> {
     match *command {
         Command::Migrate { to } => migrate(io, host, to.into()).await?,
+        Command::Keygen => {
+            use secrecy::ExposeSecret;
+            outln!(
+                io,
+                "{}",
+                authhost::StoreSettings::generate_key().expose_secret()
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

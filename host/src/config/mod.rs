@@ -30,7 +30,6 @@ use crate::Error;
 use crate::capability::Capability;
 use crate::catalog;
 use crate::names::check_name;
-use crate::store::StoreBackend;
 
 mod grants;
 mod store_setting;
@@ -74,15 +73,7 @@ impl Default for CacheSettings {
     }
 }
 
-/// `[store]`: where credentials are stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreSettings {
-    /// Where the secrets of new credentials go: `file` (auth.json) or
-    /// `keyring` (the OS keyring; auth.json keeps what is not secret).
-    /// `AUTHHOST_STORE` overrides it.
-    pub backend: StoreBackend,
-}
+pub use crate::store::StoreSettings;
 
 /// `[credentials]`: how credentials are kept alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -461,7 +452,7 @@ mod tests {
         assert_eq!(p.git.username.as_deref(), Some("bot"));
         assert!(p.git.store);
         assert_eq!(p.options.keys().collect::<Vec<_>>(), ["ttl_ms"]);
-        assert_eq!(config.store.backend, StoreBackend::Keyring);
+        assert_eq!(config.store.backend, crate::StoreBackend::Keyring);
         for bad in [
             "git_hosts = \"github.com\"",
             "git_hosts = [\"*.github.com\"]",

@@ -36,6 +36,8 @@ impl Error {
             Error::Keyring { .. } => "keyring",
             Error::NoKeyGiven(_) => "no-key-given",
             Error::NoFiles { .. } => "no-files",
+            Error::StoreUnavailable { .. } => "store-unavailable",
+            Error::StoreKey { .. } => "store-key",
         }
     }
 }
@@ -187,6 +189,15 @@ mod tests {
             },
             Error::NoKeyGiven(s()),
             Error::NoFiles { what: s() },
+            Error::StoreUnavailable {
+                store: s(),
+                reason: s(),
+            },
+            Error::StoreKey {
+                provider: s(),
+                key_source: s(),
+                reason: s(),
+            },
         ];
         errors.extend(failures.into_iter().map(|f| Error::plugin("p", f)));
         errors.extend(provider_errors.into_iter().map(|error| Error::Provider {
@@ -215,9 +226,9 @@ mod tests {
             // A copy handed to a waiting caller keeps the code.
             assert_eq!(error.duplicate().code(), code);
         }
-        // 22 variants besides `Plugin` and `Provider`, 10 plugin failures,
+        // 24 variants besides `Plugin` and `Provider`, 10 plugin failures,
         // 8 provider errors.
-        assert_eq!(seen.len(), 22 + 10 + 8);
+        assert_eq!(seen.len(), 24 + 10 + 8);
     }
 
     #[test]

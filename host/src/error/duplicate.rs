@@ -111,6 +111,19 @@ impl Error {
             },
             Error::NoKeyGiven(p) => Error::NoKeyGiven(p.clone()),
             Error::NoFiles { what } => Error::NoFiles { what: what.clone() },
+            Error::StoreUnavailable { store, reason } => Error::StoreUnavailable {
+                store: store.clone(),
+                reason: reason.clone(),
+            },
+            Error::StoreKey {
+                provider,
+                key_source,
+                reason,
+            } => Error::StoreKey {
+                provider: provider.clone(),
+                key_source: key_source.clone(),
+                reason: reason.clone(),
+            },
         }
     }
 }

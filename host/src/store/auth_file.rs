@@ -36,6 +36,7 @@ use super::keyring::{self, OsKeyring};
 use super::lock::Locks;
 use super::{Lease, Migration, Store, StoreBackend, StoreFuture, Stored};
 use crate::Error;
+use crate::files::blocking;
 
 /// `auth.json`, the OS keyring for the keyring backend, and the lock files.
 #[derive(Debug, Clone)]
@@ -73,12 +74,8 @@ impl AuthFile {
     }
 }
 
-impl Store for AuthFile {
-    fn backend(&self) -> StoreBackend {
-        self.backend
-    }
-
-    fn get(&self, provider: &str) -> Result<Option<Stored>, Error> {
+impl AuthFile {
+    fn get_now(&self, provider: &str) -> Result<Option<Stored>, Error> {
         let Some(entry) = self.file.read()?.remove(provider) else {
             return Ok(None);
         };
@@ -92,13 +89,13 @@ impl Store for AuthFile {
             })
     }
 
-    fn listing(&self) -> Result<Map<String, Value>, Error> {
+    fn listing_now(&self) -> Result<Map<String, Value>, Error> {
         let mut entries = self.file.read()?;
         entries.values_mut().for_each(keyring::without_reference);
         Ok(entries)
     }
 
-    fn location_of(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
+    fn location_now(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
         Ok(self.file.read()?.get(provider).map(|entry| {
             if keyring::reference_of(entry).is_some() {
                 StoreBackend::Keyring
@@ -108,7 +105,7 @@ impl Store for AuthFile {
         }))
     }
 
-    fn put(&self, provider: &str, value: Option<&Stored>) -> Result<bool, Error> {
+    fn put_now(&self, provider: &str, value: Option<&Stored>) -> Result<bool, Error> {
         let value = value
             .map(serde_json::to_value)
             .transpose()
@@ -126,7 +123,7 @@ impl Store for AuthFile {
                 }
                 replaced?
             }
-            (StoreBackend::File | StoreBackend::Memory, Some(value)) => self
+            (_, Some(value)) => self
                 .file
                 .update(|map| map.insert(provider.to_owned(), value))?,
             (_, None) => self.file.update(|map| map.remove(provider))?,
@@ -135,6 +132,32 @@ impl Store for AuthFile {
             self.keyring.delete_unused(&reference.account);
         }
         Ok(old.is_some())
+    }
+}
+
+/// Reads of `auth.json` are small local reads without a lock and run
+/// inline (a keyring read included, as before); writes take the file's
+/// lock and run on tokio's blocking pool.
+impl Store for AuthFile {
+    fn backend(&self) -> StoreBackend {
+        self.backend
+    }
+
+    fn get<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<Stored>> {
+        Box::pin(async move { self.get_now(provider) })
+    }
+
+    fn listing(&self) -> StoreFuture<'_, Map<String, Value>> {
+        Box::pin(async move { self.listing_now() })
+    }
+
+    fn location_of<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<StoreBackend>> {
+        Box::pin(async move { self.location_now(provider) })
+    }
+
+    fn put<'a>(&'a self, provider: &'a str, entry: Option<&'a Stored>) -> StoreFuture<'a, bool> {
+        let (this, name, entry) = (self.clone(), provider.to_owned(), entry.cloned());
+        Box::pin(async move { blocking(move || this.put_now(&name, entry.as_ref())).await })
     }
 
     fn refused_renewal(&self, provider: &str) -> Option<u64> {
@@ -225,7 +248,7 @@ mod tests {
             StoreBackend::File,
             locks,
         );
-        let listing = store.listing().unwrap();
+        let listing = store.listing_now().unwrap();
         let a: Stored = serde_json::from_value(listing["a"].clone()).unwrap();
         assert!(a.credential.has_refresh_token());
         assert_eq!(a.credential.expires(), Some(5));
@@ -234,9 +257,12 @@ mod tests {
             [("accountId", "x")]
         );
         assert_eq!(listing["b"]["key"], "sk-b");
-        assert_eq!(store.location_of("a").unwrap(), Some(StoreBackend::Keyring));
-        assert_eq!(store.location_of("b").unwrap(), Some(StoreBackend::File));
-        assert_eq!(store.location_of("c").unwrap(), None);
+        assert_eq!(
+            store.location_now("a").unwrap(),
+            Some(StoreBackend::Keyring)
+        );
+        assert_eq!(store.location_now("b").unwrap(), Some(StoreBackend::File));
+        assert_eq!(store.location_now("c").unwrap(), None);
         assert_eq!("keyring".parse(), Ok(StoreBackend::Keyring));
         assert!("vault".parse::<StoreBackend>().is_err());
     }

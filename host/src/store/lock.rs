@@ -108,6 +108,11 @@ impl Locks {
 }
 
 impl Lease for Held {
+    fn release(self: Box<Self>) -> super::StoreFuture<'static, ()> {
+        drop(self);
+        Box::pin(async { Ok(()) })
+    }
+
     fn waited(&self) -> bool {
         self.waited_since.is_some()
     }

@@ -56,42 +56,47 @@ impl Store for Memory {
         StoreBackend::Memory
     }
 
-    fn get(&self, provider: &str) -> Result<Option<Stored>, Error> {
-        let Some(entry) = self.entries().get(provider).cloned() else {
-            return Ok(None);
-        };
-        serde_json::from_value(entry).map(Some).map_err(|_| {
-            // Only this process writes entries, from a `Stored`.
-            Error::CorruptStore {
-                path: "memory".into(),
-                message: format!("entry `{provider}` does not decode"),
-            }
-        })
-    }
-
-    fn listing(&self) -> Result<Map<String, Value>, Error> {
-        Ok(self.entries().clone())
-    }
-
-    fn location_of(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
-        Ok(self
-            .entries()
-            .contains_key(provider)
-            .then_some(StoreBackend::Memory))
-    }
-
-    fn put(&self, provider: &str, entry: Option<&Stored>) -> Result<bool, Error> {
-        let mut entries = self.entries();
-        Ok(match entry {
-            Some(stored) => {
-                let value = serde_json::to_value(stored).map_err(|_| Error::CorruptStore {
+    fn get<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<Stored>> {
+        let entry = self.entries().get(provider).cloned();
+        Box::pin(async move {
+            let Some(entry) = entry else {
+                return Ok(None);
+            };
+            serde_json::from_value(entry).map(Some).map_err(|_| {
+                // Only this process writes entries, from a `Stored`.
+                Error::CorruptStore {
                     path: "memory".into(),
-                    message: format!("cannot encode the entry `{provider}`"),
-                })?;
-                entries.insert(provider.to_owned(), value).is_some()
-            }
-            None => entries.remove(provider).is_some(),
+                    message: format!("entry `{provider}` does not decode"),
+                }
+            })
         })
+    }
+
+    fn listing(&self) -> StoreFuture<'_, Map<String, Value>> {
+        let entries = self.entries().clone();
+        Box::pin(async move { Ok(entries) })
+    }
+
+    fn location_of<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<StoreBackend>> {
+        let found = self.entries().contains_key(provider);
+        Box::pin(async move { Ok(found.then_some(StoreBackend::Memory)) })
+    }
+
+    fn put<'a>(&'a self, provider: &'a str, entry: Option<&'a Stored>) -> StoreFuture<'a, bool> {
+        let result = (|| {
+            let mut entries = self.entries();
+            Ok(match entry {
+                Some(stored) => {
+                    let value = serde_json::to_value(stored).map_err(|_| Error::CorruptStore {
+                        path: "memory".into(),
+                        message: format!("cannot encode the entry `{provider}`"),
+                    })?;
+                    entries.insert(provider.to_owned(), value).is_some()
+                }
+                None => entries.remove(provider).is_some(),
+            })
+        })();
+        Box::pin(async move { result })
     }
 
     fn refused_renewal(&self, provider: &str) -> Option<u64> {
@@ -174,6 +179,11 @@ impl Lease for Held {
 
     fn waited(&self) -> bool {
         self.waited_since.is_some()
+    }
+
+    fn release(self: Box<Self>) -> StoreFuture<'static, ()> {
+        drop(self);
+        Box::pin(async { Ok(()) })
     }
 
     fn record(&self, outcome: Result<(), &Error>) {

@@ -13,6 +13,13 @@
 //!   (`backend = "keyring"`, see [`keyring`]); locks are lock files in
 //!   `cache/locks/` ([`lock`]).
 //!
+//! - [`postgres`]: a PostgreSQL database shared by several machines
+//!   (`backend = "postgres"`), each secret sealed with the store key
+//!   before it leaves the machine; renewal locks are lease rows.
+//!
+//! [`open`] builds the engine a [`StoreSettings`] asks for; [`transfer`]
+//! moves every credential from one engine to another.
+//!
 //! Building blocks: [`json_file`] (a JSON object file written atomically
 //! under a lock, also used by the helper cache), [`credential`] (the
 //! credential types and their JSON shape), [`entry`] (an entry of a store).
@@ -29,6 +36,32 @@ pub(crate) mod lock;
 
 mod auth_file;
 mod memory;
+mod open;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(not(feature = "postgres"))]
+pub(crate) mod postgres {
+    //! Without the `postgres` feature the PostgreSQL store fails, naming it.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Store, StoreSettings};
+    use crate::Error;
+
+    /// Always an error naming the feature.
+    pub(crate) fn open(
+        _settings: &StoreSettings,
+        _lock_wait: Duration,
+        _call_timeout_ms: u64,
+    ) -> Result<Arc<dyn Store>, Error> {
+        Err(Error::StoreUnavailable {
+            store: "postgres".to_owned(),
+            reason: "this build of authhost has no PostgreSQL support (the `postgres` feature is off); build authhost with the `postgres` feature, or keep credentials in auth.json: `[store] backend = \"file\"`".to_owned(),
+        })
+    }
+}
+pub(crate) mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,32 +73,36 @@ use crate::Error;
 pub(crate) use auth_file::AuthFile;
 pub(crate) use entry::{PluginRef, Stored};
 pub(crate) use memory::Memory;
+pub use open::StoreSettings;
+pub(crate) use open::open;
 
 /// A future a [`Store`] returns (the trait is used as `dyn Store`).
 pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
-/// A credential store engine. Reads and writes are small blocking calls
-/// (a local file, a keyring); callers on an async executor run writes on
-/// tokio's blocking pool. Only [`Store::lock`] waits for other processes,
-/// and it is async.
+/// A credential store engine. Every call is async: a local engine does
+/// its small file work inline or on tokio's blocking pool, a network
+/// engine talks to its server, and neither blocks the executor.
 pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     /// Where the secrets of new credentials go.
     fn backend(&self) -> StoreBackend;
 
     /// The entry of `provider`, its secrets included.
-    fn get(&self, provider: &str) -> Result<Option<Stored>, Error>;
+    fn get<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<Stored>>;
 
     /// Every entry, undecoded, without fetching a secret kept apart from
-    /// the entry (a keyring item): such secret fields are empty strings, so
-    /// an entry still decodes as the credential it is (kind, expiry, facts).
-    fn listing(&self) -> Result<Map<String, Value>, Error>;
+    /// the entry (a keyring item, a sealed column): such secret fields are
+    /// empty strings, so an entry still decodes as the credential it is
+    /// (kind, expiry).
+    fn listing(&self) -> StoreFuture<'_, Map<String, Value>>;
 
     /// Where the secrets of `provider`'s entry are, if there is an entry.
-    fn location_of(&self, provider: &str) -> Result<Option<StoreBackend>, Error>;
+    fn location_of<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<StoreBackend>>;
 
     /// Sets (`Some`) or removes (`None`) the entry of `provider`; returns
-    /// whether there was one before.
-    fn put(&self, provider: &str, entry: Option<&Stored>) -> Result<bool, Error>;
+    /// whether there was one before. Under this process's renewal lock of
+    /// `provider` ([`Store::lock`]) a shared engine writes only if the
+    /// entry is still the one read under the lock.
+    fn put<'a>(&'a self, provider: &'a str, entry: Option<&'a Stored>) -> StoreFuture<'a, bool>;
 
     /// Waits until this process holds the renewal lock of `provider` (at
     /// most the wait the store was opened with): of any number of
@@ -81,9 +118,10 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// Moves the secrets of every entry to `to`, one credential at a time,
-    /// calling `progress` after each; a rerun after an interruption moves
-    /// what is left.
+    /// Moves the secrets of every entry to `to` within this engine (the
+    /// file and the keyring), one credential at a time, calling `progress`
+    /// after each; a rerun after an interruption moves what is left. Moves
+    /// between engines are [`transfer`]'s.
     fn migrate(
         &self,
         to: StoreBackend,
@@ -104,6 +142,10 @@ pub(crate) trait Lease: Send {
     /// Records how the renewal made under this lock ended, for the
     /// processes waiting for it.
     fn record(&self, outcome: Result<(), &Error>);
+
+    /// Gives the lock up now, with the outcome [`Lease::record`] noted
+    /// (dropping it does the same, later for a shared engine).
+    fn release(self: Box<Self>) -> StoreFuture<'static, ()>;
 }
 
 /// Where the secrets of new credentials go.
@@ -122,6 +164,9 @@ pub enum StoreBackend {
     /// store of a host built without files.
     #[serde(skip)]
     Memory,
+    /// In a PostgreSQL database shared by several machines, encrypted with
+    /// the store key (`[store] url`, `key_file`; see [`postgres`]).
+    Postgres,
 }
 
 impl StoreBackend {
@@ -131,6 +176,7 @@ impl StoreBackend {
             StoreBackend::File => "file",
             StoreBackend::Keyring => "keyring",
             StoreBackend::Memory => "memory",
+            StoreBackend::Postgres => "postgres",
         }
     }
 
@@ -141,6 +187,7 @@ impl StoreBackend {
             StoreBackend::File => "auth.json",
             StoreBackend::Keyring => "the OS keyring",
             StoreBackend::Memory => "memory",
+            StoreBackend::Postgres => "the PostgreSQL store",
         }
     }
 }
@@ -158,8 +205,9 @@ impl std::str::FromStr for StoreBackend {
         match text {
             "file" => Ok(StoreBackend::File),
             "keyring" => Ok(StoreBackend::Keyring),
+            "postgres" => Ok(StoreBackend::Postgres),
             other => Err(format!(
-                "`{}` is not a store backend (use `file` or `keyring`)",
+                "`{}` is not a store backend (use `file`, `keyring` or `postgres`)",
                 other.escape_debug()
             )),
         }

@@ -32,9 +32,10 @@
 //! one that waited while another failed reports that failure at once
 //! instead of trying again (see [`crate::store::lock`]).
 //!
-//! Reads of `auth.json` and the cache file are small local reads without a
-//! lock and run inline; locks and writes run on tokio's blocking pool, so
-//! the async API never blocks its executor on another process.
+//! Every store call is async (see [`crate::store::Store`]); reads of the
+//! helper cache are small local reads without a lock and run inline, its
+//! writes run on tokio's blocking pool, so the async API never blocks its
+//! executor on another process or a database.
 
 mod flight;
 mod helper_cache;
@@ -232,7 +233,7 @@ impl Credentials {
                 tracing::trace!(provider, "key from memory");
                 return Ok((token, Source::Memory));
             }
-            match self.local(provider, resolver.plugin_id(provider)) {
+            match self.local(provider, resolver.plugin_id(provider)).await {
                 Ok(Some((token, source))) => {
                     tracing::debug!(provider, elapsed = ?started.elapsed(), "key from the {}", source.as_str());
                     return Ok((token, source));
@@ -296,11 +297,15 @@ impl Credentials {
     /// The secret the files hold for `provider` (whose plugin is
     /// `plugin_id`) that needs no plugin, if any; remembers it for as long
     /// as it may be used.
-    fn local(&self, provider: &str, plugin_id: &str) -> Result<Option<(Token, Source)>, Error> {
+    async fn local(
+        &self,
+        provider: &str,
+        plugin_id: &str,
+    ) -> Result<Option<(Token, Source)>, Error> {
         if self.memo.known_absent(provider) {
             return Ok(None);
         }
-        let stored = self.store.get(provider)?;
+        let stored = self.store.get(provider).await?;
         Ok(self.usable(provider, stored.as_ref(), plugin_id))
     }
 
@@ -381,8 +386,7 @@ impl Credentials {
     }
 
     async fn put_stored(&self, provider: &str, stored: Stored) -> Result<(), Error> {
-        let (store, name) = (self.store.clone(), provider.to_owned());
-        blocking(move || store.put(&name, Some(&stored))).await?;
+        self.store.put(provider, Some(&stored)).await?;
         self.memo.changed(provider);
         Ok(())
     }
@@ -405,27 +409,24 @@ impl Credentials {
     /// Removes the stored and cached credentials of `provider`; false when
     /// there were none.
     pub async fn remove(&self, provider: &str) -> Result<bool, Error> {
-        let (store, cache, name) = (self.store.clone(), self.cache.clone(), provider.to_owned());
-        let removed = blocking(move || {
-            let stored = store.put(&name, None)?;
-            let cached = cache.remove(&name)?;
-            Ok::<_, Error>(stored || cached)
-        })
-        .await?;
+        let stored = self.store.put(provider, None).await?;
+        let (cache, name) = (self.cache.clone(), provider.to_owned());
+        let cached = blocking(move || cache.remove(&name)).await?;
+        let removed = stored || cached;
         self.memo.changed(provider);
         self.memo.forget_last(provider);
         Ok(removed)
     }
 
     /// The stored entry of `provider`, if any.
-    pub fn stored_entry(&self, provider: &str) -> Result<Option<Stored>, Error> {
-        self.store.get(provider)
+    pub async fn stored_entry(&self, provider: &str) -> Result<Option<Stored>, Error> {
+        self.store.get(provider).await
     }
 
     /// Every entry of `auth.json`, undecoded, without fetching a secret
     /// from the keyring (see [`Store::listing`]).
-    pub fn stored(&self) -> Result<Map<String, Value>, Error> {
-        self.store.listing()
+    pub async fn stored(&self) -> Result<Map<String, Value>, Error> {
+        self.store.listing().await
     }
 
     /// When the last renewal of `provider` was refused (see
@@ -436,8 +437,8 @@ impl Credentials {
 
     /// Where the secrets of `provider`'s stored credential are, if one is
     /// stored.
-    pub fn stored_in(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
-        self.store.location_of(provider)
+    pub async fn stored_in(&self, provider: &str) -> Result<Option<StoreBackend>, Error> {
+        self.store.location_of(provider).await
     }
 
     /// Where the secrets of new credentials go.
@@ -455,6 +456,22 @@ impl Credentials {
         let store = self.store.clone();
         let mut progress = progress;
         let migration = blocking(move || store.migrate(to, &mut progress)).await?;
+        for provider in &migration.moved {
+            self.memo.changed(provider);
+        }
+        Ok(migration)
+    }
+
+    /// Moves every stored credential to the store `to` (see
+    /// [`crate::store::transfer`]).
+    pub async fn transfer(
+        &self,
+        to: &dyn Store,
+        progress: impl FnMut(&str) + Send + 'static,
+    ) -> Result<Migration, Error> {
+        let mut progress = progress;
+        let migration =
+            crate::store::transfer::transfer(self.store.as_ref(), to, &mut progress).await?;
         for provider in &migration.moved {
             self.memo.changed(provider);
         }

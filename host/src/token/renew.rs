@@ -25,9 +25,18 @@ impl Credentials {
         let held = self.store.lock(provider).await?;
         // Another process may have done the work while this one waited.
         self.memo.changed(provider);
-        let stored = self.store.get(provider)?;
-        if let Some(stored) = &stored {
-            stored.check_made_by(provider, &abilities.plugin)?;
+        let stored = match self.store.get(provider).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                let _ = held.release().await;
+                return Err(error);
+            }
+        };
+        if let Some(stored) = &stored
+            && let Err(error) = stored.check_made_by(provider, &abilities.plugin)
+        {
+            let _ = held.release().await;
+            return Err(error);
         }
         let plugin_id = abilities.plugin.id.as_str();
         if !forced && let Some((_, source)) = self.usable(provider, stored.as_ref(), plugin_id) {
@@ -48,16 +57,22 @@ impl Credentials {
                     "found {found}: another process or host stored it since this one last looked (a login, or a renewal that had finished)"
                 );
             }
-            return Ok((self.current(provider)?, source));
+            let current = self.current(provider).await;
+            let _ = held.release().await;
+            return Ok((current?, source));
         }
         // Or tried and failed: trying again at once would only take as long.
         if let Some(failure) = held.failure_while_waiting(provider) {
+            let _ = held.release().await;
             return Err(failure);
         }
         let renewed = self
             .renew_held(provider, stored, forced, abilities, resolver)
             .await;
         held.record(renewed.as_ref().map(|_| ()));
+        if let Err(error) = held.release().await {
+            tracing::debug!(provider, "cannot give the renewal lock up at once: {error}");
+        }
         renewed
     }
 
@@ -107,8 +122,8 @@ impl Credentials {
     }
 
     /// The credential [`Credentials::local`] just found, whole.
-    fn current(&self, provider: &str) -> Result<Credential, Error> {
-        if let Some(stored) = self.store.get(provider)?
+    async fn current(&self, provider: &str) -> Result<Credential, Error> {
+        if let Some(stored) = self.store.get(provider).await?
             && !stored.resolve
         {
             return Ok(stored.credential);
@@ -230,8 +245,21 @@ impl Credentials {
         provider: &str,
         resolver: &impl Resolver,
     ) -> Result<Credential, Error> {
-        let _held = self.store.lock(provider).await?;
-        let stored = self.store.get(provider)?;
+        let held = self.store.lock(provider).await?;
+        let resolved = self.resolve_at_login_held(provider, resolver).await;
+        if let Err(error) = held.release().await {
+            tracing::debug!(provider, "cannot give the renewal lock up at once: {error}");
+        }
+        resolved
+    }
+
+    /// [`Credentials::resolve_at_login`] once the lock is held.
+    async fn resolve_at_login_held(
+        &self,
+        provider: &str,
+        resolver: &impl Resolver,
+    ) -> Result<Credential, Error> {
+        let stored = self.store.get(provider).await?;
         let abilities = resolver.abilities(provider).await?;
         let (stored, replaced) = match stored {
             Some(s) if s.made_by_another(&abilities.plugin).is_some() => (None, true),
@@ -244,8 +272,7 @@ impl Credentials {
             .run_resolve(provider, Reason::Login, stored.as_ref(), resolver)
             .await?;
         if replaced {
-            let (store, name) = (self.store.clone(), provider.to_owned());
-            blocking(move || store.put(&name, None)).await?;
+            self.store.put(provider, None).await?;
             self.memo.changed(provider);
         }
         Ok(credential)
