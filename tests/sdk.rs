@@ -70,6 +70,48 @@ pub(crate) fn run(cmd: &mut Command) {
     );
 }
 
+/// A provider crate `name` made as the SDK's README says, in a temporary
+/// folder outside the workspace: `cargo new --lib`, `cargo add` of the
+/// unpacked SDK package (offline: the package brings its WIT and names
+/// every dependency itself) and of `extra` dependencies (`cargo add`
+/// arguments), the README's `Cargo.toml` lines, `lib_rs` as `src/lib.rs`,
+/// then a build for `wasm32-wasip2`. Returns the component.
+pub(crate) fn build_outside(name: &str, extra: &[&[&str]], lib_rs: &str) -> PathBuf {
+    let readme = std::fs::read_to_string(workspace_root().join("plugins/sdk/README.md")).unwrap();
+    let manifest_lines = &code_blocks(&readme, "toml")[0];
+    let outside = tempfile::tempdir().unwrap();
+    run(cargo(outside.path()).args(["new", "--lib", "--vcs", "none", "--offline", name]));
+    let dir = outside.path().join(name);
+    // The versions this checkout builds with: no index is needed, and the
+    // dependencies built for the examples are reused.
+    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    run(cargo(&dir)
+        .args(["add", "--offline", "authhost-sdk", "--path"])
+        .arg(packaged_sdk()));
+    for args in extra {
+        run(cargo(&dir).args(["add", "--offline"]).args(*args));
+    }
+    let mut cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    cargo_toml.push('\n');
+    cargo_toml.push_str(manifest_lines);
+    std::fs::write(dir.join("Cargo.toml"), cargo_toml).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), lib_rs).unwrap();
+    let target = workspace_root().join("target").join("examples");
+    run(cargo(&dir)
+        .args([
+            "build",
+            "--offline",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+        ])
+        .arg("--target-dir")
+        .arg(&target));
+    target
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", name.replace('-', "_")))
+}
+
 /// The SDK's README, followed in a temporary folder outside the workspace:
 /// `cargo new --lib`, `cargo add` of the unpacked package (offline: the
 /// package brings its WIT and names every dependency itself), the README's
@@ -89,42 +131,8 @@ fn a_provider_made_with_cargo_new_builds_against_the_packaged_sdk() {
     let readme = std::fs::read_to_string(workspace_root().join("plugins/sdk/README.md")).unwrap();
     assert!(readme.contains("cargo new --lib hello-provider"));
     assert!(readme.contains("cargo add authhost-sdk --path ../authhost-sdk"));
-    let toml = &code_blocks(&readme, "toml")[0];
     let rust = &code_blocks(&readme, "rust")[0];
-
-    let outside = tempfile::tempdir().unwrap();
-    run(cargo(outside.path()).args([
-        "new",
-        "--lib",
-        "--vcs",
-        "none",
-        "--offline",
-        "hello-provider",
-    ]));
-    let dir = outside.path().join("hello-provider");
-    // The versions this checkout builds with: no index is needed, and the
-    // dependencies built for the examples are reused.
-    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    run(cargo(&dir)
-        .args(["add", "--offline", "authhost-sdk", "--path"])
-        .arg(sdk));
-    let mut cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    cargo_toml.push('\n');
-    cargo_toml.push_str(toml);
-    std::fs::write(dir.join("Cargo.toml"), cargo_toml).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), rust).unwrap();
-    let target = workspace_root().join("target").join("examples");
-    run(cargo(&dir)
-        .args([
-            "build",
-            "--offline",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-        ])
-        .arg("--target-dir")
-        .arg(&target));
-    let wasm = target.join("wasm32-wasip2/release/hello_provider.wasm");
+    let wasm = build_outside("hello-provider", &[], rust);
 
     let home = Home::new();
     let out = home.run(&["plugins", "inspect", wasm.to_str().unwrap()]);

@@ -9,11 +9,11 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::sdk::{DEVICE_GRANT, code_blocks, fields, form, packaged_sdk, run};
+use crate::sdk::{DEVICE_GRANT, build_outside, code_blocks, fields, form};
 use crate::support;
 use support::acme::oauth_error;
 use support::http::{Response, Server};
-use support::{Home, assert_success, cargo, stderr, stdout, workspace_root};
+use support::{Home, assert_success, stderr, stdout, workspace_root};
 
 const CLIENT: &str = "authhost-cli";
 
@@ -128,34 +128,7 @@ fn build_the_guides_provider() -> std::path::PathBuf {
     let guide =
         std::fs::read_to_string(workspace_root().join("docs/writing-a-provider.md")).unwrap();
     let source = &code_blocks(&guide, "rust,device-provider")[0];
-    let readme = std::fs::read_to_string(workspace_root().join("plugins/sdk/README.md")).unwrap();
-    let manifest_lines = &code_blocks(&readme, "toml")[0];
-
-    let outside = tempfile::tempdir().unwrap();
-    run(cargo(outside.path()).args(["new", "--lib", "--vcs", "none", "--offline", "corp-device"]));
-    let dir = outside.path().join("corp-device");
-    std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    run(cargo(&dir)
-        .args(["add", "--offline", "authhost-sdk", "--path"])
-        .arg(packaged_sdk()));
-    run(cargo(&dir).args(["add", "--offline", "serde", "--features", "derive"]));
-    let mut cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    cargo_toml.push('\n');
-    cargo_toml.push_str(manifest_lines);
-    std::fs::write(dir.join("Cargo.toml"), cargo_toml).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), source).unwrap();
-    let target = workspace_root().join("target").join("examples");
-    run(cargo(&dir)
-        .args([
-            "build",
-            "--offline",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-        ])
-        .arg("--target-dir")
-        .arg(&target));
-    target.join("wasm32-wasip2/release/corp_device.wasm")
+    build_outside("corp-device", &[&["serde", "--features", "derive"]], source)
 }
 
 /// A home with the guide's provider installed (`plugins install`, as the

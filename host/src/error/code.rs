@@ -226,9 +226,9 @@ mod tests {
             // A copy handed to a waiting caller keeps the code.
             assert_eq!(error.duplicate().code(), code);
         }
-        // 24 variants besides `Plugin` and `Provider`, 10 plugin failures,
+        // 25 variants besides `Plugin` and `Provider`, 10 plugin failures,
         // 8 provider errors.
-        assert_eq!(seen.len(), 24 + 10 + 8);
+        assert_eq!(seen.len(), 25 + 10 + 8);
     }
 
     #[test]

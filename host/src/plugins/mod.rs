@@ -41,6 +41,11 @@ use crate::runtime::{
     CacheSetup, CallContext, ComponentBytes, ComponentCache, Instance, LoadedComponent, Runtime,
 };
 
+/// What describing a component gave: its WIT version and metadata.
+type DescribeOutcome = Result<(String, crate::runtime::Metadata), PluginFailure>;
+/// A compiled component kept for its plugin's first call.
+type LoadOutcome = Result<LoadedComponent, PluginFailure>;
+
 /// The largest plugin file authhost reads.
 pub(crate) const MAX_PLUGIN_FILE: u64 = 64 << 20;
 
@@ -394,26 +399,10 @@ impl Plugins {
         let outcome = match (index.described(&digest), bytes) {
             (Some(described), _) => described.outcome(),
             (None, Some(bytes)) => {
-                let runtime = self.runtime()?;
                 let label = path.file_name().unwrap_or_default().to_string_lossy();
-                let result = match runtime.load(&bytes, &label) {
-                    Ok(loaded) => {
-                        let described = self
-                            .describe(
-                                &runtime,
-                                &loaded,
-                                PluginSource::Folder(path.into()).describe(),
-                            )
-                            .await;
-                        let version = loaded.wit_version.clone();
-                        component = Some(Ok(loaded));
-                        described.map(|m| (version, m))
-                    }
-                    Err(failure) => Err(failure),
-                };
-                if let Some(described) = Described::of(&result) {
-                    index.set_described(&digest, described);
-                }
+                let source = PluginSource::Folder(path.into()).describe();
+                let (result, loaded) = self.describe_new(&bytes, &label, source, index).await?;
+                component = loaded;
                 result
             }
             (None, None) => unreachable!("an undescribed component is read above"),
@@ -444,19 +433,10 @@ impl Plugins {
         let outcome = match index.described(&digest) {
             Some(described) => described.outcome(),
             None => {
-                let runtime = self.runtime()?;
-                let result = match runtime.load(&component, label) {
-                    Ok(loaded) => {
-                        let described = self.describe(&runtime, &loaded, label.to_owned()).await;
-                        let version = loaded.wit_version.clone();
-                        loaded_now = Some(Ok(loaded));
-                        described.map(|m| (version, m))
-                    }
-                    Err(failure) => Err(failure),
-                };
-                if let Some(described) = Described::of(&result) {
-                    index.set_described(&digest, described);
-                }
+                let (result, loaded) = self
+                    .describe_new(&component, label, label.to_owned(), index)
+                    .await?;
+                loaded_now = loaded;
                 result
             }
         };
@@ -469,6 +449,34 @@ impl Plugins {
             identity: None,
             component: OnceCell::new_with(loaded_now),
         })
+    }
+
+    /// Compiles `component` (labelled `label` in notices) and describes it
+    /// as `source`, recording the answer in `index` when it depends on the
+    /// contents alone. Returns the description and, when it compiled, the
+    /// loaded component to keep.
+    async fn describe_new(
+        &self,
+        component: &ComponentBytes<'_>,
+        label: &str,
+        source: String,
+        index: &mut Index,
+    ) -> Result<(DescribeOutcome, Option<LoadOutcome>), PluginFailure> {
+        let runtime = self.runtime()?;
+        let mut kept = None;
+        let result = match runtime.load(component, label) {
+            Ok(loaded) => {
+                let described = self.describe(&runtime, &loaded, source).await;
+                let version = loaded.wit_version.clone();
+                kept = Some(Ok(loaded));
+                described.map(|m| (version, m))
+            }
+            Err(failure) => Err(failure),
+        };
+        if let Some(described) = Described::of(&result) {
+            index.set_described(component.sha256(), described);
+        }
+        Ok((result, kept))
     }
 
     /// Calls `describe` on a fresh instance of `component` that has no
