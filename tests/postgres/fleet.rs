@@ -155,7 +155,7 @@ fn a_holder_killed_with_kill_9_loses_its_lease_when_it_runs_out() {
 #[test]
 fn a_holder_that_lost_its_lease_writes_nothing() {
     use std::sync::atomic::Ordering;
-    let (service, server) = crate::lifecycle::TokenService::start(30);
+    let (service, server) = crate::lifecycle::TokenService::start(1);
     let shared = Shared::new();
     let url = server.url();
     let home = shared.machine(&format!(
@@ -166,8 +166,9 @@ fn a_holder_that_lost_its_lease_writes_nothing() {
         home.plugins_dir().join("refresher.wasm"),
     )
     .unwrap();
-    // A login inside the refresh margin, and a slow refresh.
+    // A login that has expired (a 1-second token), and a slow refresh.
     assert_success(&home.run(&["login", "p"]));
+    std::thread::sleep(Duration::from_millis(1100));
     service.ttl_s.store(3600, Ordering::SeqCst);
     service.refresh_delay_ms.store(1500, Ordering::SeqCst);
     let holder = home
