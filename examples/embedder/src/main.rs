@@ -73,7 +73,10 @@ fn build(metrics: Arc<Mutex<Metrics>>) -> Result<Host, authhost::Error> {
             let mut metrics = metrics.lock().unwrap();
             match event {
                 Event::TokenServed { source, .. } => {
-                    *metrics.served.entry(source.as_str().to_owned()).or_default() += 1;
+                    *metrics
+                        .served
+                        .entry(source.as_str().to_owned())
+                        .or_default() += 1;
                 }
                 Event::PluginRun { .. } => metrics.plugin_runs += 1,
                 Event::Failed { code, .. } => *metrics.failures.entry(code).or_default() += 1,
@@ -135,7 +138,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .build()
         .context("building the OAuth host")?;
-    let refused = oauth.login("corp", LoginOptions::default().no_browser(true)).await;
+    let refused = oauth
+        .login("corp", LoginOptions::default().no_browser(true))
+        .await;
     match refused {
         Err(error) => ensure!(
             authhost::error_chain(&error).contains("interactive-login"),
