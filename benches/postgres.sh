@@ -91,48 +91,8 @@ print("%-48s %8.3fms %8.3fms %6.2fx %6sx" % ("token, stored key: postgres vs fil
 PY
 
 # The fleet refresh: a token service that rotates refresh tokens and
-# revokes the login when a used one comes back (as benches/refresh.sh).
-python3 - "$work/port" "$work/count" <<'PY' &
-import http.server, json, sys, threading, urllib.parse
-port_file, count_file = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-state = {"n": 0, "refresh": None, "used": set(), "revoked": False, "refreshes": 0}
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *args): pass
-    def answer(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def issue(self, ttl):
-        state["n"] += 1
-        state["refresh"] = "r-%d" % state["n"]
-        return {"access_token": "a-%d" % state["n"], "refresh_token": state["refresh"],
-                "expires_in": ttl, "token_type": "Bearer"}
-    def do_POST(self):
-        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
-        with lock:
-            grant = form.get("grant_type", [""])[0]
-            if grant == "password":
-                state["revoked"] = False
-                state["refreshes"] = 0
-                return self.answer(200, self.issue(30))
-            state["refreshes"] += 1
-            open(count_file, "w").write(str(state["refreshes"]))
-            token = form.get("refresh_token", [""])[0]
-            if state["revoked"] or token != state["refresh"]:
-                if token in state["used"]:
-                    state["revoked"] = True
-                return self.answer(400, {"error": "invalid_grant"})
-            state["used"].add(token)
-            return self.answer(200, self.issue(3600))
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-open(port_file, "w").write(str(server.server_address[1]))
-server.serve_forever()
-PY
+# revokes the login when a used one comes back (benches/token_service.py).
+python3 benches/token_service.py "$work/port" "$work/count" &
 service=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 service_url="http://127.0.0.1:$(cat "$work/port")"
@@ -164,11 +124,13 @@ PY
 }
 fleet=() alone=() refreshes=()
 for _ in $(seq "$ROUNDS"); do
-    # A login whose access token expires in 30 s: inside the 60 s margin.
+    # A login whose 1-second access token has just expired.
     AUTHHOST_HOME=${machines[0]} "$bin" login p >/dev/null 2>&1
+    sleep 1.1
     rm -f "$work/count"
     alone+=("$(crowd 1)")
     AUTHHOST_HOME=${machines[0]} "$bin" login p >/dev/null 2>&1
+    sleep 1.1
     rm -f "$work/count"
     fleet+=("$(crowd 10)")
     refreshes+=("$(cat "$work/count")")

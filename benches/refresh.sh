@@ -25,49 +25,7 @@ export AUTHHOST_HOME=$work/home
 mkdir -p "$AUTHHOST_HOME/plugins"
 cp target/wasm32-wasip2/guest/refresher.wasm "$AUTHHOST_HOME/plugins/"
 
-python3 - "$work/port" "$work/count" <<'PY' &
-import http.server, json, sys, threading, urllib.parse
-port_file, count_file = sys.argv[1], sys.argv[2]
-lock = threading.Lock()
-state = {"n": 0, "refresh": None, "used": set(), "revoked": False, "refreshes": 0}
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *args): pass
-    def answer(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def issue(self, ttl):
-        state["n"] += 1
-        state["refresh"] = "r-%d" % state["n"]
-        return {"access_token": "a-%d" % state["n"], "refresh_token": state["refresh"],
-                "expires_in": ttl, "token_type": "Bearer"}
-    def do_POST(self):
-        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
-        with lock:
-            grant = form.get("grant_type", [""])[0]
-            if grant == "password":
-                # Logins made by this script expire inside the refresh margin;
-                # each starts a new count.
-                state["revoked"] = False
-                state["refreshes"] = 0
-                return self.answer(200, self.issue(30))
-            state["refreshes"] += 1
-            open(count_file, "w").write(str(state["refreshes"]))
-            token = form.get("refresh_token", [""])[0]
-            if state["revoked"] or token != state["refresh"]:
-                if token in state["used"]:
-                    state["revoked"] = True
-                return self.answer(400, {"error": "invalid_grant"})
-            state["used"].add(token)
-            return self.answer(200, self.issue(3600))
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-open(port_file, "w").write(str(server.server_address[1]))
-server.serve_forever()
-PY
+python3 benches/token_service.py "$work/port" "$work/count" &
 service=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$work/port")"
@@ -97,9 +55,10 @@ PY
 "$bin" token p >/dev/null 2>&1 || true   # compile the component into the cache
 expiring=() valid=() refreshes=()
 for _ in $(seq "$ROUNDS"); do
-    # A login whose access token expires in 30 s: inside the 60 s margin.
+    # A login whose 1-second access token has just expired.
     rm -f "$work/count"
     "$bin" login p >/dev/null 2>&1
+    sleep 1.1
     expiring+=("$(crowd)")
     refreshes+=("$(cat "$work/count")")
     # Now valid for an hour: the same crowd reads auth.json only.
