@@ -17,13 +17,13 @@
 //! the origin of the URL in its provider's option `OPTION` ([`Request`]).
 //!
 //! The effective set of a plugin is what it requested AND the user granted
-//! (decided in [`policy`]).
+//! (decided in `policy`).
 
 //!
-//! Homes: parsing and printing here and in [`origin`] and [`request`]; the
-//! question that asks for a grant in [`question`]; the one check every
-//! host call goes through in [`granter`]; what a plugin's effective set is
-//! for a provider in [`policy`]; the grants written in `config.toml` in
+//! Homes: parsing and printing here and in `origin` and `request`; the
+//! question that asks for a grant in `question`; the one check every
+//! host call goes through in `granter`; what a plugin's effective set is
+//! for a provider in `policy`; the grants written in `config.toml` in
 //! `crate::config::grants`.
 
 mod granter;

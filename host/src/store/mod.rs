@@ -165,7 +165,7 @@ pub enum StoreBackend {
     #[serde(skip)]
     Memory,
     /// In a PostgreSQL database shared by several machines, encrypted with
-    /// the store key (`[store] url`, `key_file`; see [`postgres`]).
+    /// the store key (`[store] url`, `key_file`; see [`StoreSettings`] and `store/postgres`).
     Postgres,
 }
 
