@@ -395,23 +395,27 @@ impl HostBuilder {
             (None, paths) => paths.as_ref().map(|p| p.config_file.clone()),
         };
         let in_code = Path::new(IN_CODE);
+        let text = match &file {
+            Some(file) => Config::read(file)?,
+            None => None,
+        };
+        let only_the_file =
+            self.config_texts.is_empty() && self.providers.is_empty() && self.grants.is_empty();
+        if only_the_file {
+            // What `authhost token` does: the file parsed once.
+            let mut config = match (&file, &text) {
+                (Some(file), Some(text)) => Config::parse(text, file)?,
+                _ => Config::default(),
+            };
+            self.apply_typed(&mut config);
+            return Ok(config);
+        }
         let mut table = toml::Table::new();
         // The file's text is parsed as a whole first, so that its errors
         // carry its line numbers.
-        if let Some(file) = &file
-            && let Some(text) = Config::read(file)?
-        {
-            Config::parse(&text, file)?;
-            table = toml::from_str(&text).map_err(|e| invalid(file, &e))?;
-        }
-        if self.config_texts.is_empty()
-            && self.providers.is_empty()
-            && self.grants.is_empty()
-            && let Some(file) = &file
-        {
-            let mut config = Config::from_table(table, file)?;
-            self.apply_typed(&mut config);
-            return Ok(config);
+        if let (Some(file), Some(text)) = (&file, &text) {
+            Config::parse(text, file)?;
+            table = toml::from_str(text).map_err(|e| invalid(file, &e))?;
         }
         for text in &self.config_texts {
             Config::parse(text, in_code)?;
