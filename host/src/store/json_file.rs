@@ -168,11 +168,31 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 /// names, which serde puts in backquotes (missing field `key`), are kept:
 /// they are not secret, and they say what to fix.
 pub(crate) fn redact_serde(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.find('"') {
-        Some(i) => format!("{}…", text[..i].trim_end()),
-        None => text,
+    let mut text = e.to_string();
+    if let Some(i) = text.find('"') {
+        text = format!("{}…", text[..i].trim_end());
     }
+    // Serde quotes values in backquotes too: the value of a field that is
+    // not a name (`unknown variant` and the entry's `type`) and an
+    // unexpected number or character (`invalid type: integer` and the
+    // number). Those are dropped; field names and what serde expected are
+    // kept.
+    for marker in [
+        "unknown variant `",
+        "integer `",
+        "floating point `",
+        "boolean `",
+        "character `",
+    ] {
+        while let Some(start) = text.find(marker)
+            && let Some(len) = text[start + marker.len()..].find('`')
+        {
+            // From the space before the backquote to the closing one.
+            let end = start + marker.len() + len + 1;
+            text.replace_range(start + marker.len() - 2..end, "");
+        }
+    }
+    text
 }
 
 /// Reads a secrets file, refusing symbolic links and tightening a mode that
@@ -202,6 +222,25 @@ fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_variant_is_named_without_its_value() {
+        let e = serde_json::from_str::<crate::store::credential::Credential>(
+            r#"{"type": "sk-secret-123"}"#,
+        )
+        .unwrap_err();
+        let text = redact_serde(&e);
+        assert!(!text.contains("sk-secret"), "{text}");
+        assert!(text.contains("unknown variant"), "{text}");
+        assert!(text.contains("`api`"), "{text}");
+        let e = serde_json::from_str::<crate::store::credential::Credential>(
+            r#"{"type": "api", "key": 98765432}"#,
+        )
+        .unwrap_err();
+        let text = redact_serde(&e);
+        assert!(!text.contains("98765432"), "{text}");
+        assert!(text.contains("invalid type: integer"), "{text}");
+    }
 
     #[test]
     fn keeps_unknown_entries_and_mode_0600() {
