@@ -130,23 +130,8 @@ pub(super) fn size(bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{message, target};
     use super::*;
-
-    fn target(url: &str) -> Target {
-        Target::parse(url).unwrap()
-    }
-
-    fn message(error: Error) -> String {
-        match error {
-            Error::Network(m)
-            | Error::Timeout(m)
-            | Error::InvalidResponse(m)
-            | Error::CapabilityDenied(m)
-            | Error::Other(m)
-            | Error::Denied(m) => m,
-            Error::Cancelled => "cancelled".into(),
-        }
-    }
 
     #[test]
     fn failures_are_in_words() {

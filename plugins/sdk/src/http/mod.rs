@@ -406,11 +406,13 @@ async fn exchange(
 mod tests {
     use super::*;
 
-    fn target(url: &str) -> Target {
+    /// `url` as a request target (test helper, also of `failure`'s tests).
+    pub(super) fn target(url: &str) -> Target {
         Target::parse(url).unwrap()
     }
 
-    fn message(error: Error) -> String {
+    /// The words of `error` (test helper, also of `failure`'s tests).
+    pub(super) fn message(error: Error) -> String {
         match error {
             Error::Network(m)
             | Error::Timeout(m)
