@@ -143,26 +143,20 @@ impl Cluster {
         )
     }
 
-    fn psql_output(&self, db: &str, sql: &str) -> Output {
+    /// Runs the client `program` as the superuser over the cluster's
+    /// socket, with `args` after the connection options.
+    fn client(&self, program: &str, args: &[&str]) -> Output {
         let port = self.port.to_string();
-        as_postgres(
-            &self.bin,
+        let socket = self.dir.path().to_str().unwrap();
+        let mut all = vec!["-h", socket, "-p", &port, "-U", "postgres"];
+        all.extend_from_slice(args);
+        as_postgres(&self.bin, program, &all)
+    }
+
+    fn psql_output(&self, db: &str, sql: &str) -> Output {
+        self.client(
             "psql",
-            &[
-                "-h",
-                self.dir.path().to_str().unwrap(),
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                db,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-XAtq",
-                "-c",
-                sql,
-            ],
+            &["-d", db, "-v", "ON_ERROR_STOP=1", "-XAtq", "-c", sql],
         )
     }
 
@@ -184,23 +178,7 @@ impl Cluster {
     /// `pg_dump` of database `db`.
     #[track_caller]
     pub fn dump(&self, db: &str) -> String {
-        let port = self.port.to_string();
-        check(
-            "pg_dump",
-            as_postgres(
-                &self.bin,
-                "pg_dump",
-                &[
-                    "-h",
-                    self.dir.path().to_str().unwrap(),
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    db,
-                ],
-            ),
-        )
+        check("pg_dump", self.client("pg_dump", &[db]))
     }
 
     /// Turns TLS on with the certificate `cert` and its key `key` (PEM).
