@@ -10,7 +10,7 @@
 # examples/js-provider/node_modules (npm ci), componentize-py into a virtual
 # environment in target/examples/py-venv. npm and pip keep their download
 # caches in the usual places (~/.npm, ~/.cache/pip). A component is built
-# again only when a source file, the pin or wit/0.2.0 is newer than it.
+# again only when a source file, the pin or wit/0.3.0 is newer than it.
 #
 # Usage: scripts/build-examples.sh [js] [py]   (both when none is named)
 set -euo pipefail
@@ -38,7 +38,7 @@ build_js() {
         echo "build-examples: installing componentize-js (npm ci)" >&2
         npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
     fi
-    if stale "$out/js-provider.wasm" "$dir/src" "$dir/package-lock.json" wit/0.2.0; then
+    if stale "$out/js-provider.wasm" "$dir/src" "$dir/package-lock.json" wit/0.3.0; then
         echo "build-examples: building $out/js-provider.wasm" >&2
         (cd "$dir" && npm run --silent build)
     fi
@@ -60,11 +60,11 @@ build_py() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
         touch "$venv/installed"
     fi
-    if stale "$out/py-provider.wasm" "$dir/src" "$dir/requirements.txt" wit/0.2.0; then
+    if stale "$out/py-provider.wasm" "$dir/src" "$dir/requirements.txt" wit/0.3.0; then
         echo "build-examples: building $out/py-provider.wasm" >&2
         # No VIRTUAL_ENV: only the app's own folder goes into the component.
         env -u VIRTUAL_ENV "$venv/bin/componentize-py" --quiet \
-            -d wit/0.2.0 -w plugin-with-http \
+            -d wit/0.3.0 -w plugin-with-http \
             componentize -p "$dir/src" app -o "$out/py-provider.wasm"
     fi
 }

@@ -9,7 +9,7 @@
 #   scripts/package-sdk.sh --publish [cargo publish options]
 #
 # The package holds all the crate needs: the WIT of the world it binds comes
-# through the symbolic link plugins/sdk/wit (-> wit/0.2.0), whose files
+# through the symbolic link plugins/sdk/wit (-> wit/0.3.0), whose files
 # cargo packages, and the keys the manifest inherits from the workspace are
 # written out in the packaged Cargo.toml. Nothing is built but the package's
 # own verification (a native build of the crate; --no-verify skips it).
@@ -30,7 +30,7 @@ done
 #    the crate's folder itself, but not the WIT behind the link, nor the
 #    workspace manifest it inherits from).
 if ! $allow_dirty && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    uncommitted=$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.2.0 Cargo.toml)
+    uncommitted=$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.3.0 Cargo.toml)
     if [ -n "$uncommitted" ]; then
         echo "scripts/package-sdk.sh: uncommitted files would go into the package:" >&2
         echo "$uncommitted" >&2
@@ -42,7 +42,7 @@ fi
 # 2. The link must reach the WIT (a checkout without symbolic links, e.g. on
 #    Windows without core.symlinks, has a text file there instead).
 if [ ! -f plugins/sdk/wit/provider.wit ]; then
-    echo "scripts/package-sdk.sh: plugins/sdk/wit does not lead to wit/0.2.0/provider.wit" >&2
+    echo "scripts/package-sdk.sh: plugins/sdk/wit does not lead to wit/0.3.0/provider.wit" >&2
     exit 1
 fi
 

@@ -28,7 +28,7 @@ fn builtins_load_and_are_listed() {
     assert_eq!(ids, ["shell-helper", "openrouter", "oauth2", "api-key"]);
     for plugin in plugins.as_array().unwrap() {
         assert_eq!(plugin["source"], "built-in");
-        assert_eq!(plugin["wit_version"], "0.2.0");
+        assert_eq!(plugin["wit_version"], "0.3.0");
         assert!(plugin["error"].is_null(), "{plugin}");
         assert!(plugin["missing"].as_array().unwrap().is_empty(), "{plugin}");
         let methods = plugin["metadata"]["methods"].as_array().unwrap();
@@ -356,7 +356,7 @@ fn inspect_explains_each_file_without_loading_it_into_the_registry() {
     let out = home.run(&["plugins", "inspect", good.to_str().unwrap(), "--json"]);
     let report = json(&out);
     assert_eq!(report["id"], "testkit");
-    assert_eq!(report["wit_version"], "0.2.0");
+    assert_eq!(report["wit_version"], "0.3.0");
     assert_eq!(report["would_load"], true);
     assert!(report["size"].as_u64().unwrap() > 1000);
 

@@ -72,8 +72,8 @@ fn broken_component_files_each_get_a_reason() {
         dir.join("needs.wasm"),
         rewrite(
             &testkit,
-            b"authhost:provider/log@0.2.0",
-            b"authhost:provider/lox@0.2.0",
+            b"authhost:provider/log@0.3.0",
+            b"authhost:provider/lox@0.3.0",
         ),
     )
     .unwrap();

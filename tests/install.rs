@@ -77,7 +77,7 @@ fn install_checks_copies_owner_only_and_compiles_once() {
     let err = stderr(&out);
     let file = home.path().join("plugins/acme.wasm");
     assert!(
-        err.contains("Installed acme (Acme AI (example), WIT 0.2.0)"),
+        err.contains("Installed acme (Acme AI (example), WIT 0.3.0)"),
         "{err}"
     );
     assert!(

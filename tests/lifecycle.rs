@@ -486,7 +486,7 @@ fn status_reads_local_state_and_checks_on_request() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = &report[0];
     assert_eq!(p["provider"], "p");
-    assert_eq!(p["wit_version"], "0.2.0");
+    assert_eq!(p["wit_version"], "0.3.0");
     assert_eq!(p["extra"]["account"], "alice@example.com");
     assert_eq!(p["refreshable"], true);
     assert_eq!(p["check"]["ok"], true);

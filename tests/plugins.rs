@@ -303,7 +303,7 @@ fn sockets_bind_only_loopback_and_only_with_a_loopback_grant() {
 fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
     let home = Home::new();
     let bytes = std::fs::read(workspace_component("testkit")).unwrap();
-    let from = b"authhost:provider/provider@0.2.0";
+    let from = b"authhost:provider/provider@0.3.0";
     let to = b"authhost:provider/provider@0.9.0";
     let mut rewritten = bytes.clone();
     let mut found = 0;
@@ -320,7 +320,9 @@ fn a_plugin_built_for_another_wit_version_is_refused_naming_both() {
     let text = stdout(&out);
     assert!(
         text.contains("built for authhost:provider@0.9.0")
-            && text.contains("authhost:provider@0.1.0, authhost:provider@0.2.0"),
+            && text.contains(
+                "authhost:provider@0.1.0, authhost:provider@0.2.0, authhost:provider@0.3.0"
+            ),
         "{text}"
     );
     let listed = stdout(&home.run(&["plugins", "list"]));

@@ -124,7 +124,7 @@ fn a_provider_made_with_cargo_new_builds_against_the_packaged_sdk() {
     assert!(!manifest.contains(".workspace"), "{manifest}");
     assert_eq!(
         std::fs::read(sdk.join("wit/provider.wit")).unwrap(),
-        std::fs::read(workspace_root().join("wit/0.2.0/provider.wit")).unwrap(),
+        std::fs::read(workspace_root().join("wit/0.3.0/provider.wit")).unwrap(),
         "the packaged WIT is not the repository's"
     );
 

@@ -158,6 +158,13 @@ fn the_guides_device_provider_refreshes_a_rotating_login_once_per_expiry() {
     let wasm = build_the_guides_provider();
     let (server, grant) = service(2);
     let home = corp_home(&wasm, &server);
+    // Built against the SDK's WIT (0.3.0), its method is of kind `device`.
+    let inspected = stdout(&home.run(&["plugins", "inspect", wasm.to_str().unwrap()]));
+    assert!(
+        inspected.contains("authhost:provider@0.3.0")
+            && inspected.contains("device (device), api-key (api-key)"),
+        "{inspected}"
+    );
 
     let out = home.run_with_stdin(&["login", "corp"], "");
     assert_success(&out);

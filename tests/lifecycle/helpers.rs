@@ -1,6 +1,6 @@
 //! Helper providers in a crowd: one run for many processes, expired keys
 //! leaving the cache, tokens derived from a stored login, and components of
-//! WIT 0.1.0 and 0.2.0 side by side.
+//! WIT 0.1.0, 0.2.0 and 0.3.0 side by side.
 
 use super::*;
 
@@ -64,37 +64,55 @@ fn a_plugin_derives_tokens_from_the_stored_login() {
 }
 
 #[test]
-fn components_of_wit_0_1_and_0_2_work_side_by_side() {
+fn components_of_wit_0_1_0_2_and_0_3_work_side_by_side() {
+    let expires = now_ms() + 3_600_000;
     let home = testkit_home(&format!(
-        "[providers.old]\nplugin = \"legacy-kit\"\nkey = \"old-key\"\naccess = \"old-access\"\nexpires = {}\n\n[providers.new]\nplugin = \"testkit\"\nkey = \"new-key\"\n",
-        now_ms() + 3_600_000
+        "[providers.old]\nplugin = \"legacy-kit\"\nkey = \"old-key\"\naccess = \"old-access\"\nexpires = {expires}\n\n\
+         [providers.mid]\nplugin = \"kit-0-2\"\naccess = \"mid-access\"\nexpires = {expires}\n\n\
+         [providers.new]\nplugin = \"testkit\"\nkey = \"new-key\"\n",
     ));
-    std::fs::copy(
-        workspace_component("legacy-kit"),
-        home.plugins_dir().join("legacy.wasm"),
-    )
-    .unwrap();
+    for (package, file) in [("legacy-kit", "legacy.wasm"), ("kit-0-2", "mid.wasm")] {
+        std::fs::copy(workspace_component(package), home.plugins_dir().join(file)).unwrap();
+    }
     let plugins: serde_json::Value =
         serde_json::from_slice(&home.run(&["plugins", "list", "--json"]).stdout).unwrap();
-    let version = |id: &str| {
+    let plugin = |id: &str| {
         plugins
             .as_array()
             .unwrap()
             .iter()
             .find(|p| p["id"] == id)
-            .map(|p| p["wit_version"].clone())
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is not listed: {plugins}"))
     };
-    assert_eq!(version("legacy-kit"), Some("0.1.0".into()));
-    assert_eq!(version("testkit"), Some("0.2.0".into()));
-    assert_eq!(version("openrouter"), Some("0.2.0".into()));
+    let version = |id: &str| plugin(id)["wit_version"].clone();
+    assert_eq!(version("legacy-kit"), "0.1.0");
+    assert_eq!(version("kit-0-2"), "0.2.0");
+    assert_eq!(version("testkit"), "0.3.0");
+    assert_eq!(version("openrouter"), "0.3.0");
+    // The kinds each version can say: `device` is 0.3.0's.
+    let kinds = |id: &str| -> Vec<String> {
+        plugin(id)["metadata"]["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}={}",
+                    m["id"].as_str().unwrap(),
+                    m["kind"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(kinds("kit-0-2"), ["tokens=oauth", "api-key=api-key"]);
+    assert_eq!(
+        kinds("oauth2"),
+        ["browser=oauth", "device=device", "api-key=api-key"]
+    );
     // Reading its configuration while describing itself gets `{}`, not a
     // trap.
-    let legacy = plugins
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "legacy-kit")
-        .unwrap();
+    let legacy = plugin("legacy-kit");
     assert!(legacy["error"].is_null(), "{legacy}");
     assert!(
         legacy["metadata"]["description"]
@@ -104,10 +122,9 @@ fn components_of_wit_0_1_and_0_2_work_side_by_side() {
         "{legacy}"
     );
     let listed = stdout(&home.run(&["plugins", "list"]));
-    assert!(
-        listed.contains("0.1.0") && listed.contains("0.2.0"),
-        "{listed}"
-    );
+    for v in ["0.1.0", "0.2.0", "0.3.0"] {
+        assert!(listed.contains(v), "{v} is not listed: {listed}");
+    }
 
     let out = home.run(&["token", "old"]);
     assert_success(&out);
@@ -119,4 +136,28 @@ fn components_of_wit_0_1_and_0_2_work_side_by_side() {
     assert_success(&home.run(&["login", "old"]));
     assert_eq!(home.store_json()["old"]["resolve"], serde_json::Value::Null);
     assert_eq!(stdout(&home.run(&["token", "old"])), "old-access\n");
+
+    // A 0.2.0 login is refreshed through its `refresh` when it expires,
+    // keeping the refresh token and the facts the answer left out, and
+    // checked through its `check`.
+    assert_success(&home.run(&["login", "mid"]));
+    assert_eq!(stdout(&home.run(&["token", "mid"])), "mid-access\n");
+    let mut store = home.store_json();
+    store["mid"]["expires"] = (now_ms() + 5_000).into();
+    store["mid"]["issued"] = (now_ms() - 3_600_000).into();
+    std::fs::write(home.store_path(), store.to_string()).unwrap();
+    let out = home.run(&["token", "mid"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "mid-access-renewed\n");
+    let store = home.store_json();
+    assert_eq!(store["mid"]["refresh"], "r-0-2");
+    assert_eq!(store["mid"]["account"], "kit@0.2");
+    let out = home.run(&["status", "mid", "--check", "--json"]);
+    assert_success(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report[0]["check"]["account"]["account"], "kit@0.2",
+        "{report}"
+    );
+    assert_eq!(report[0]["wit_version"], "0.2.0", "{report}");
 }

@@ -1,5 +1,5 @@
 // Helpers for writing an authhost provider in JavaScript with
-// componentize-js, against authhost's `wit/0.2.0` (world `plugin-with-http`).
+// componentize-js, against authhost's `wit/0.3.0` (world `plugin-with-http`).
 //
 // componentize-js maps the WIT to JavaScript like this, and the types below
 // follow it:
@@ -15,8 +15,8 @@
 //   it ends the call as a crash, and authhost shows the message your plugin
 //   printed to stderr with it.
 
-import { get as configJson } from 'authhost:provider/config@0.2.0';
-import { write } from 'authhost:provider/log@0.2.0';
+import { get as configJson } from 'authhost:provider/config@0.3.0';
+import { write } from 'authhost:provider/log@0.3.0';
 
 /**
  * Why a call failed: the WIT `error` variant. Its text is shown to the

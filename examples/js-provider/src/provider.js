@@ -4,7 +4,7 @@
 // Acme's token endpoint with `fetch()` and returns the OAuth tokens; `refresh` renews
 // them and `check` asks Acme whom they belong to.
 
-import { prompt, message } from 'authhost:provider/interact@0.2.0';
+import { prompt, message } from 'authhost:provider/interact@0.3.0';
 import {
   denied,
   invalidResponse,

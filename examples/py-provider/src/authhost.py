@@ -1,5 +1,5 @@
 """Helpers for writing an authhost provider in Python with componentize-py,
-against authhost's ``wit/0.2.0`` (world ``plugin-with-http``).
+against authhost's ``wit/0.3.0`` (world ``plugin-with-http``).
 
 componentize-py generates the package ``wit_world`` from the WIT when it
 builds the component (``componentize-py ... bindings DIR`` writes the same

@@ -113,7 +113,7 @@ impl Runtime {
         start_epoch_ticker(&engine);
         Ok(Runtime {
             engine,
-            linkers: Default::default(),
+            linkers: std::array::from_fn(|_| OnceLock::new()),
             cache: ComponentCache::new(cache.dir, cache.max_bytes),
             notices: cache.notices,
         })

@@ -82,7 +82,7 @@ impl Provider for OAuth2 {
         .method(
             "device",
             "Log in on any device with a code (device authorization)",
-            MethodKind::Oauth,
+            MethodKind::Device,
         )
         .capabilities(["loopback", "browser", "prompt"])
         .capabilities(URL_CAPABILITIES)

@@ -2,7 +2,7 @@
 //!
 //! A provider is a WebAssembly component (`wasm32-wasip2`) that implements
 //! the world `authhost:provider/plugin` of authhost's
-//! `wit/0.2.0/provider.wit`. This crate holds the bindings of that world
+//! `wit/0.3.0/provider.wit`. This crate holds the bindings of that world
 //! (the WIT travels with it, in `wit/`) and the helpers every provider
 //! needs, so a provider is a trait impl and one macro call:
 //!
@@ -67,11 +67,11 @@ pub mod text;
 #[path = "exports.rs"]
 pub mod __export;
 
-/// The bindings generated from `wit/0.2.0` (world `plugin`), for what the
+/// The bindings generated from `wit/0.3.0` (world `plugin`), for what the
 /// rest of this crate does not cover.
 pub mod bindings {
     wit_bindgen::generate!({
-        // A symbolic link to the repository's `wit/0.2.0`, which `cargo
+        // A symbolic link to the repository's `wit/0.3.0`, which `cargo
         // package` follows: the package carries the files.
         path: "wit",
         world: "plugin",
@@ -84,7 +84,7 @@ pub use bindings::authhost::provider::{browser, interact, loopback, process};
 pub use provider::{Check, Description, Provider, Refresh, Resolve, Revoke};
 
 /// The version of `authhost:provider` these bindings implement.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// The types of the WIT contract, at one path.
 pub mod types {

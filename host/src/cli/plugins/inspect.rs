@@ -49,7 +49,11 @@ fn print(io: &Io, inspection: &Inspection) -> std::io::Result<()> {
             "wit:         authhost:provider@{}",
             info.wit_version.as_deref().unwrap_or("?")
         )?;
-        let methods: Vec<&str> = metadata.methods.iter().map(|m| m.id.as_str()).collect();
+        let methods: Vec<String> = metadata
+            .methods
+            .iter()
+            .map(|m| format!("{} ({})", m.id, m.kind))
+            .collect();
         outln!(io, "methods:     {}", methods.join(", "))?;
         let requested: Vec<String> = metadata.requested.iter().map(ToString::to_string).collect();
         outln!(io, "requests:    {}", table::or_none(requested.join(", ")))?;

@@ -7,10 +7,35 @@
 //! [`super::imports`]. Adding a version is adding a module and a variant to
 //! [`ProviderPre`] and [`Provider`]; nothing outside this folder changes.
 
+/// The `bindgen!` of one version's `plugin` world (`$path` under the
+/// crate), the same settings for every version.
+macro_rules! provider_bindings {
+    ($path:literal) => {
+        wasmtime::component::bindgen!({
+            world: "plugin",
+            path: $path,
+            imports: {
+                // Resource handles come from wasmtime; a bad one is a host
+                // bug, so the listener's functions may trap instead of
+                // inventing an error.
+                "authhost:provider/loopback": async | trappable,
+                default: async,
+            },
+            exports: { default: async },
+            with: {
+                "authhost:provider/loopback.listener": crate::loopback::Listener,
+            },
+        });
+    };
+}
+
+#[macro_use]
+mod export_impls;
 #[macro_use]
 mod import_impls;
 pub(super) mod v0_1;
 pub(super) mod v0_2;
+pub(super) mod v0_3;
 
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker};
@@ -19,11 +44,11 @@ use super::state::PluginState;
 use crate::error::PluginFailure;
 
 /// The versions of `authhost:provider` this host implements, oldest first.
-pub const SUPPORTED: &[&str] = &[v0_1::VERSION, v0_2::VERSION];
+pub const SUPPORTED: &[&str] = &[v0_1::VERSION, v0_2::VERSION, v0_3::VERSION];
 
 /// The newest version: what `authhost plugins list` reports as current and
 /// what new plugins should target.
-pub const WIT_VERSION: &str = v0_2::VERSION;
+pub const WIT_VERSION: &str = v0_3::VERSION;
 
 /// The export every provider has, without its version.
 pub(super) const PROVIDER_EXPORT: &str = "authhost:provider/provider";
@@ -36,6 +61,7 @@ pub(super) fn add_to_linker(
     match version {
         v0_1::VERSION => v0_1::add_to_linker(linker),
         v0_2::VERSION => v0_2::add_to_linker(linker),
+        v0_3::VERSION => v0_3::add_to_linker(linker),
         other => Err(wasmtime::format_err!("unsupported WIT version {other}")),
     }
 }
@@ -74,6 +100,7 @@ fn compatible(found: &str, supported: &str) -> bool {
 pub(super) enum ProviderPre {
     V0_1(v0_1::PluginPre<PluginState>),
     V0_2(v0_2::PluginPre<PluginState>),
+    V0_3(v0_3::PluginPre<PluginState>),
 }
 
 impl ProviderPre {
@@ -85,6 +112,7 @@ impl ProviderPre {
         match version {
             v0_1::VERSION => Ok(ProviderPre::V0_1(v0_1::PluginPre::new(pre)?)),
             v0_2::VERSION => Ok(ProviderPre::V0_2(v0_2::PluginPre::new(pre)?)),
+            v0_3::VERSION => Ok(ProviderPre::V0_3(v0_3::PluginPre::new(pre)?)),
             other => Err(wasmtime::format_err!("unsupported WIT version {other}")),
         }
     }
@@ -96,6 +124,7 @@ impl ProviderPre {
         match self {
             ProviderPre::V0_1(pre) => Ok(Provider::V0_1(pre.instantiate_async(store).await?)),
             ProviderPre::V0_2(pre) => Ok(Provider::V0_2(pre.instantiate_async(store).await?)),
+            ProviderPre::V0_3(pre) => Ok(Provider::V0_3(pre.instantiate_async(store).await?)),
         }
     }
 }
@@ -104,6 +133,7 @@ impl ProviderPre {
 pub(super) enum Provider {
     V0_1(v0_1::Plugin),
     V0_2(v0_2::Plugin),
+    V0_3(v0_3::Plugin),
 }
 
 /// Calls the export `$f` of whichever version `$self` is.
@@ -112,6 +142,7 @@ macro_rules! dispatch {
         match $self {
             Provider::V0_1(p) => v0_1::$f(p, $($arg),*).await,
             Provider::V0_2(p) => v0_2::$f(p, $($arg),*).await,
+            Provider::V0_3(p) => v0_3::$f(p, $($arg),*).await,
         }
     };
 }
@@ -262,10 +293,34 @@ pub enum WitError {
 pub enum MethodKind {
     /// The user pastes a key.
     ApiKey,
-    /// A browser OAuth flow.
+    /// A browser OAuth flow. Written `oauth`, the contract's name (indexes
+    /// written by earlier versions say `o-auth`).
+    #[serde(rename = "oauth", alias = "o-auth")]
     OAuth,
     /// A helper run at token time.
     Helper,
+    /// An OAuth device authorization grant (RFC 8628): a code the user
+    /// enters on any device (WIT 0.3.0 on).
+    Device,
+}
+
+impl MethodKind {
+    /// The contract's name for the kind (`api-key`, `oauth`, `helper`,
+    /// `device`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::ApiKey => "api-key",
+            MethodKind::OAuth => "oauth",
+            MethodKind::Helper => "helper",
+            MethodKind::Device => "device",
+        }
+    }
+}
+
+impl std::fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +332,8 @@ mod tests {
         assert!(compatible("0.1.0", "0.1.0"));
         assert!(compatible("0.1.3", "0.1.0"));
         assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("0.3.0", "0.2.0"));
+        assert_eq!(version_for("0.3.0").unwrap(), "0.3.0");
         assert_eq!(version_for("0.2.3").unwrap(), "0.2.0");
         assert!(!compatible("1.0.0", "0.1.0"));
         assert!(compatible("1.4.0", "1.0.0"));
@@ -286,5 +343,22 @@ mod tests {
             version_for("0.9.0"),
             Err(PluginFailure::Incompatible { .. })
         ));
+    }
+
+    #[test]
+    fn method_kinds_are_written_as_the_contract_names_them() {
+        let written = |kind: MethodKind| serde_json::to_string(&kind).unwrap();
+        for kind in [
+            MethodKind::ApiKey,
+            MethodKind::OAuth,
+            MethodKind::Helper,
+            MethodKind::Device,
+        ] {
+            assert_eq!(written(kind), format!("\"{kind}\""));
+        }
+        assert_eq!(written(MethodKind::OAuth), "\"oauth\"");
+        // What plugin indexes of earlier versions hold still reads.
+        let read = |text| serde_json::from_str::<MethodKind>(text).unwrap();
+        assert_eq!(read("\"o-auth\""), MethodKind::OAuth);
     }
 }

@@ -11,20 +11,7 @@ use crate::loopback::Listener;
 use crate::runtime::imports::{self, Event, RunCommand, RunRequest};
 use crate::runtime::state::PluginState;
 
-wasmtime::component::bindgen!({
-    world: "plugin",
-    path: "wit/0.1.0",
-    imports: {
-        // Resource handles come from wasmtime; a bad one is a host bug, so
-        // the listener's functions may trap instead of inventing an error.
-        "authhost:provider/loopback": async | trappable,
-        default: async,
-    },
-    exports: { default: async },
-    with: {
-        "authhost:provider/loopback.listener": crate::loopback::Listener,
-    },
-});
+provider_bindings!("wit/0.1.0");
 
 use self::authhost::provider::{browser, config, interact, log, loopback, process, types};
 use self::exports::authhost::provider::provider as export;

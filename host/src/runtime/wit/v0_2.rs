@@ -1,6 +1,5 @@
-//! `authhost:provider@0.2.0` (`wit/0.2.0/`), the current version:
-//! bindings, conversions to and from the version-neutral types, and the
-//! imports, each a call into [`crate::runtime::imports`].
+//! `authhost:provider@0.2.0` (`wit/0.2.0/`): bindings, the exports'
+//! calls ([`impl_exports!`]) and the imports ([`impl_imports!`]).
 
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, Resource};
@@ -11,20 +10,7 @@ use crate::loopback::Listener;
 use crate::runtime::imports::{self, Event, RunCommand, RunRequest};
 use crate::runtime::state::PluginState;
 
-wasmtime::component::bindgen!({
-    world: "plugin",
-    path: "wit/0.2.0",
-    imports: {
-        // Resource handles come from wasmtime; a bad one is a host bug, so
-        // the listener's functions may trap instead of inventing an error.
-        "authhost:provider/loopback": async | trappable,
-        default: async,
-    },
-    exports: { default: async },
-    with: {
-        "authhost:provider/loopback.listener": crate::loopback::Listener,
-    },
-});
+provider_bindings!("wit/0.2.0");
 
 use self::authhost::provider::common as types;
 use self::authhost::provider::{browser, config, interact, log, loopback, process};
@@ -37,153 +23,13 @@ pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Resul
     Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |state| state)
 }
 
-pub(super) async fn describe(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-) -> wasmtime::Result<Metadata> {
-    let m = plugin
-        .authhost_provider_provider()
-        .call_describe(store)
-        .await?;
-    let features = m.features;
-    Ok(Metadata {
-        id: m.id,
-        display_name: m.display_name,
-        description: m.description,
-        methods: m
-            .methods
-            .into_iter()
-            .map(|method| Method {
-                id: method.id,
-                label: method.label,
-                kind: match method.kind {
-                    export::MethodKind::ApiKey => MethodKind::ApiKey,
-                    export::MethodKind::Oauth => MethodKind::OAuth,
-                    export::MethodKind::Helper => MethodKind::Helper,
-                },
-            })
-            .collect(),
-        capabilities: m.capabilities,
-        resolves: features.contains(export::Features::RESOLVE),
-        refreshes: features.contains(export::Features::REFRESH),
-        checks: features.contains(export::Features::CHECK),
-        revokes: features.contains(export::Features::REVOKE),
-        resolves_from_stored: true,
-        options: m.options,
-    })
-}
-
-pub(super) async fn login(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    method: &str,
-    options: &[(String, String)],
-) -> wasmtime::Result<Result<Credential, WitError>> {
-    let result = plugin
-        .authhost_provider_provider()
-        .call_login(store, method, options)
-        .await?;
-    Ok(result.map(credential_from).map_err(error_from))
-}
-
-pub(super) async fn resolve(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    reason: Reason,
-    stored: Option<&Credential>,
-) -> wasmtime::Result<Result<Resolved, WitError>> {
-    let reason = match reason {
-        Reason::Login => export::Reason::Login,
-        Reason::Token => export::Reason::Token,
-        Reason::Refresh => export::Reason::Refresh,
-    };
-    let stored = stored.map(credential_to);
-    let result = plugin
-        .authhost_provider_provider()
-        .call_resolve(store, reason, stored.as_ref())
-        .await?;
-    Ok(result
-        .map(|r| Resolved {
-            credential: credential_from(r.credential),
-            cache_until: r.cache_until,
-        })
-        .map_err(error_from))
-}
-
-pub(super) async fn refresh(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    stored: &Credential,
-) -> wasmtime::Result<Result<Credential, WitError>> {
-    let result = plugin
-        .authhost_provider_provider()
-        .call_refresh(store, &credential_to(stored))
-        .await?;
-    Ok(result.map(credential_from).map_err(error_from))
-}
-
-pub(super) async fn check(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    credential: &Credential,
-) -> wasmtime::Result<Result<AccountInfo, WitError>> {
-    let result = plugin
-        .authhost_provider_provider()
-        .call_check(store, &credential_to(credential))
-        .await?;
-    Ok(result
-        .map(|info| AccountInfo {
-            account: info.account,
-            expires: info.expires,
-            details: info.details,
-        })
-        .map_err(error_from))
-}
-
-pub(super) async fn revoke(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    stored: &Credential,
-) -> wasmtime::Result<Result<(), WitError>> {
-    let result = plugin
-        .authhost_provider_provider()
-        .call_revoke(store, &credential_to(stored))
-        .await?;
-    Ok(result.map_err(error_from))
-}
-
-fn credential_from(c: types::Credential) -> Credential {
-    let secret = match c.secret {
-        types::Secret::ApiKey(key) => Secret::ApiKey(key),
-        types::Secret::Oauth(t) => Secret::OAuth {
-            access: t.access,
-            refresh: t.refresh,
-            expires: t.expires,
-        },
-    };
-    Credential {
-        secret,
-        extra: c.extra,
+fn method_kind(kind: export::MethodKind) -> MethodKind {
+    match kind {
+        export::MethodKind::ApiKey => MethodKind::ApiKey,
+        export::MethodKind::Oauth => MethodKind::OAuth,
+        export::MethodKind::Helper => MethodKind::Helper,
     }
 }
 
-fn credential_to(c: &Credential) -> types::Credential {
-    let secret = match &c.secret {
-        Secret::ApiKey(key) => types::Secret::ApiKey(key.clone()),
-        Secret::OAuth {
-            access,
-            refresh,
-            expires,
-        } => types::Secret::Oauth(types::OauthTokens {
-            access: access.clone(),
-            refresh: refresh.clone(),
-            expires: *expires,
-        }),
-    };
-    types::Credential {
-        secret,
-        extra: c.extra.clone(),
-    }
-}
-
+impl_exports!();
 impl_imports!();
