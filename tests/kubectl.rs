@@ -5,18 +5,18 @@
 
 use crate::support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+use support::tls::PythonTlsServer;
 use support::{Home, assert_success, authhost_bin, stderr, stdout};
 
-/// The stand-in API server: `/version` for the right bearer token, 401
-/// otherwise; each request's token is printed on stdout.
-const SERVER: &str = r#"
-import http.server, json, ssl, sys
-cert, key, want = sys.argv[1], sys.argv[2], sys.argv[3]
+/// The stand-in API server's handler: `/version` for the right bearer
+/// token, 401 otherwise; each request's token is printed on stdout.
+const HANDLER: &str = r#"
+import http.server, json, sys
+want = sys.argv[3]
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -35,82 +35,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body.encode())
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(cert, key)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-print("port %d" % server.server_address[1], flush=True)
-server.serve_forever()
 "#;
 
+/// The stand-in API server, with the bearer tokens it was sent.
 struct ApiServer {
-    child: Child,
+    server: PythonTlsServer,
     tokens: Arc<Mutex<Vec<String>>>,
-    port: u16,
-    cert: PathBuf,
 }
 
 impl ApiServer {
+    /// Makes its certificates in `dir`; it accepts `token`.
     fn start(dir: &Path, token: &str) -> ApiServer {
-        let cert = dir.join("cert.pem");
-        let key = dir.join("key.pem");
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
-            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl");
-        assert_success(&out);
-        let mut child = Command::new("python3")
-            .args(["-c", SERVER])
-            .arg(&cert)
-            .arg(&key)
-            .arg(token)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let port = first.strip_prefix("port ").unwrap().parse().unwrap();
         let tokens = Arc::new(Mutex::new(Vec::new()));
         let record = tokens.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if let Some(token) = line.strip_prefix("token ") {
-                    record.lock().unwrap().push(token.to_owned());
-                }
+        let server = PythonTlsServer::start(dir, HANDLER, &[token], move |line| {
+            if let Some(token) = line.strip_prefix("token ") {
+                record.lock().unwrap().push(token.to_owned());
             }
         });
-        ApiServer {
-            child,
-            tokens,
-            port,
-            cert,
-        }
+        ApiServer { server, tokens }
     }
 
     /// The tokens of the requests since the last call (the server prints
     /// each before it answers, so they are all there once kubectl is done).
     fn take_tokens(&self) -> Vec<String> {
         std::mem::take(&mut *self.tokens.lock().unwrap())
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -130,7 +79,7 @@ clusters:
 - name: local
   cluster:
     server: https://127.0.0.1:{port}
-    certificate-authority: {cert}
+    certificate-authority: {ca}
 users:
 - name: authhost
   user:
@@ -149,8 +98,8 @@ contexts:
     user: authhost
 current-context: local
 "#,
-        port = server.port,
-        cert = server.cert.display(),
+        port = server.server.port(),
+        ca = server.server.ca().display(),
         bin = authhost_bin(),
         home = home.path().display(),
     );

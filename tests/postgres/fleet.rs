@@ -4,11 +4,10 @@
 //! reuse detection); and a refresher killed with `kill -9` while it holds
 //! the lease.
 
-use std::collections::BTreeSet;
-use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::Shared;
+use crate::support::crowd::{one_token_for_all, spawn_token};
 use crate::support::idp::{Idp, IdpOptions};
 use crate::support::{self, Home, assert_success, stderr, stdout};
 
@@ -53,15 +52,6 @@ fn wait_for_expiry(shared: &Shared) {
     }
 }
 
-fn spawn_token(home: &Home, provider: &str) -> Child {
-    home.cmd()
-        .args(["token", provider])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn thirty_processes_on_three_machines_refresh_once() {
     let idp = Idp::start(IdpOptions {
@@ -76,20 +66,8 @@ fn thirty_processes_on_three_machines_refresh_once() {
     assert!(!first.trim().is_empty());
     wait_for_expiry(&shared);
 
-    let children: Vec<Child> = machines
-        .iter()
-        .flat_map(|home| (0..10).map(move |_| spawn_token(home, "corp")))
-        .collect();
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    for out in &outputs {
-        assert_success(out);
-    }
-    let tokens: BTreeSet<String> = outputs.iter().map(stdout).collect();
-    assert_eq!(tokens.len(), 1, "{tokens:?}");
-    assert_ne!(tokens.first().unwrap(), &first, "a new token");
+    let token = one_token_for_all(&machines, 10, "corp");
+    assert_ne!(token, first, "a new token");
     assert_eq!(
         idp.wait_for_count("grant.success", Some("refresh_token"), 1),
         1
@@ -105,10 +83,7 @@ fn thirty_processes_on_three_machines_refresh_once() {
     assert_eq!(idp.count("grant.error", None), 0, "{:?}", idp.events());
     // The refreshed login is what every machine reads now.
     for home in &machines {
-        assert_eq!(
-            &stdout(&home.run(&["token", "corp"])),
-            tokens.first().unwrap()
-        );
+        assert_eq!(stdout(&home.run(&["token", "corp"])), token);
     }
 }
 
@@ -171,13 +146,7 @@ fn a_holder_that_lost_its_lease_writes_nothing() {
     std::thread::sleep(Duration::from_millis(1100));
     service.ttl_s.store(3600, Ordering::SeqCst);
     service.refresh_delay_ms.store(1500, Ordering::SeqCst);
-    let holder = home
-        .cmd()
-        .args(["token", "p"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let holder = spawn_token(&home, "p");
     let held = "SELECT count(*) FROM authhost_leases WHERE provider = 'p' AND holder IS NOT NULL";
     let deadline = Instant::now() + Duration::from_secs(20);
     while shared.cluster.try_psql(&shared.db, held).as_deref() != Some("1\n") {

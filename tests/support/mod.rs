@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod acme;
+pub mod crowd;
 pub mod git_http;
 pub mod http;
 pub mod idp;
