@@ -53,7 +53,10 @@ build_py() {
         "${sudo_cmd[@]}" apt-get update -qq
         DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-venv >/dev/null
     fi
-    if [ ! "$venv/installed" -nt "$dir/requirements.txt" ]; then
+    # A venv made elsewhere (a build cache restored under another path, or
+    # over another python) is made again: its scripts name the old paths.
+    if [ ! "$venv/installed" -nt "$dir/requirements.txt" ] ||
+        ! "$venv/bin/componentize-py" --version >/dev/null 2>&1; then
         echo "build-examples: installing componentize-py (pip)" >&2
         rm -rf "$venv"
         python3 -m venv "$venv"
