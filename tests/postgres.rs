@@ -2,11 +2,12 @@
 //! real PostgreSQL cluster (`support::postgres`): several `AUTHHOST_HOME`s
 //! stand for several machines sharing one database.
 
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::postgres::{Cluster, PASSWORD};
-use crate::support::{Home, assert_success, stderr, stdout};
+use crate::support::{Home, assert_success, stderr, stdout, workspace_component};
 
 mod fleet;
 
@@ -42,7 +43,7 @@ impl Shared {
     pub fn machine_with_key(&self, key: &str, extra: &str) -> Home {
         let home = Home::new();
         let key_file = home.path().join("store.key");
-        std::fs::write(&key_file, format!("{key}\n")).unwrap();
+        write_key_file(&key_file, key);
         home.write_config(&format!(
             "{extra}\n[store]\nbackend = \"postgres\"\nurl = \"{}\"\nkey_file = \"{}\"\n",
             self.cluster.url(&self.db),
@@ -55,6 +56,13 @@ impl Shared {
     pub fn psql(&self, sql: &str) -> String {
         self.cluster.psql(&self.db, sql)
     }
+}
+
+/// Writes a store key file as `authhost store keygen --help` says: only
+/// its owner may read it.
+fn write_key_file(path: &std::path::Path, key: &str) {
+    std::fs::write(path, format!("{key}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Stores `key` for `openrouter` through `home`.
@@ -106,12 +114,61 @@ fn a_key_stored_on_one_machine_is_a_token_on_another() {
 }
 
 #[test]
+fn account_facts_are_shown_on_machines_with_the_key_and_sealed_in_the_database() {
+    let shared = Shared::new();
+    let config = "[providers.kit]\nplugin = \"testkit\"\nmode = \"derive\"\nkey = \"long-lived\"\nttl_ms = 60000\n";
+    let (a, b) = (shared.machine(config), shared.machine(config));
+    for home in [&a, &b] {
+        std::fs::copy(
+            workspace_component("testkit"),
+            home.plugins_dir().join("testkit.wasm"),
+        )
+        .unwrap();
+    }
+    assert_success(&a.run(&["login", "kit"]));
+    let facts_on = |home: &Home| {
+        let out = home.run(&["list", "--json"]);
+        assert_success(&out);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["provider"] == "kit")
+            .cloned()
+            .unwrap_or_else(|| panic!("kit is not listed: {rows}"));
+        assert_eq!(row["credential"], "api", "{row}");
+        assert!(!row.to_string().contains("long-lived"), "{row}");
+        row["extra"].clone()
+    };
+    assert_eq!(facts_on(&b)["login"], "kit-user");
+    let status = stdout(&b.run(&["status", "kit"]));
+    assert!(status.contains("kit-user"), "{status}");
+    // The database holds the fact sealed only.
+    let dump = shared.cluster.dump(&shared.db);
+    assert!(dump.contains("kit"), "{dump}");
+    assert!(!dump.contains("kit-user"), "an account fact is in the dump");
+    // A machine without the key lists the login, without its facts.
+    let keyless = Home::new();
+    keyless.write_config(&format!(
+        "{config}\n[store]\nbackend = \"postgres\"\nurl = \"{}\"\n",
+        shared.cluster.url(&shared.db)
+    ));
+    std::fs::copy(
+        workspace_component("testkit"),
+        keyless.plugins_dir().join("testkit.wasm"),
+    )
+    .unwrap();
+    assert_eq!(facts_on(&keyless).get("login"), None);
+}
+
+#[test]
 fn namespaces_keep_apart() {
     let shared = Shared::new();
     let prod = shared.machine("");
     let staging = Home::new();
     let key_file = staging.path().join("store.key");
-    std::fs::write(&key_file, &shared.key).unwrap();
+    write_key_file(&key_file, &shared.key);
     staging.write_config(&format!(
         "[store]\nbackend = \"postgres\"\nurl = \"{}\"\nnamespace = \"staging\"\nkey_file = \"{}\"\n",
         shared.cluster.url(&shared.db),
@@ -146,6 +203,18 @@ fn a_wrong_missing_or_tampered_key_is_refused_and_nothing_is_written() {
         "names the key's source: {error}"
     );
     assert!(error.contains("not the one"), "{error}");
+    // A key file everyone may read is refused before it is used.
+    let key_file = good.path().join("store.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = good.run(&["token", "openrouter"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let error = stderr(&out);
+    assert!(
+        error.contains("every user of this machine") && error.contains("chmod o-rwx"),
+        "{error}"
+    );
+    assert!(!error.contains(&shared.key), "{error}");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     // Nor does it write: the stored key is still the good one.
     let out = wrong.run_with_stdin(
         &["login", "openrouter", "--method", "api-key"],

@@ -7,10 +7,12 @@
 //! [`super::imports`]. Adding a version is adding a module and a variant to
 //! [`ProviderPre`] and [`Provider`]; nothing outside this folder changes.
 
-/// The `bindgen!` of one version's `plugin` world (`$path` under the
-/// crate), the same settings for every version.
+/// What every version module starts with: the `bindgen!` of the version's
+/// `plugin` world (`$path` under the crate, the same settings for every
+/// version), the names the shared implementations use, `VERSION`, and
+/// `add_to_linker`.
 macro_rules! provider_bindings {
-    ($path:literal) => {
+    ($path:literal, $version:literal) => {
         wasmtime::component::bindgen!({
             world: "plugin",
             path: $path,
@@ -26,6 +28,22 @@ macro_rules! provider_bindings {
                 "authhost:provider/loopback.listener": crate::loopback::Listener,
             },
         });
+
+        use wasmtime::Store;
+        use wasmtime::component::{HasSelf, Linker, Resource};
+
+        use super::MethodKind;
+        use super::{AccountInfo, Credential, Metadata, Method, Reason, Resolved, Secret, WitError};
+        use crate::loopback::Listener;
+        use crate::runtime::imports::{self, Event, RunCommand, RunRequest};
+        use crate::runtime::state::PluginState;
+
+        /// The version this module implements.
+        pub const VERSION: &str = $version;
+
+        pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+            Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |state| state)
+        }
     };
 }
 

@@ -2,26 +2,10 @@
 //! version-neutral types, and the imports, each a call into
 //! [`crate::runtime::imports`].
 
-use wasmtime::Store;
-use wasmtime::component::{HasSelf, Linker, Resource};
-
-use super::MethodKind;
-use super::{AccountInfo, Credential, Metadata, Method, Reason, Resolved, Secret, WitError};
-use crate::loopback::Listener;
-use crate::runtime::imports::{self, Event, RunCommand, RunRequest};
-use crate::runtime::state::PluginState;
-
-provider_bindings!("wit/0.1.0");
+provider_bindings!("wit/0.1.0", "0.1.0");
 
 use self::authhost::provider::{browser, config, interact, log, loopback, process, types};
 use self::exports::authhost::provider::provider as export;
-
-/// The version this module implements.
-pub const VERSION: &str = "0.1.0";
-
-pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |state| state)
-}
 
 pub(super) async fn describe(
     plugin: &Plugin,

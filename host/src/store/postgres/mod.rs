@@ -246,6 +246,9 @@ impl Inner {
             .map_err(|_| tampered())
     }
 
+    /// Every entry's clear copy, with its account facts opened from the
+    /// sealed copy when this machine has the key (without it, or for a row
+    /// that does not open, the entry is listed without facts).
     async fn listing(&self) -> Result<Map<String, Value>, Error> {
         let ns = self.namespace.as_str();
         let rows = self
@@ -253,18 +256,30 @@ impl Inner {
             .run("cannot list", |c| async move {
                 let params: [(&(dyn ToSql + Sync), Type); 1] = [(&ns, Type::TEXT)];
                 c.query_typed(
-                    "SELECT provider, public::text FROM authhost_credentials WHERE namespace = $1 ORDER BY provider",
+                    "SELECT provider, public::text, sealed FROM authhost_credentials WHERE namespace = $1 ORDER BY provider",
                     &params,
                 )
                 .await
             })
             .await?;
+        let key = self.key("").ok();
         Ok(rows
             .iter()
             .filter_map(|row| {
                 let provider: String = row.get(0);
                 let public: String = row.get(1);
-                Some((provider, serde_json::from_str(&public).ok()?))
+                let sealed: Vec<u8> = row.get(2);
+                let mut entry: Map<String, Value> = serde_json::from_str(&public).ok()?;
+                let facts = key
+                    .as_ref()
+                    .and_then(|key| key.open(&self.namespace, &provider, &sealed))
+                    .and_then(|plain| serde_json::from_slice::<Map<String, Value>>(&plain).ok());
+                for (name, value) in facts.into_iter().flatten() {
+                    if !SECRET_FIELDS.contains(&name.as_str()) {
+                        entry.entry(name).or_insert(value);
+                    }
+                }
+                Some((provider, Value::Object(entry)))
             })
             .collect())
     }
@@ -369,7 +384,8 @@ impl Inner {
 
 /// The clear copy of `entry`: its kind, expiry, plugin and whether it is
 /// resolved, its secret fields blanked (so it decodes as the credential
-/// it is), and nothing else (account facts stay sealed).
+/// it is), and nothing else (account facts stay sealed: the database never
+/// sees them, and [`Inner::listing`] opens them on a machine with the key).
 fn public_entry(entry: &Value) -> Value {
     let mut public = Map::new();
     for field in PUBLIC_FIELDS {

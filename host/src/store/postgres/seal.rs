@@ -4,7 +4,7 @@
 //! another provider or namespace does not open. A sealed value is
 //! `1 || nonce || ciphertext` (the 1 is the format).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -50,8 +50,7 @@ impl KeySource {
         };
         let text = match self {
             KeySource::Value(text) => text.expose_secret().to_owned(),
-            KeySource::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| error(format!("cannot read the store key: {e}")))?,
+            KeySource::File(path) => read_key_file(path).map_err(error)?,
             KeySource::Missing => {
                 return Err(error(
                     "no store key to open the shared store's secrets; make one with `authhost store keygen` and give every machine the same one".to_owned(),
@@ -70,6 +69,30 @@ impl KeySource {
             })?;
         Ok(StoreKey(SecretSlice::from(bytes)))
     }
+}
+
+/// Reads a key file. One that every user of the machine may read or change
+/// is refused, as ssh refuses such a private key: the key opens every
+/// secret of the namespace. (Its group may read it: a service's group.)
+fn read_key_file(path: &Path) -> Result<String, String> {
+    let cannot = |e: std::io::Error| format!("cannot read the store key: {e}");
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata().map_err(cannot)?.permissions().mode() & 0o777;
+        if mode & 0o007 != 0 {
+            return Err(format!(
+                "the key file may be read or changed by every user of this machine \
+                 (mode {mode:04o}); make it private with `chmod o-rwx {}`, or make a new \
+                 key if others may have read it",
+                path.display()
+            ));
+        }
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(cannot)?;
+    Ok(text)
 }
 
 /// The store key.
@@ -189,5 +212,37 @@ mod tests {
         assert!(error.contains("AUTHHOST_STORE_KEY"), "{error}");
         let missing = KeySource::Missing.load("work").unwrap_err().to_string();
         assert!(missing.contains("authhost store keygen"), "{missing}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_every_user_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.key");
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        let source = KeySource::File(path.clone());
+        for (mode, refused) in [
+            (0o644, true),
+            (0o602, true),
+            (0o601, true),
+            (0o640, false),
+            (0o600, false),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            match source.load("work") {
+                Ok(_) => assert!(!refused, "mode {mode:o} was accepted"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(refused, "mode {mode:o} was refused: {e}");
+                    assert!(
+                        e.contains("chmod o-rwx") && e.contains(&format!("{mode:04o}")),
+                        "{e}"
+                    );
+                    assert!(!e.contains(&key), "{e}");
+                }
+            }
+        }
     }
 }
