@@ -14,7 +14,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// A credential for one provider.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// It reads the `auth.json` shape (`Deserialize`) but has no `Serialize`:
+/// what an embedder encodes, logs or sends (`Debug` included) never holds
+/// the secret; [`Credential::secret`] is the one way to the secret, and the
+/// store writes it through a private form of its own.
+///
+/// ```compile_fail
+/// let credential = authhost::Credential::api_key("sk-1");
+/// serde_json::to_string(&credential).unwrap(); // no `Serialize`
+/// ```
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum Credential {
@@ -22,7 +32,6 @@ pub enum Credential {
     #[serde(rename = "api")]
     Api {
         /// The key.
-        #[serde(serialize_with = "expose")]
         key: SecretString,
         /// Facts about the key that are not secret.
         #[serde(flatten)]
@@ -32,22 +41,13 @@ pub enum Credential {
     #[serde(rename = "oauth")]
     OAuth {
         /// The access token.
-        #[serde(serialize_with = "expose")]
         access: SecretString,
         /// The refresh token, if any.
-        #[serde(
-            default,
-            serialize_with = "expose_opt",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default)]
         refresh: Option<SecretString>,
         /// Expiry of `access`, in milliseconds since the Unix epoch (read
         /// clamped to [`LATEST_EXPIRY_MS`]).
-        #[serde(
-            default,
-            deserialize_with = "clamped_expiry",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(default, deserialize_with = "clamped_expiry")]
         expires: Option<u64>,
         /// Facts about the login that are not secret.
         #[serde(flatten)]
@@ -293,15 +293,56 @@ fn clamped_expiry<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
     Ok(Option::<u64>::deserialize(d)?.map(clamp_expiry))
 }
 
-fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(secret.expose_secret())
+/// A credential as the store writes it, secrets in the clear: the one
+/// place a [`Credential`] is encoded (`auth.json`, the helper cache, the
+/// sealed rows of the shared store). Private to the crate.
+#[derive(Serialize)]
+#[serde(tag = "type")]
+pub(crate) enum Wire<'a> {
+    #[serde(rename = "api")]
+    Api {
+        key: &'a str,
+        #[serde(flatten)]
+        extra: &'a Extra,
+    },
+    #[serde(rename = "oauth")]
+    OAuth {
+        access: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refresh: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires: Option<u64>,
+        #[serde(flatten)]
+        extra: &'a Extra,
+    },
 }
 
-fn expose_opt<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(secret) => s.serialize_some(secret.expose_secret()),
-        None => s.serialize_none(),
+impl<'a> From<&'a Credential> for Wire<'a> {
+    fn from(credential: &'a Credential) -> Wire<'a> {
+        match credential {
+            Credential::Api { key, extra } => Wire::Api {
+                key: key.expose_secret(),
+                extra,
+            },
+            Credential::OAuth {
+                access,
+                refresh,
+                expires,
+                extra,
+            } => Wire::OAuth {
+                access: access.expose_secret(),
+                refresh: refresh.as_ref().map(|r| r.expose_secret()),
+                expires: *expires,
+                extra,
+            },
+        }
     }
+}
+
+/// Writes `credential` in its [`Wire`] form: for `#[serde(serialize_with)]`
+/// on the store's own records.
+pub(crate) fn write<S: Serializer>(credential: &Credential, s: S) -> Result<S::Ok, S::Error> {
+    Wire::from(credential).serialize(s)
 }
 
 #[cfg(test)]
@@ -312,10 +353,10 @@ mod tests {
     fn round_trips_the_opencode_shape() {
         let json = r#"{"type":"oauth","access":"a-1","refresh":"r-1","expires":5}"#;
         let c: Credential = serde_json::from_str(json).unwrap();
-        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+        assert_eq!(serde_json::to_string(&Wire::from(&c)).unwrap(), json);
         let api = Credential::api_key("sk-1");
         assert_eq!(
-            serde_json::to_string(&api).unwrap(),
+            serde_json::to_string(&Wire::from(&api)).unwrap(),
             r#"{"type":"api","key":"sk-1"}"#
         );
     }
@@ -326,7 +367,7 @@ mod tests {
         let c: Credential = serde_json::from_str(json).unwrap();
         let pairs: Vec<_> = c.extra().pairs().collect();
         assert_eq!(pairs, [("accountId", "acct-9")]);
-        let back: Value = serde_json::to_value(&c).unwrap();
+        let back: Value = serde_json::to_value(Wire::from(&c)).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(json).unwrap());
         let api: Credential =
             serde_json::from_str(r#"{"type":"api","key":"k","baseUrl":"https://x"}"#).unwrap();
@@ -397,7 +438,7 @@ mod tests {
         let c: Credential = serde_json::from_str(&json).unwrap();
         assert_eq!(c.expires(), Some(LATEST_EXPIRY_MS));
         assert_eq!(
-            serde_json::to_value(&c).unwrap()["expires"],
+            serde_json::to_value(Wire::from(&c)).unwrap()["expires"],
             LATEST_EXPIRY_MS
         );
         let built = Credential::OAuth {

@@ -24,7 +24,7 @@ use crate::store::credential::Credential;
 /// current plugin, and gain the keys when they are next written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Stored {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "crate::store::credential::write")]
     pub credential: Credential,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resolve: bool,

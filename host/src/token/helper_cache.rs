@@ -13,6 +13,7 @@ use crate::store::json_file::JsonStore;
 /// A helper credential in the cache file.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Cached {
+    #[serde(serialize_with = "crate::store::credential::write")]
     pub credential: Credential,
     /// Reusable until then (ms since the epoch; read no later than
     /// [`crate::store::credential::LATEST_EXPIRY_MS`]).
