@@ -14,8 +14,33 @@ use std::path::PathBuf;
 /// The messages say what is wrong; what to do about it (which command to
 /// run) is the caller's to add. A program acts on [`Error::code`], a
 /// stable machine-readable code, on [`Error::needs_login`] and on
-/// [`Error::is_transient`] (worth retrying later). The codes, and the exit
-/// code of the `authhost` command line for each:
+/// [`Error::is_transient`] (worth retrying later), as a gateway maps them
+/// to HTTP answers:
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use authhost::{Error, Host, TokenOptions};
+///
+/// fn http_status(error: &Error) -> u16 {
+///     match error {
+///         e if e.needs_login() => 401,  // someone must log in first
+///         e if e.is_transient() => 503, // retry later, with a backoff
+///         Error::UnknownProvider { .. } | Error::NotAProvider { .. } => 404,
+///         _ => 500,
+///     }
+/// }
+///
+/// let host = Host::builder().build()?;
+/// let error = host.token("openai", TokenOptions::default()).await.unwrap_err();
+/// assert_eq!((error.code(), http_status(&error)), ("no-credential", 401));
+/// let error = host.token("opneai", TokenOptions::default()).await.unwrap_err();
+/// assert_eq!((error.code(), http_status(&error)), ("unknown-provider", 404));
+/// assert!(error.to_string().contains("did you mean `openai`?"));
+/// # Ok::<(), authhost::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// The codes, and the exit code of the `authhost` command line for each:
 ///
 /// | Code | Variant | Exit |
 /// |---|---|---|

@@ -22,6 +22,17 @@ pub struct Paths {
 
 impl Paths {
     /// Everything under `home`, the layout used for `AUTHHOST_HOME`.
+    ///
+    /// ```
+    /// use authhost::{Host, Paths};
+    ///
+    /// let home = std::env::temp_dir().join("authhost-doc-paths");
+    /// let paths = Paths::in_home(&home);
+    /// assert_eq!(paths.store_file, home.join("auth.json"));
+    /// let host = Host::builder().paths(paths).build()?; // creates nothing yet
+    /// assert_eq!(host.paths().unwrap().plugins_dir, home.join("plugins"));
+    /// # Ok::<(), authhost::Error>(())
+    /// ```
     pub fn in_home(home: impl AsRef<Path>) -> Paths {
         let home = home.as_ref();
         Paths {

@@ -128,6 +128,20 @@ impl Host {
     /// in the files again for one second either, so a credential another
     /// process stores takes effect within a second (one this host stores, at
     /// once).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use authhost::{CredentialKind, Host, TokenOptions};
+    ///
+    /// let host = Host::builder().build()?; // no files: keys in memory
+    /// host.store_key("openai", "sk-in-memory".into()).await?;
+    /// let token = host.token("openai", TokenOptions::default()).await?;
+    /// assert_eq!(token.kind(), CredentialKind::Api);
+    /// assert_eq!(token.expose_secret(), "sk-in-memory");
+    /// assert!(!format!("{token:?}").contains("sk-in-memory"));
+    /// # Ok::<(), authhost::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn token(&self, provider: &str, options: TokenOptions) -> Result<Token, Error> {
         let ask = Ask {
             refresh: options.refresh,
@@ -173,6 +187,19 @@ impl Host {
     /// implements it and whether `config.toml` configures it. Resolving
     /// loads no plugin; a name nothing knows still resolves (to the plugin
     /// named like it), and the calls that need its plugin say it is unknown.
+    ///
+    /// ```
+    /// use authhost::{Host, ProviderSettings};
+    ///
+    /// let host = Host::builder()
+    ///     .provider("work", ProviderSettings::new().plugin("shell-helper"))
+    ///     .build()?;
+    /// let work = host.provider("work");
+    /// assert_eq!((work.plugin(), work.is_configured()), ("shell-helper", true));
+    /// // A well-known provider comes from the catalog, with its variable.
+    /// assert_eq!(host.provider("anthropic").env_var().as_deref(), Some("ANTHROPIC_API_KEY"));
+    /// # Ok::<(), authhost::Error>(())
+    /// ```
     pub fn provider<'a>(&'a self, name: &'a str) -> Provider<'a> {
         self.runner.provider(name)
     }

@@ -17,6 +17,20 @@ impl Host {
     /// (`openrouter`; not the generic `api-key`, `oauth2` and
     /// `shell-helper`, which a `[providers.NAME]` table puts to use).
     /// Reads local state only: runs no plugin.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use authhost::{CredentialKind, Host};
+    ///
+    /// let host = Host::builder().build()?;
+    /// host.store_key("groq", "gsk-1".into()).await?;
+    /// let listed = host.list().await?;
+    /// let groq = listed.iter().find(|p| p.provider == "groq").unwrap();
+    /// assert_eq!(groq.credential, Some(CredentialKind::Api));
+    /// assert!(!groq.needs_login);
+    /// # Ok::<(), authhost::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn list(&self) -> Result<Vec<ProviderStatus>, Error> {
         self.list_providers(false).await
     }
