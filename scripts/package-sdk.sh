@@ -15,28 +15,15 @@
 # own verification (a native build of the crate; --no-verify skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-command=package
-if [ "${1:-}" = "--publish" ]; then
-    command=publish
-    shift
-fi
-allow_dirty=false
-for arg in "$@"; do
-    [ "$arg" = "--allow-dirty" ] && allow_dirty=true
-done
+script=scripts/package-sdk.sh
+. scripts/lib/package.sh
+package_mode "$@"
 
 # 1. Refuse what would make a package out of uncommitted files (cargo checks
 #    the crate's folder itself, but not the WIT behind the link, nor the
 #    workspace manifest it inherits from).
-if ! $allow_dirty && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    uncommitted=$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.3.0 Cargo.toml)
-    if [ -n "$uncommitted" ]; then
-        echo "scripts/package-sdk.sh: uncommitted files would go into the package:" >&2
-        echo "$uncommitted" >&2
-        echo "commit them, or pass --allow-dirty" >&2
-        exit 1
-    fi
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    refuse_uncommitted "$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.3.0 Cargo.toml)"
 fi
 
 # 2. The link must reach the WIT (a checkout without symbolic links, e.g. on
@@ -47,19 +34,8 @@ if [ ! -f plugins/sdk/wit/provider.wit ]; then
 fi
 
 # 3. Package (or publish), and unpack the result.
-cargo "$command" -p authhost-sdk "$@"
+cargo "$command" -p authhost-sdk "${cargo_args[@]}"
 [ "$command" = package ] || exit 0
 target="${CARGO_TARGET_DIR:-target}"
 version=$(cargo pkgid -p authhost-sdk | sed 's/.*@//')
-crate="$target/package/authhost-sdk-$version.crate"
-if [ ! -s "$crate" ]; then
-    echo "scripts/package-sdk.sh: cargo made no $crate" >&2
-    exit 1
-fi
-rm -rf "$target/package/authhost-sdk"
-mkdir -p "$target/package/authhost-sdk"
-tar -xzf "$crate" -C "$target/package/authhost-sdk" --strip-components=1
-# cargo gives every file in a .crate the same fixed time, so an earlier
-# build of an unpacked package would look up to date: mark them new.
-find "$target/package/authhost-sdk" -type f -exec touch {} +
-echo "scripts/package-sdk.sh: made $crate, unpacked in $target/package/authhost-sdk/" >&2
+unpack "$target/package/authhost-sdk-$version.crate" "$target/package/authhost-sdk"

@@ -20,31 +20,18 @@
 # says `"dirty": true`, which here means "contains build outputs").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-command=package
-if [ "${1:-}" = "--publish" ]; then
-    command=publish
-    shift
-fi
-allow_dirty=false
-for arg in "$@"; do
-    [ "$arg" = "--allow-dirty" ] && allow_dirty=true
-done
+script=scripts/package.sh
+. scripts/lib/package.sh
+package_mode "$@"
 
 # 1. Nothing uncommitted may slip into the package under the cover of
 #    --allow-dirty: the crate's folder (but the staged components), the WIT
 #    it links to, and the files its manifest reads from the workspace.
-if ! $allow_dirty && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # (git lists an ignored folder whole, past the exclusion: filter it too.)
-    uncommitted=$(git status --porcelain --untracked-files=all --ignored=matching -- \
+    refuse_uncommitted "$(git status --porcelain --untracked-files=all --ignored=matching -- \
         host wit Cargo.toml README.md ':(exclude)host/prebuilt' |
-        grep -v '^!! host/prebuilt/' || true)
-    if [ -n "$uncommitted" ]; then
-        echo "scripts/package.sh: uncommitted files would go into the package:" >&2
-        echo "$uncommitted" >&2
-        echo "commit them, or pass --allow-dirty" >&2
-        exit 1
-    fi
+        grep -v '^!! host/prebuilt/' || true)"
 fi
 
 # 2. The release build of the library compiles the built-in components into
@@ -77,16 +64,10 @@ echo "scripts/package.sh: staged $staged built-in components in host/prebuilt/" 
 # 4. Package (or publish), and unpack the result where examples/embedder
 #    expects it.
 if $allow_dirty; then
-    cargo "$command" -p authhost "$@"
+    cargo "$command" -p authhost "${cargo_args[@]}"
 else
-    cargo "$command" -p authhost --allow-dirty "$@"
+    cargo "$command" -p authhost --allow-dirty "${cargo_args[@]}"
 fi
 [ "$command" = package ] || exit 0
-crate="${CARGO_TARGET_DIR:-target}/package/authhost-$version.crate"
-rm -rf target/package/authhost
-mkdir -p target/package/authhost
-tar -xzf "$crate" -C target/package/authhost --strip-components=1
-# cargo gives every file in a .crate the same fixed time, so an earlier
-# build of an unpacked package would look up to date: mark them new.
-find target/package/authhost -type f -exec touch {} +
-echo "scripts/package.sh: made $crate, unpacked in target/package/authhost/" >&2
+target="${CARGO_TARGET_DIR:-target}"
+unpack "$target/package/authhost-$version.crate" target/package/authhost
