@@ -2,7 +2,7 @@
 //! before they expire, once across any number of `authhost` processes;
 //! helpers run once for a crowd of callers; refused refreshes, network
 //! failures and `kill -9` mid-refresh; exit codes; `authhost status`; and
-//! components of WIT 0.1.0 and 0.2.0 side by side.
+//! components of WIT 0.1.0, 0.2.0 and 0.3.0 side by side.
 //!
 //! The token service is a test server on 127.0.0.1 that behaves like a
 //! strict OAuth server with rotating refresh tokens: each refresh token
@@ -223,12 +223,7 @@ fn token(home: &Home) -> String {
 
 /// Spawns `authhost token p` without waiting.
 fn spawn_token(home: &Home) -> Child {
-    home.cmd()
-        .args(["token", "p"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    crate::support::crowd::spawn_token(home, "p")
 }
 
 fn exit_code(out: &std::process::Output) -> Option<i32> {
@@ -455,118 +450,6 @@ fn kill_9_while_refreshing_never_loses_the_login() {
     assert!(!service.revoked(), "the grant was revoked");
 }
 
-#[test]
-fn status_reads_local_state_and_checks_on_request() {
-    let (service, server) = TokenService::start(3600);
-    let home = refresher_home(&server);
-    let out = home.run(&["status", "p"]);
-    assert_eq!(exit_code(&out), Some(4), "{}", stderr(&out));
-    assert!(stdout(&out).contains("not logged in"), "{}", stdout(&out));
-
-    login(&home);
-    let connections = server.connections();
-    let out = home.run(&["status", "p"]);
-    assert_success(&out);
-    let text = stdout(&out);
-    assert!(text.contains("oauth tokens, stored"), "{text}");
-    assert!(text.contains("expires in"), "{text}");
-    assert!(
-        text.contains("account:") && text.contains("alice@example.com"),
-        "{text}"
-    );
-    assert!(!text.contains("a-1") && !text.contains("r-1"), "{text}");
-    assert_eq!(
-        server.connections(),
-        connections,
-        "status without --check ran the plugin"
-    );
-
-    let out = home.run(&["status", "p", "--check", "--json"]);
-    assert_success(&out);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let p = &report[0];
-    assert_eq!(p["provider"], "p");
-    assert_eq!(p["wit_version"], "0.3.0");
-    assert_eq!(p["extra"]["account"], "alice@example.com");
-    assert_eq!(p["refreshable"], true);
-    assert_eq!(p["check"]["ok"], true);
-    assert_eq!(p["check"]["account"]["account"], "alice@example.com");
-    assert_eq!(
-        p["check"]["account"]["details"][0],
-        serde_json::json!(["plan", "pro"])
-    );
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("a-1"));
-
-    let listed: serde_json::Value =
-        serde_json::from_slice(&home.run(&["list", "--json"]).stdout).unwrap();
-    let p = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "p")
-        .unwrap();
-    assert_eq!(p["extra"]["account"], "alice@example.com");
-
-    // A check the service refuses needs a new login.
-    service.grant.lock().unwrap().revoked = true;
-    let out = home.run(&["status", "p", "--check"]);
-    assert_eq!(exit_code(&out), Some(1), "{}", stderr(&out));
-    assert!(stdout(&out).contains("check:") && stdout(&out).contains("failed"));
-}
-
-#[test]
-fn logout_revokes_the_login_at_the_service() {
-    let (service, server) = TokenService::start(3600);
-    let home = refresher_home(&server);
-    login(&home);
-    let out = home.run(&["logout", "p"]);
-    assert_success(&out);
-    assert!(stderr(&out).contains("Revoked"), "{}", stderr(&out));
-    assert_eq!(service.revocations.load(Ordering::SeqCst), 1);
-    assert!(service.revoked());
-    assert!(home.store_json().get("p").is_none());
-
-    // Revoking fails: the credential is removed all the same, with a warning.
-    login(&home);
-    drop(server);
-    let out = home.run(&["logout", "p"]);
-    assert_success(&out);
-    assert!(
-        stderr(&out).contains("could not revoke"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(home.store_json().get("p").is_none());
-}
-
-#[test]
-fn exit_codes_tell_a_missing_login_from_other_errors() {
-    let home = Home::new();
-    let out = home.run(&["token", "openrouter"]);
-    assert_eq!(exit_code(&out), Some(4), "{}", stderr(&out));
-    assert_fails_with(&out, "authhost login openrouter");
-    let out = home.run(&["token", "no-such-provider"]);
-    assert_eq!(exit_code(&out), Some(2), "{}", stderr(&out));
-    let out = home.run(&["token"]);
-    assert_eq!(exit_code(&out), Some(2), "{}", stderr(&out));
-    let out = home.run(&["--help"]);
-    assert!(
-        stdout(&out).contains("4    login needed"),
-        "{}",
-        stdout(&out)
-    );
-
-    // Expired tokens of a plugin that cannot refresh: log in again.
-    std::fs::write(
-        home.store_path(),
-        r#"{"openrouter": {"type": "oauth", "access": "old", "expires": 1000}}"#,
-    )
-    .unwrap();
-    let out = home.run(&["token", "openrouter"]);
-    assert_eq!(exit_code(&out), Some(4), "{}", stderr(&out));
-    assert_fails_with(&out, "the login for `openrouter` has expired");
-}
-
 /// Sets the expiry of `p`'s stored login to `expires` (ms since the
 /// epoch), as if it were about to expire: a token issued for an hour, so
 /// that its refresh margin is the configured one (60 s).
@@ -600,4 +483,5 @@ fn runs(log: &std::path::Path) -> usize {
 
 mod helpers;
 mod locks;
+mod status;
 mod switching;
