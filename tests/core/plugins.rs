@@ -109,6 +109,40 @@ fn folder_plugins_load_beside_broken_files() {
 }
 
 #[test]
+fn inspect_takes_the_id_of_a_plugin_already_there() {
+    let home = testkit_home("");
+    let out = home.run(&["plugins", "inspect", "oauth2"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    for line in [
+        "source:      built-in",
+        "wit:         authhost:provider@0.3.0",
+        "methods:     browser (oauth), device (device), api-key (api-key)",
+        "would load:  yes",
+    ] {
+        assert!(text.contains(line), "{line:?} is not in: {text}");
+    }
+    assert!(!text.contains("size:"), "{text}");
+    // A folder plugin by its id: its file is the source.
+    let report = json(&home.run(&["plugins", "inspect", "testkit", "--json"]));
+    assert_eq!(report["id"], "testkit");
+    assert_eq!(report["would_load"], true);
+    assert!(
+        report["source"].as_str().unwrap().ends_with("testkit.wasm"),
+        "{report}"
+    );
+    // A typo is named, with the plugins there are.
+    let out = home.run(&["plugins", "inspect", "oauth3"]);
+    assert_eq!(out.status.code(), Some(1));
+    let error = stderr(&out);
+    assert!(
+        error.contains("no file `oauth3` and no plugin of that id; did you mean `oauth2`?")
+            && error.contains("testkit"),
+        "{error}"
+    );
+}
+
+#[test]
 fn inspect_explains_each_file_without_loading_it_into_the_registry() {
     let home = Home::new();
     let dir = tempfile::tempdir().unwrap();
