@@ -97,6 +97,14 @@ fn a_key_stored_on_one_machine_is_a_token_on_another() {
     // Neither `paths` nor `-v` logs show the password.
     let paths = b.run(&["-vv", "paths"]);
     assert!(!stdout(&paths).contains(PASSWORD), "{}", stdout(&paths));
+    // `paths` says where the credentials are, without the user or password.
+    let place = format!(
+        "postgres (credentials in postgres://127.0.0.1:{}/{}, namespace `default`, key from the key file {})",
+        shared.cluster.port(),
+        shared.db,
+        b.path().join("store.key").display()
+    );
+    assert!(stdout(&paths).contains(&place), "{}", stdout(&paths));
     assert!(!stderr(&paths).contains(PASSWORD), "{}", stderr(&paths));
     let verbose = b.run(&["-vv", "token", "openrouter"]);
     assert_success(&verbose);

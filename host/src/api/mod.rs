@@ -80,6 +80,15 @@ impl Host {
         self.credentials.backend()
     }
 
+    /// Where the credentials are, in words and without a secret: `auth.json`,
+    /// the OS keyring, memory, or for the PostgreSQL store its
+    /// `postgres://HOST:PORT/DATABASE` (no user, no password), namespace
+    /// and key source (`the key file PATH`, `AUTHHOST_STORE_KEY`). Opens no
+    /// connection.
+    pub fn store_place(&self) -> String {
+        self.credentials.store_place()
+    }
+
     /// Moves every stored credential to `to`: its secrets between
     /// auth.json and the OS keyring, or the credentials themselves to or
     /// from the PostgreSQL store (its `url` and key set in `[store]`), one

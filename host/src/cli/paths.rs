@@ -17,12 +17,19 @@ pub struct Args {
 
 /// Prints the paths of `host`.
 pub fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> {
-    print(io, crate::cli::files(host), host.store_backend(), args.json)?;
+    let store = (host.store_backend(), host.store_place());
+    print(io, crate::cli::files(host), store, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The files and folders, and the store backend, as text or JSON.
-fn print(io: &Io, paths: &Paths, backend: StoreBackend, json: bool) -> anyhow::Result<()> {
+/// The files and folders, and the store backend with where it keeps the
+/// credentials, as text or JSON.
+fn print(
+    io: &Io,
+    paths: &Paths,
+    (backend, place): (StoreBackend, String),
+    json: bool,
+) -> anyhow::Result<()> {
     let rows = [
         ("config", &paths.config_file),
         ("store", &paths.store_file),
@@ -35,6 +42,7 @@ fn print(io: &Io, paths: &Paths, backend: StoreBackend, json: bool) -> anyhow::R
             .map(|(k, v)| (k.to_string(), v.display().to_string().into()))
             .collect();
         map.insert("backend".into(), backend.name().into());
+        map.insert("credentials".into(), place.into());
         io.print_json(&map)?;
     } else {
         for (name, path) in rows {
@@ -45,7 +53,7 @@ fn print(io: &Io, paths: &Paths, backend: StoreBackend, json: bool) -> anyhow::R
             StoreBackend::Keyring => {
                 "keyring (secrets in the OS keyring; auth.json holds the rest)"
             }
-            other => &format!("{other} (secrets in {})", other.place()),
+            other => &format!("{other} (credentials in {place})"),
         };
         outln!(io, "{:<8} {secrets}", "backend")?;
     }
@@ -62,7 +70,8 @@ mod tests {
     fn paths_are_printed_one_per_line() {
         let (io, out, err) = Io::in_memory();
         let paths = Paths::in_home("/h");
-        super::print(&io, &paths, StoreBackend::Keyring, false).unwrap();
+        let store = (StoreBackend::Keyring, "the OS keyring".to_owned());
+        super::print(&io, &paths, store, false).unwrap();
         assert_eq!(
             out.text(),
             "config   /h/config.toml\n\
@@ -77,7 +86,8 @@ mod tests {
     #[test]
     fn paths_as_json_name_the_backend() {
         let (io, out, _) = Io::in_memory();
-        super::print(&io, &Paths::in_home("/h"), StoreBackend::File, true).unwrap();
+        let store = (StoreBackend::File, "auth.json".to_owned());
+        super::print(&io, &Paths::in_home("/h"), store, true).unwrap();
         let json: serde_json::Value = serde_json::from_str(&out.text()).unwrap();
         assert_eq!(json["backend"], "file");
         assert_eq!(json["store"], "/h/auth.json");

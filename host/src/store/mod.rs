@@ -86,6 +86,13 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     /// Where the secrets of new credentials go.
     fn backend(&self) -> StoreBackend;
 
+    /// Where the credentials are, in words for people and never with a
+    /// secret: the backend's place, and for a database its address,
+    /// namespace and where its key comes from.
+    fn place(&self) -> String {
+        self.backend().place().to_owned()
+    }
+
     /// The entry of `provider`, its secrets included.
     fn get<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<Stored>>;
 

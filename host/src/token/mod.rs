@@ -446,6 +446,11 @@ impl Credentials {
         self.store.backend()
     }
 
+    /// Where the credentials are (see [`crate::store::Store::place`]).
+    pub fn store_place(&self) -> String {
+        self.store.place()
+    }
+
     /// Moves every stored credential's secrets to `to` (see
     /// [`Store::migrate`]), off the async executor.
     pub async fn migrate(

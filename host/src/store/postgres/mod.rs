@@ -406,6 +406,15 @@ impl Store for Postgres {
         StoreBackend::Postgres
     }
 
+    fn place(&self) -> String {
+        format!(
+            "{}, namespace `{}`, key from {}",
+            self.inner.conn.target().described(),
+            crate::sanitize::plugin_text(&self.inner.namespace, 100),
+            self.inner.key_source.describe()
+        )
+    }
+
     fn get<'a>(&'a self, provider: &'a str) -> StoreFuture<'a, Option<Stored>> {
         Box::pin(self.inner.get(provider))
     }
