@@ -374,6 +374,48 @@ fn migrate_to_postgres_and_back() {
     );
 }
 
+#[test]
+fn migrate_from_postgres_to_the_keyring() {
+    let service = crate::support::secret_service::SecretService::unlocked();
+    let shared = Shared::new();
+    let home = shared.machine("");
+    let run = |args: &[&str]| {
+        let mut cmd = home.cmd();
+        service.apply(&mut cmd);
+        cmd.args(args).output().unwrap()
+    };
+    store_key(&home, "sk-or-to-keyring");
+    let out = run(&["store", "migrate", "--to", "keyring"]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("Moved 1 credential(s)"),
+        "{}",
+        stderr(&out)
+    );
+    // The secret is in the keyring, auth.json holds the rest, the shared
+    // store nothing; the backend is the keyring from now on.
+    let auth = std::fs::read_to_string(home.store_path()).unwrap();
+    assert!(
+        auth.contains("openrouter") && !auth.contains("sk-or-to-keyring"),
+        "{auth}"
+    );
+    let items = service.authhost_items();
+    assert!(
+        items
+            .iter()
+            .any(|(_, secret)| secret.contains("sk-or-to-keyring")),
+        "{items:?}"
+    );
+    assert_eq!(
+        shared.psql("SELECT count(*) FROM authhost_credentials"),
+        "0\n"
+    );
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains("backend = \"keyring\""), "{config}");
+    let out = run(&["token", "openrouter"]);
+    assert_eq!(stdout(&out), "sk-or-to-keyring\n", "{}", stderr(&out));
+}
+
 /// A program embedding the library keeps one connection: it sees another
 /// machine's logout within the one-second recheck, and after the database
 /// restarted its next call works.
