@@ -49,13 +49,14 @@ pub async fn run(io: &Io, host: &Host, args: &Args) -> anyhow::Result<ExitCode> 
 }
 
 /// The argument as a plugin id: no file of that name, and shaped like an
-/// id (no path separator, no `.wasm`).
+/// id (lowercase ASCII letters, digits and `-`); anything else is a file.
 fn plugin_id(path: &Path) -> Option<&str> {
     let text = path.to_str()?;
-    let plain = !text.is_empty()
-        && !text.contains(['/', std::path::MAIN_SEPARATOR])
-        && !text.ends_with(".wasm");
-    (plain && !path.exists()).then_some(text)
+    let id_shaped = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (id_shaped && !path.exists()).then_some(text)
 }
 
 /// The plugin `id` among the built-ins and the plugins folder's.
