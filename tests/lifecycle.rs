@@ -172,7 +172,7 @@ impl TokenService {
         self.refreshes.load(Ordering::SeqCst)
     }
 
-    fn revoked(&self) -> bool {
+    pub(crate) fn revoked(&self) -> bool {
         self.grant.lock().unwrap().revoked
     }
 }

@@ -293,6 +293,64 @@ fn a_stopped_database_fails_within_the_timeout_and_a_restarted_one_works() {
     assert_eq!(stdout(&out), "sk-or-survives\n", "{}", stderr(&out));
 }
 
+/// The database goes away while a refresh is at the token service and
+/// comes back after the answer: the new tokens (their refresh token already
+/// rotated by the service) are written once it is back, not lost, so the
+/// next refresh presents the new refresh token and the login lives on.
+#[test]
+fn tokens_refreshed_while_the_database_restarts_are_kept() {
+    use std::sync::atomic::Ordering;
+
+    let (service, server) = crate::lifecycle::TokenService::start(2);
+    let shared = Shared::on(Arc::new(Cluster::start()));
+    let config = format!(
+        "[providers.p]\nplugin = \"refresher\"\nbase_url = \"{url}\"\n\n[plugins.refresher]\ngrant = [\"http:{url}\"]\n",
+        url = server.url()
+    );
+    let (a, b) = (shared.machine(&config), shared.machine(&config));
+    for home in [&a, &b] {
+        std::fs::copy(
+            workspace_component("refresher"),
+            home.plugins_dir().join("refresher.wasm"),
+        )
+        .unwrap();
+    }
+    assert_success(&a.run(&["login", "p"]));
+    assert_eq!(stdout(&b.run(&["token", "p"])), "a-1\n");
+    // Into the last quarter of the 2-second token: the next call refreshes.
+    std::thread::sleep(Duration::from_millis(1700));
+    service.refresh_delay_ms.store(1500, Ordering::SeqCst);
+    service.ttl_s.store(3600, Ordering::SeqCst);
+    let refreshing = crate::support::crowd::spawn_token(&a, "p");
+    let held = "SELECT count(*) FROM authhost_leases WHERE provider = 'p' AND holder IS NOT NULL";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shared.cluster.try_psql(&shared.db, held).as_deref() != Some("1\n") {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    shared.cluster.stop();
+    // The service answers at 1.5 s; the database is back later.
+    std::thread::sleep(Duration::from_millis(3000));
+    shared.cluster.start_again();
+    let out = refreshing.wait_with_output().unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "a-2\n", "{}", stderr(&out));
+    assert_eq!(service.refreshes(), 1);
+    // The other machine gets the stored renewal, and a forced refresh
+    // presents the rotated refresh token: the grant is not revoked.
+    assert_eq!(stdout(&b.run(&["token", "p"])), "a-2\n");
+    service.refresh_delay_ms.store(0, Ordering::SeqCst);
+    let out = b.run(&["token", "p", "--refresh"]);
+    assert_eq!(stdout(&out), "a-3\n", "{}", stderr(&out));
+    assert!(
+        !service.revoked(),
+        "a used refresh token was presented again"
+    );
+}
+
 #[test]
 fn an_unreachable_database_fails_within_the_connect_timeout() {
     // A port that takes the connection and never answers.

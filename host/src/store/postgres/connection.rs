@@ -358,4 +358,51 @@ impl Connection {
             Err(error) => Err(self.target.failed(doing, &error)),
         }
     }
+
+    /// As [`Connection::run`], but while the database cannot be reached
+    /// (it is restarting, a failover is under way) it tries again, at
+    /// growing intervals, for up to `patience`: for a write that must not
+    /// be lost, such as the tokens a refresh just obtained, whose refresh
+    /// token the service may already have rotated. An error the database
+    /// itself answered is returned at once.
+    pub async fn run_patiently<T, F, Fut>(
+        &self,
+        doing: &str,
+        patience: Duration,
+        op: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(Arc<Client>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut pause = Duration::from_millis(100);
+        let mut warned = false;
+        loop {
+            let reached = match self.client().await {
+                Ok(client) => match op(client.clone()).await {
+                    Ok(value) => return Ok(value),
+                    // The database answered: trying again changes nothing.
+                    Err(error) if error.as_db_error().is_some() => {
+                        return Err(self.target.failed(doing, &error));
+                    }
+                    Err(error) => self.target.failed(doing, &error),
+                },
+                Err(error) => error,
+            };
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(reached);
+            }
+            if !warned {
+                tracing::warn!(
+                    store = self.target.described(),
+                    "the store cannot be reached ({reached}); trying again for up to {} s",
+                    patience.as_secs()
+                );
+                warned = true;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
 }

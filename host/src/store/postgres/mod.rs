@@ -42,6 +42,9 @@ use write::Columns;
 /// live holder finishes (loads its plugin, calls it, writes) well before.
 const LEASE_MARGIN_MS: u64 = 10_000;
 /// The fields of an entry that are secret (blanked in the clear copy).
+/// The longest a write under the renewal lease waits for a database that
+/// cannot be reached (see [`connection::Connection::run_patiently`]).
+const WRITE_PATIENCE: Duration = Duration::from_secs(30);
 const SECRET_FIELDS: &[&str] = &["key", "access", "refresh"];
 /// The fields of an entry kept in clear: what a listing shows.
 const PUBLIC_FIELDS: &[&str] = &["type", "expires", "resolve", "plugin", "plugin_sha256"];
@@ -322,9 +325,14 @@ impl Inner {
         match fence {
             None => self.conn.run("cannot write", |c| columns.upsert(c)).await,
             Some(fence) => {
+                // Written under the lease: a renewal's new tokens, which the
+                // service may have rotated already. A database that is
+                // restarting is waited for, within the lease (the fence
+                // refuses the write once it ran out).
+                let patience = Duration::from_millis(self.lease_ms).min(WRITE_PATIENCE);
                 let written = self
                     .conn
-                    .run("cannot write", |c| columns.fenced(c, &fence))
+                    .run_patiently("cannot write", patience, |c| columns.fenced(c, &fence))
                     .await?;
                 match written {
                     Some(version) => {
