@@ -23,7 +23,8 @@ package_mode "$@"
 #    the crate's folder itself, but not the WIT behind the link, nor the
 #    workspace manifest it inherits from).
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    refuse_uncommitted "$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.3.0 Cargo.toml)"
+    status=$(git status --porcelain --untracked-files=all -- plugins/sdk wit/0.3.0 Cargo.toml)
+    refuse_uncommitted "$status"
 fi
 
 # 2. The link must reach the WIT (a checkout without symbolic links, e.g. on
@@ -34,7 +35,7 @@ if [ ! -f plugins/sdk/wit/provider.wit ]; then
 fi
 
 # 3. Package (or publish), and unpack the result.
-cargo "$command" -p authhost-sdk "${cargo_args[@]}"
+cargo "$command" -p authhost-sdk ${cargo_args[@]+"${cargo_args[@]}"}
 [ "$command" = package ] || exit 0
 target="${CARGO_TARGET_DIR:-target}"
 version=$(cargo pkgid -p authhost-sdk | sed 's/.*@//')

@@ -29,9 +29,9 @@ package_mode "$@"
 #    it links to, and the files its manifest reads from the workspace.
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # (git lists an ignored folder whole, past the exclusion: filter it too.)
-    refuse_uncommitted "$(git status --porcelain --untracked-files=all --ignored=matching -- \
-        host wit Cargo.toml README.md ':(exclude)host/prebuilt' |
-        grep -v '^!! host/prebuilt/' || true)"
+    status=$(git status --porcelain --untracked-files=all --ignored=matching -- \
+        host wit Cargo.toml README.md ':(exclude)host/prebuilt')
+    refuse_uncommitted "$(grep -v '^!! host/prebuilt/' <<<"$status" || true)"
 fi
 
 # 2. The release build of the library compiles the built-in components into
@@ -64,9 +64,9 @@ echo "scripts/package.sh: staged $staged built-in components in host/prebuilt/" 
 # 4. Package (or publish), and unpack the result where examples/embedder
 #    expects it.
 if $allow_dirty; then
-    cargo "$command" -p authhost "${cargo_args[@]}"
+    cargo "$command" -p authhost ${cargo_args[@]+"${cargo_args[@]}"}
 else
-    cargo "$command" -p authhost --allow-dirty "${cargo_args[@]}"
+    cargo "$command" -p authhost --allow-dirty ${cargo_args[@]+"${cargo_args[@]}"}
 fi
 [ "$command" = package ] || exit 0
 target="${CARGO_TARGET_DIR:-target}"

@@ -211,17 +211,27 @@ fn a_wrong_missing_or_tampered_key_is_refused_and_nothing_is_written() {
         "names the key's source: {error}"
     );
     assert!(error.contains("not the one"), "{error}");
-    // A key file everyone may read is refused before it is used.
+    // A key file everyone may change is refused before it is used; one
+    // everyone may read (a Kubernetes secret volume's 0644) works, with a
+    // warning.
     let key_file = good.path().join("store.key");
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o646)).unwrap();
     let out = good.run(&["token", "openrouter"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let error = stderr(&out);
     assert!(
-        error.contains("every user of this machine") && error.contains("chmod o-rwx"),
+        error.contains("changed by every user of this machine") && error.contains("chmod o-rwx"),
         "{error}"
     );
     assert!(!error.contains(&shared.key), "{error}");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = good.run(&["token", "openrouter"]);
+    assert_eq!(stdout(&out), "sk-or-good\n", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("may be read by every user of this machine"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     // Nor does it write: the stored key is still the good one.
     let out = wrong.run_with_stdin(

@@ -3,8 +3,10 @@
 # messages.
 
 # package_mode ARGS...: `package` or `publish` (first argument `--publish`)
-# into $command, the cargo options after it into the array $cargo_args,
-# and whether they hold `--allow-dirty` into $allow_dirty.
+# into $command, the cargo options after it into the array $cargo_args
+# (expand it as ${cargo_args[@]+"${cargo_args[@]}"}: bash before 4.4, as
+# on macOS, calls an empty array unbound under `set -u`), and whether they
+# hold `--allow-dirty` into $allow_dirty.
 package_mode() {
     command=package
     if [ "${1:-}" = "--publish" ]; then

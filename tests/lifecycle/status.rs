@@ -55,6 +55,30 @@ fn status_reads_local_state_and_checks_on_request() {
         .unwrap();
     assert_eq!(p["extra"]["account"], "alice@example.com");
 
+    // With the provider's variable set, `check` is handed that key (the
+    // one `token` prints), not the stored login: one the service never
+    // issued is refused.
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    home.write_config(&config.replace(
+        "plugin = \"refresher\"",
+        "plugin = \"refresher\"\nenv = \"P_TOKEN\"",
+    ));
+    let with_env = |args: &[&str]| {
+        home.cmd()
+            .args(args)
+            .env("P_TOKEN", "not-issued")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(stdout(&with_env(&["token", "p"])), "not-issued\n");
+    let out = with_env(&["status", "p", "--check"]);
+    assert!(
+        stdout(&out).contains("does not know this token"),
+        "{}",
+        stdout(&out)
+    );
+    home.write_config(&config);
+
     // A check the service refuses needs a new login.
     service.grant.lock().unwrap().revoked = true;
     let out = home.run(&["status", "p", "--check"]);

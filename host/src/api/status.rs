@@ -98,8 +98,9 @@ impl Host {
     /// Asks the provider's service about its credential (the plugin's
     /// `check`): whom it belongs to, when it expires, limits or usage.
     /// Obtains a usable credential first, as [`Host::token`] does (a helper
-    /// is run afresh, an expiring login refreshed). `None` when the plugin
-    /// cannot check credentials.
+    /// is run afresh, an expiring login refreshed, a key in the provider's
+    /// `env` variable taken as it is, as an API key), and checks that one.
+    /// `None` when the plugin cannot check credentials.
     pub async fn check(&self, provider: &str) -> Result<Option<AccountInfo>, Error> {
         let resolved = self.runner.provider(provider);
         let plugin = self.runner.plugin_for(&resolved).await?;
@@ -112,7 +113,14 @@ impl Host {
         let token = self
             .token(provider, TokenOptions::default().refresh(helper))
             .await?;
+        // The credential `token` serves is the one checked: a key from the
+        // provider's variable comes before anything stored.
+        let from_env = self.credentials.env_source(provider).is_some();
         let credential = match self.credentials.stored_entry(provider).await? {
+            _ if from_env => Credential::Api {
+                key: token.secret().clone(),
+                extra: Default::default(),
+            },
             Some(stored) if !stored.resolve => {
                 stored.check_made_by(provider, &plugin.reference())?;
                 stored.credential

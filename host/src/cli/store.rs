@@ -71,9 +71,9 @@ is refreshed once for all of them. Helper results stay per machine.";
 /// `authhost store keygen --help`.
 const KEYGEN_HELP: &str = "\
 Print a new key for the PostgreSQL store: 32 random bytes, base64. Keep it
-in a file only you can read (one every user may read is refused) and name
-it in config.toml, or put it in AUTHHOST_STORE_KEY; every machine that
-shares the store needs the same key.
+in a file only you can read (one every user may read is warned about, one
+every user may change is refused) and name it in config.toml, or put it in
+AUTHHOST_STORE_KEY; every machine that shares the store needs the same key.
 
   (umask 077; authhost store keygen > ~/.config/authhost/store.key)
   # config.toml:

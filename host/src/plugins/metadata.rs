@@ -492,7 +492,7 @@ mod tests {
             panic!()
         };
         assert_eq!(expires, Some(crate::store::credential::LATEST_EXPIRY_MS));
-        for name in ["plugin", "plugin_sha256", "resolve", "refresh"] {
+        for name in ["plugin", "plugin_sha256", "resolve", "refresh", "issued"] {
             let forged = oauth(vec![(name.into(), "other".into())]);
             let error = credential_from_wit("acme", forged).unwrap_err().to_string();
             assert!(error.contains("a key of the credential itself"), "{error}");

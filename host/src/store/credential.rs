@@ -67,9 +67,10 @@ pub enum Credential {
 pub struct Extra(BTreeMap<String, Value>);
 
 /// Keys of stored credentials (and the host's own keys of an `auth.json`
-/// entry: the `resolve` marker and the plugin that made the credential),
-/// never shown as extra facts, and refused as names of extra facts a
-/// plugin returns.
+/// entry: the `resolve` marker, the plugin that made the credential and
+/// when its tokens were issued), never shown as extra facts, and refused
+/// as names of extra facts a plugin returns (a fact named like one would
+/// write the key twice and make the entry unreadable).
 pub(crate) const CREDENTIAL_KEYS: &[&str] = &[
     "type",
     "key",
@@ -79,6 +80,7 @@ pub(crate) const CREDENTIAL_KEYS: &[&str] = &[
     "resolve",
     "plugin",
     "plugin_sha256",
+    "issued",
 ];
 
 impl std::fmt::Debug for Extra {

@@ -34,7 +34,10 @@ impl KeySource {
     pub fn describe(&self) -> String {
         match self {
             KeySource::Value(_) => "AUTHHOST_STORE_KEY".to_owned(),
-            KeySource::File(path) => format!("the key file {}", path.display()),
+            KeySource::File(path) => format!(
+                "the key file {}",
+                crate::sanitize::plugin_text(&path.display().to_string(), 300)
+            ),
             KeySource::Missing => {
                 "nowhere: neither AUTHHOST_STORE_KEY nor [store] key_file is set".to_owned()
             }
@@ -71,9 +74,12 @@ impl KeySource {
     }
 }
 
-/// Reads a key file. One that every user of the machine may read or change
-/// is refused, as ssh refuses such a private key: the key opens every
-/// secret of the namespace. (Its group may read it: a service's group.)
+/// Reads a key file. One that every user of the machine may change is
+/// refused: whoever replaces the key chooses the key of a new namespace,
+/// and so reads what is sealed with it. One that every user may read works
+/// (as a Kubernetes secret volume's files, mode 0644, and Docker secrets,
+/// 0444, are) but is warned about: on a machine shared by people it gives
+/// every secret of the namespace away.
 fn read_key_file(path: &Path) -> Result<String, String> {
     let cannot = |e: std::io::Error| format!("cannot read the store key: {e}");
     let mut file = std::fs::File::open(path).map_err(cannot)?;
@@ -81,18 +87,41 @@ fn read_key_file(path: &Path) -> Result<String, String> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = file.metadata().map_err(cannot)?.permissions().mode() & 0o777;
-        if mode & 0o007 != 0 {
-            return Err(format!(
-                "the key file may be read or changed by every user of this machine \
-                 (mode {mode:04o}); make it private with `chmod o-rwx {}`, or make a new \
-                 key if others may have read it",
-                path.display()
-            ));
+        match exposure(mode, path) {
+            Some(Exposure::Writable(why)) => return Err(why),
+            Some(Exposure::Readable(why)) => tracing::warn!("{why}"),
+            None => {}
         }
     }
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).map_err(cannot)?;
     Ok(text)
+}
+
+/// What a key file's `mode` lets every user of the machine do, in words.
+#[cfg_attr(not(unix), allow(dead_code))]
+enum Exposure {
+    Writable(String),
+    Readable(String),
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+fn exposure(mode: u32, path: &Path) -> Option<Exposure> {
+    let path = crate::sanitize::plugin_text(&path.display().to_string(), 300);
+    if mode & 0o002 != 0 {
+        Some(Exposure::Writable(format!(
+            "the key file {path} may be changed by every user of this machine (mode \
+             {mode:04o}); make it private with `chmod o-rwx {path}`"
+        )))
+    } else if mode & 0o004 != 0 {
+        Some(Exposure::Readable(format!(
+            "the key file {path} may be read by every user of this machine (mode \
+             {mode:04o}); unless only trusted users can log in here, make it private \
+             with `chmod o-r {path}`"
+        )))
+    } else {
+        None
+    }
 }
 
 /// The store key.
@@ -216,33 +245,29 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_key_file_every_user_may_read_is_refused() {
+    fn a_key_file_every_user_may_change_is_refused_and_one_they_may_read_warned_of() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.key");
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         std::fs::write(&path, format!("{key}\n")).unwrap();
         let source = KeySource::File(path.clone());
-        for (mode, refused) in [
-            (0o644, true),
-            (0o602, true),
-            (0o601, true),
-            (0o640, false),
-            (0o600, false),
-        ] {
+        for mode in [0o666, 0o602, 0o622] {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-            match source.load("work") {
-                Ok(_) => assert!(!refused, "mode {mode:o} was accepted"),
-                Err(e) => {
-                    let e = e.to_string();
-                    assert!(refused, "mode {mode:o} was refused: {e}");
-                    assert!(
-                        e.contains("chmod o-rwx") && e.contains(&format!("{mode:04o}")),
-                        "{e}"
-                    );
-                    assert!(!e.contains(&key), "{e}");
-                }
-            }
+            let e = source.load("work").map(|_| ()).unwrap_err().to_string();
+            assert!(
+                e.contains("changed by every user")
+                    && e.contains("chmod o-rwx")
+                    && e.contains(&format!("{mode:04o}")),
+                "{e}"
+            );
+            assert!(!e.contains(&key), "{e}");
+        }
+        for mode in [0o644, 0o444, 0o640, 0o600, 0o400] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(source.load("work").is_ok(), "mode {mode:o} was refused");
+            let warned = matches!(exposure(mode, &path), Some(Exposure::Readable(_)));
+            assert_eq!(warned, mode & 0o004 != 0, "mode {mode:o}");
         }
     }
 }
