@@ -98,7 +98,18 @@ pub(super) enum Described {
     },
     Failed {
         reason: StoredFailure,
+        /// The WIT versions of the host that recorded the failure
+        /// ([`host_versions`]); `None` from hosts that did not say. A
+        /// failure another host recorded is not trusted: a component for a
+        /// WIT version that host did not know loads in this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
+}
+
+/// This host's WIT versions, as failures in the index record them.
+fn host_versions() -> String {
+    runtime::SUPPORTED_WIT_VERSIONS.join(",")
 }
 
 /// A failure that depends only on the component's contents.
@@ -123,18 +134,22 @@ impl Described {
             },
             Err(PluginFailure::Load(reason)) => Described::Failed {
                 reason: StoredFailure::Load(reason.clone()),
+                host: Some(host_versions()),
             },
             Err(PluginFailure::Incompatible { found, supported }) => Described::Failed {
                 reason: StoredFailure::Incompatible {
                     found: found.clone(),
                     supported: supported.clone(),
                 },
+                host: Some(host_versions()),
             },
             Err(PluginFailure::Trap(m)) => Described::Failed {
                 reason: StoredFailure::Trap(m.clone()),
+                host: Some(host_versions()),
             },
             Err(PluginFailure::Invalid(m)) => Described::Failed {
                 reason: StoredFailure::Invalid(m.clone()),
+                host: Some(host_versions()),
             },
             Err(_) => return None,
         })
@@ -147,7 +162,7 @@ impl Described {
                 wit_version,
                 metadata,
             } => Ok((wit_version.clone(), metadata.clone())),
-            Described::Failed { reason } => Err(match reason.clone() {
+            Described::Failed { reason, .. } => Err(match reason.clone() {
                 StoredFailure::Load(r) => PluginFailure::Load(r),
                 StoredFailure::Incompatible { found, supported } => {
                     PluginFailure::Incompatible { found, supported }
@@ -231,7 +246,12 @@ impl Index {
 
     /// What the component with contents `sha256` said.
     pub fn described(&self, sha256: &str) -> Option<&Described> {
-        self.components.get(sha256)
+        self.components
+            .get(sha256)
+            .filter(|described| match described {
+                Described::Metadata { .. } => true,
+                Described::Failed { host, .. } => host.as_deref() == Some(&host_versions()),
+            })
     }
 
     /// Records what the component with contents `sha256` said.
@@ -290,3 +310,29 @@ fn key(path: &Path) -> String {
 
 /// The largest index read (far more than any folder of plugins needs).
 const MAX_INDEX: u64 = 16 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_recorded_by_a_host_of_other_wit_versions_is_described_again() {
+        let mut index = Index::default();
+        let incompatible = Err(PluginFailure::Incompatible {
+            found: "0.9.0".into(),
+            supported: "authhost:provider@0.1.0".into(),
+        });
+        index.set_described("aa", Described::of(&incompatible).unwrap());
+        assert!(index.described("aa").is_some(), "this host's own record");
+        // As a host that knew only 0.1.0 and 0.2.0 wrote it: a component
+        // built against 0.3.0 was incompatible there, not here.
+        let old = r#"{"components": {"bb": {"failed": {"reason": {"incompatible":
+            {"found": "0.3.0", "supported": "authhost:provider@0.1.0, authhost:provider@0.2.0"}}}}}}"#;
+        let mut index: Index = serde_json::from_str(old).unwrap();
+        assert!(index.described("bb").is_none());
+        index.set_described("bb", Described::of(&incompatible).unwrap());
+        let written = serde_json::to_string(&index).unwrap();
+        let read: Index = serde_json::from_str(&written).unwrap();
+        assert!(read.described("bb").is_some(), "{written}");
+    }
+}
