@@ -330,10 +330,16 @@ impl Inner {
                 // restarting is waited for, within the lease (the fence
                 // refuses the write once it ran out).
                 let patience = Duration::from_millis(self.lease_ms).min(WRITE_PATIENCE);
-                let written = self
+                let mut written = self
                     .conn
                     .run_patiently("cannot write", patience, |c| columns.fenced(c, &fence))
                     .await?;
+                if written.is_none() {
+                    // A write that landed while its answer was lost (the
+                    // database went away then) is refused when tried again:
+                    // the row holding these very sealed bytes says it landed.
+                    written = self.version_holding(provider, &sealed).await?;
+                }
                 match written {
                     Some(version) => {
                         if let Some(held) = self
@@ -352,6 +358,29 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// The version of `provider`'s entry when it holds exactly `sealed`
+    /// (unique to one write: each has its own nonce).
+    async fn version_holding(&self, provider: &str, sealed: &[u8]) -> Result<Option<i64>, Error> {
+        let ns = self.namespace.as_str();
+        let rows = self
+            .conn
+            .run("cannot read", |c| async move {
+                let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                    (&ns, Type::TEXT),
+                    (&provider, Type::TEXT),
+                    (&sealed, Type::BYTEA),
+                ];
+                c.query_typed(
+                    "SELECT version FROM authhost_credentials
+                     WHERE namespace = $1 AND provider = $2 AND sealed = $3",
+                    &params,
+                )
+                .await
+            })
+            .await?;
+        Ok(rows.first().map(|row| row.get(0)))
     }
 
     /// Whether `provider` has an entry (nothing is opened).
