@@ -135,16 +135,7 @@ fn account_facts_are_shown_on_machines_with_the_key_and_sealed_in_the_database()
     }
     assert_success(&a.run(&["login", "kit"]));
     let facts_on = |home: &Home| {
-        let out = home.run(&["list", "--json"]);
-        assert_success(&out);
-        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let row = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["provider"] == "kit")
-            .cloned()
-            .unwrap_or_else(|| panic!("kit is not listed: {rows}"));
+        let row = crate::support::listed(home, "kit");
         assert_eq!(row["credential"], "api", "{row}");
         assert!(!row.to_string().contains("long-lived"), "{row}");
         row["extra"].clone()

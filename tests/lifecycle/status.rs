@@ -45,14 +45,7 @@ fn status_reads_local_state_and_checks_on_request() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("a-1"));
 
-    let listed: serde_json::Value =
-        serde_json::from_slice(&home.run(&["list", "--json"]).stdout).unwrap();
-    let p = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "p")
-        .unwrap();
+    let p = crate::support::listed(&home, "p");
     assert_eq!(p["extra"]["account"], "alice@example.com");
 
     // With the provider's variable set, `check` is handed that key (the

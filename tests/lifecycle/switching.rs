@@ -61,14 +61,7 @@ fn an_expiry_past_year_9999_is_stored_and_printed_as_valid_rfc3339() {
     let status: serde_json::Value =
         serde_json::from_slice(&home.run(&["status", "p", "--json"]).stdout).unwrap();
     assert_eq!(status[0]["expires"], LATEST_EXPIRY_MS);
-    let listed: serde_json::Value =
-        serde_json::from_slice(&home.run(&["list", "--json"]).stdout).unwrap();
-    let p = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "p")
-        .unwrap();
+    let p = crate::support::listed(&home, "p");
     assert_eq!(p["expires"], LATEST_EXPIRY_MS);
 
     // A refresh answering the same is clamped too, and so is an entry
@@ -167,14 +160,7 @@ fn a_login_is_not_handed_to_the_plugin_a_provider_was_switched_to() {
             .is_some_and(|why| why.contains("`refresher`") && why.contains("`refresh-b`")),
         "{status}"
     );
-    let listed: serde_json::Value =
-        serde_json::from_slice(&home.run(&["list", "--json"]).stdout).unwrap();
-    let p = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "p")
-        .unwrap();
+    let p = crate::support::listed(&home, "p");
     assert_eq!(p["needs_login"], true, "{p}");
     assert!(
         stdout(&home.run(&["list"])).contains("of another plugin: log in again"),

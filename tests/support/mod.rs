@@ -158,6 +158,21 @@ pub fn testkit_home(config: &str) -> Home {
     home
 }
 
+/// The row of `authhost list --json` for `provider` in `home` (the command
+/// must succeed and list it).
+#[track_caller]
+pub fn listed(home: &Home, provider: &str) -> serde_json::Value {
+    let out = home.run(&["list", "--json"]);
+    assert_success(&out);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["provider"] == provider)
+        .cloned()
+        .unwrap_or_else(|| panic!("{provider} is not listed: {rows}"))
+}
+
 /// Standard output as a string.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
