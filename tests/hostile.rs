@@ -240,12 +240,7 @@ fn a_world_readable_store_is_fixed_with_a_warning() {
         "{}",
         stderr(&out)
     );
-    let mode = std::fs::metadata(home.store_path())
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(home.store_mode(), 0o600);
 }
 
 #[test]

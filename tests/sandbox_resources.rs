@@ -8,7 +8,7 @@
 use crate::support;
 
 use std::io::Read;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use support::{Home, assert_fails_with, assert_success, stderr, stdout, workspace_component};
@@ -40,13 +40,7 @@ struct Peak {
 /// Runs `authhost ARGS` in `home`, reading its `/proc/PID/status` every few
 /// milliseconds until it exits.
 fn run_watched(home: &Home, args: &[&str]) -> (Output, Peak) {
-    let mut child = home
-        .cmd()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = home.spawn(args);
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();

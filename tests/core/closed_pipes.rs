@@ -13,14 +13,7 @@ fn run_with_closed(
     close_stderr: bool,
 ) -> (Option<i32>, String) {
     use std::io::Read;
-    use std::process::Stdio;
-    let mut child = home
-        .cmd()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = home.spawn(args);
     let mut open = String::new();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();

@@ -31,15 +31,7 @@ fn api_key_method_stores_the_key_and_token_prints_exactly_it() {
     );
 
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.store_path())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_eq!(home.store_mode(), 0o600);
 
     let out = home.run(&["logout", "openrouter"]);
     assert_success(&out);

@@ -31,13 +31,7 @@ fn login_stores_the_key_and_the_browser_gets_the_success_page() {
         login.home.store_json(),
         serde_json::json!({"openrouter": {"type": "api", "key": keys[0], "plugin": "openrouter"}})
     );
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(login.home.store_path())
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(login.home.store_mode(), 0o600);
 
     // The fake accepted every request the plugin and the browser made.
     for seen in login.fake.seen() {

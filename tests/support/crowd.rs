@@ -2,18 +2,13 @@
 //! of one provider do when its credential has just expired.
 
 use std::collections::BTreeSet;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 
 use super::{Home, assert_success, stdout};
 
 /// Starts `authhost token PROVIDER` in `home`, its stdout and stderr piped.
 pub fn spawn_token(home: &Home, provider: &str) -> Child {
-    home.cmd()
-        .args(["token", provider])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    home.spawn(&["token", provider])
 }
 
 /// Starts `authhost token PROVIDER` `each` times in every home of `homes`,

@@ -122,6 +122,27 @@ impl Home {
         self.cmd().args(args).output().unwrap()
     }
 
+    /// Starts `authhost ARGS` in this home without waiting, its stdout and
+    /// stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The permission bits of `auth.json` (it must exist).
+    pub fn store_mode(&self) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(self.store_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
     /// Runs `authhost ARGS` with `stdin` as standard input.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         output_with_stdin(self.cmd().args(args), stdin)
