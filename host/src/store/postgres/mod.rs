@@ -41,10 +41,10 @@ use write::Columns;
 /// How much longer than a plugin call's timeout a renewal lease lasts: a
 /// live holder finishes (loads its plugin, calls it, writes) well before.
 const LEASE_MARGIN_MS: u64 = 10_000;
-/// The fields of an entry that are secret (blanked in the clear copy).
 /// The longest a write under the renewal lease waits for a database that
 /// cannot be reached (see [`connection::Connection::run_patiently`]).
 const WRITE_PATIENCE: Duration = Duration::from_secs(30);
+/// The fields of an entry that are secret (blanked in the clear copy).
 const SECRET_FIELDS: &[&str] = &["key", "access", "refresh"];
 /// The fields of an entry kept in clear: what a listing shows.
 const PUBLIC_FIELDS: &[&str] = &["type", "expires", "resolve", "plugin", "plugin_sha256"];
