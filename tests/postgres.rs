@@ -320,7 +320,7 @@ fn tokens_refreshed_while_the_database_restarts_are_kept() {
     assert_eq!(stdout(&b.run(&["token", "p"])), "a-1\n");
     // Into the last quarter of the 2-second token: the next call refreshes.
     std::thread::sleep(Duration::from_millis(1700));
-    service.refresh_delay_ms.store(1500, Ordering::SeqCst);
+    service.refresh_delay_ms.store(3000, Ordering::SeqCst);
     service.ttl_s.store(3600, Ordering::SeqCst);
     let refreshing = crate::support::crowd::spawn_token(&a, "p");
     let held = "SELECT count(*) FROM authhost_leases WHERE provider = 'p' AND holder IS NOT NULL";
@@ -333,12 +333,19 @@ fn tokens_refreshed_while_the_database_restarts_are_kept() {
         std::thread::sleep(Duration::from_millis(20));
     }
     shared.cluster.stop();
-    // The service answers at 1.5 s; the database is back later.
-    std::thread::sleep(Duration::from_millis(3000));
+    // The service answers 3 s after the request (time enough for the
+    // database to stop first, on a slow machine too); the database is back
+    // 2 s or more after that answer.
+    std::thread::sleep(Duration::from_millis(5000));
     shared.cluster.start_again();
     let out = refreshing.wait_with_output().unwrap();
     assert_success(&out);
     assert_eq!(stdout(&out), "a-2\n", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the store cannot be reached") && !stderr(&out).contains(PASSWORD),
+        "the write did not wait for the database: {}",
+        stderr(&out)
+    );
     assert_eq!(service.refreshes(), 1);
     // The other machine gets the stored renewal, and a forced refresh
     // presents the rotated refresh token: the grant is not revoked.
